@@ -1,0 +1,566 @@
+package io.jailhouse.config;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code jailhouse config check}: every check upstream's tool performs on a
+ * configuration set (spec 9.1), plus the checks it lacks and that this
+ * hypervisor relies on (partitioning of CPUs, memory and ports between
+ * cells, comm regions, ivshmem links, page alignment, create-time limits).
+ * Each finding names the file, the cell, the region or device index and the
+ * addresses involved.
+ */
+public final class ConfigCheck {
+    /** xAPIC page, intercepted by the hypervisor (spec 9.1 check 5). */
+    private static final long XAPIC_BASE = 0xfee00000L;
+    /** Upstream copies a cell config into 16 temporary pages at creation (spec 1.8). */
+    private static final long MAX_CELL_CONFIG_BYTES = 16 * 4096;
+
+    /** A configuration file of the set, with the name it was given on the command line. */
+    public record Source<T extends JailhouseConfig>(String file, T config) {
+    }
+
+    /** One problem, located. */
+    public record Finding(String check, String file, String cell, String where, String message) {
+        public String render() {
+            StringBuilder sb = new StringBuilder(file).append(", cell \"").append(cell).append('"');
+            if (where != null && !where.isEmpty()) {
+                sb.append(", ").append(where);
+            }
+            return sb.append(": ").append(message).toString();
+        }
+    }
+
+    /** The result: findings grouped by check, in the order the checks ran (checks without findings included). */
+    public record Report(Source<SystemConfig> system, List<Source<CellConfig>> cells,
+            Map<String, List<Finding>> byCheck) {
+        public int findingCount() {
+            return byCheck.values().stream().mapToInt(List::size).sum();
+        }
+
+        public boolean clean() {
+            return findingCount() == 0;
+        }
+    }
+
+    public static final String INSIDE_CELL = "Overlapping memory regions inside cell";
+    public static final String WITH_HYPERVISOR = "Overlapping memory regions with hypervisor";
+    public static final String MMCONFIG = "Missing PCI MMCONFIG interceptions";
+    public static final String IOMMU = "Missing IOMMU interceptions";
+    public static final String X86_RESOURCES = "Missing resource interceptions for architecture x86";
+    public static final String ARCHITECTURE = "Architecture of the configuration set";
+    public static final String BETWEEN_CELLS = "Overlapping memory regions between cells";
+    public static final String CPUS = "CPU assignment";
+    public static final String CELL_MEMORY_IN_ROOT = "Cell memory outside the root cell's memory";
+    public static final String ALIGNMENT = "Page alignment of memory regions";
+    public static final String COMM_REGION = "Communication region";
+    public static final String PIO = "Port I/O ranges outside the root cell's";
+    public static final String IVSHMEM = "ivshmem links";
+    public static final String LIMITS = "Cell creation limits";
+
+    private final Source<SystemConfig> system;
+    private final List<Source<CellConfig>> cells;
+    private final Map<String, List<Finding>> findings = new LinkedHashMap<>();
+
+    private ConfigCheck(Source<SystemConfig> system, List<Source<CellConfig>> cells) {
+        this.system = system;
+        this.cells = List.copyOf(cells);
+    }
+
+    public static Report run(Source<SystemConfig> system, List<Source<CellConfig>> cells) {
+        return new ConfigCheck(system, cells).runAll();
+    }
+
+    private Report runAll() {
+        SystemConfig sys = system.config();
+        for (String title : new String[] {INSIDE_CELL, WITH_HYPERVISOR}) {
+            findings.put(title, new ArrayList<>());
+        }
+        checkInsideCells();
+        checkHypervisorOverlap();
+        if (sys.platform().pciMmconfigBase() != 0) {
+            findings.put(MMCONFIG, new ArrayList<>());
+            checkMmconfig();
+        }
+        if (!sys.platform().usedIommuUnits().isEmpty()) {
+            findings.put(IOMMU, new ArrayList<>());
+            checkIommu();
+        }
+        if (sys.architecture() == Architecture.X86) {
+            findings.put(X86_RESOURCES, new ArrayList<>());
+            checkX86Resources();
+        }
+        for (String title : new String[] {ARCHITECTURE, BETWEEN_CELLS, CPUS, CELL_MEMORY_IN_ROOT, ALIGNMENT,
+            COMM_REGION, PIO, IVSHMEM, LIMITS}) {
+            findings.put(title, new ArrayList<>());
+        }
+        checkArchitecture();
+        checkBetweenCells();
+        checkCpus();
+        checkCellMemoryInRoot();
+        checkAlignment();
+        checkCommRegions();
+        checkPio();
+        checkIvshmem();
+        checkLimits();
+        return new Report(system, cells, findings);
+    }
+
+    private void add(String check, String file, CellConfig cell, String where, String message) {
+        findings.get(check).add(new Finding(check, file, cell.name(), where, message));
+    }
+
+    /** The root first, then the non-root cells, each with its file. */
+    private List<Source<CellConfig>> allCells() {
+        List<Source<CellConfig>> all = new ArrayList<>();
+        all.add(new Source<>(system.file(), system.config().rootCell()));
+        all.addAll(cells);
+        return all;
+    }
+
+    public static String describe(int index, MemoryRegion r) {
+        return "region " + index + " " + summary(r);
+    }
+
+    /** {@code (phys A-B, virt C-D, FLAGS)} */
+    public static String summary(MemoryRegion r) {
+        return "(phys " + range(r.physStart(), r.size()) + ", virt " + range(r.virtStart(), r.size()) + ", "
+                + MemoryRegion.FLAG_NAMES.describe(r.flags()) + ")";
+    }
+
+    static String range(long start, long size) {
+        return size == 0 ? Numbers.hex(start) + " (empty)"
+                : String.format("0x%x-0x%x", start, start + size - 1);
+    }
+
+    /** Comm regions have no physical address of their own (the hypervisor supplies the page). */
+    private static boolean hasPhys(MemoryRegion r) {
+        return !r.has(MemoryRegion.COMM_REGION) && r.size() != 0;
+    }
+
+    private void checkInsideCells() {
+        for (Source<CellConfig> s : allCells()) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                for (int j = i + 1; j < regs.size(); j++) {
+                    MemoryRegion a = regs.get(i);
+                    MemoryRegion b = regs.get(j);
+                    boolean phys = hasPhys(a) && hasPhys(b) && a.overlapsPhys(b);
+                    boolean virt = a.overlapsVirt(b);
+                    if (phys || virt) {
+                        add(INSIDE_CELL, s.file(), s.config(), "regions " + i + " and " + j,
+                                (phys && virt ? "overlap physically and virtually" : phys ? "overlap physically"
+                                        : "overlap virtually") + ": " + describe(i, a) + ", " + describe(j, b));
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkHypervisorOverlap() {
+        MemoryRegion hv = system.config().hypervisorMemory();
+        for (Source<CellConfig> s : allCells()) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                if (hasPhys(r) && MemoryRegion.overlaps(r.physStart(), r.size(), hv.physStart(), hv.size())) {
+                    add(WITH_HYPERVISOR, s.file(), s.config(), "region " + i, summary(r)
+                            + " overlaps the hypervisor memory " + range(hv.physStart(), hv.size()));
+                }
+            }
+        }
+    }
+
+    private void checkMmconfig() {
+        PlatformInfo p = system.config().platform();
+        for (Source<CellConfig> s : allCells()) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                if (MemoryRegion.overlaps(r.virtStart(), r.size(), p.pciMmconfigBase(), p.mmconfigSize())) {
+                    add(MMCONFIG, s.file(), s.config(), "region " + i, summary(r)
+                            + " maps into the PCI MMCONFIG window " + range(p.pciMmconfigBase(), p.mmconfigSize())
+                            + ", which must stay intercepted");
+                }
+            }
+        }
+    }
+
+    private void checkIommu() {
+        List<IommuUnit> units = system.config().platform().iommuUnits();
+        for (Source<CellConfig> s : allCells()) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                for (int u = 0; u < units.size(); u++) {
+                    IommuUnit unit = units.get(u);
+                    if (unit.type() != 0 && MemoryRegion.overlaps(r.virtStart(), r.size(), unit.base(), unit.size())) {
+                        add(IOMMU, s.file(), s.config(), "region " + i, summary(r) + " maps the registers of IOMMU "
+                                + u + " at " + range(unit.base(), unit.size()));
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkX86Resources() {
+        List<Irqchip> chips = system.config().rootCell().irqchips();
+        for (Source<CellConfig> s : allCells()) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                if (MemoryRegion.overlaps(r.virtStart(), r.size(), XAPIC_BASE, MemoryRegion.PAGE_SIZE)) {
+                    add(X86_RESOURCES, s.file(), s.config(), "region " + i, summary(r)
+                            + " maps the xAPIC page " + range(XAPIC_BASE, MemoryRegion.PAGE_SIZE));
+                }
+                for (int c = 0; c < chips.size(); c++) {
+                    long a = chips.get(c).address();
+                    if (MemoryRegion.overlaps(r.virtStart(), r.size(), a, MemoryRegion.PAGE_SIZE)) {
+                        add(X86_RESOURCES, s.file(), s.config(), "region " + i, summary(r)
+                                + " maps the page of irqchip " + c + " at " + range(a, MemoryRegion.PAGE_SIZE));
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkArchitecture() {
+        Architecture arch = system.config().architecture();
+        for (Source<CellConfig> s : cells) {
+            if (s.config().architecture() != arch) {
+                add(ARCHITECTURE, s.file(), s.config(), null, "cell is for " + s.config().architecture().label()
+                        + ", the system for " + arch.label());
+            }
+        }
+        Map<String, String> names = new TreeMap<>();
+        names.put(system.config().rootCell().name(), system.file());
+        for (Source<CellConfig> s : cells) {
+            String other = names.putIfAbsent(s.config().name(), s.file());
+            if (other != null) {
+                add(ARCHITECTURE, s.file(), s.config(), null, "the name is already used by " + other
+                        + "; cell names must be unique");
+            }
+        }
+    }
+
+    /** Regions two cells may both hold: shared memory of an ivshmem link, or regions flagged ROOTSHARED. */
+    private static boolean isShared(CellConfig cell, int index) {
+        if (cell.memoryRegions().get(index).has(MemoryRegion.ROOTSHARED)) {
+            return true;
+        }
+        for (PciDevice d : cell.pciDevices()) {
+            if (d.isIvshmem() && index >= d.shmemRegionsStart() && index < d.shmemRegionsStart() + 2 + d.shmemPeers()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void checkBetweenCells() {
+        for (int x = 0; x < cells.size(); x++) {
+            for (int y = x + 1; y < cells.size(); y++) {
+                CellConfig a = cells.get(x).config();
+                CellConfig b = cells.get(y).config();
+                for (int i = 0; i < a.memoryRegions().size(); i++) {
+                    for (int j = 0; j < b.memoryRegions().size(); j++) {
+                        MemoryRegion ra = a.memoryRegions().get(i);
+                        MemoryRegion rb = b.memoryRegions().get(j);
+                        if (hasPhys(ra) && hasPhys(rb) && ra.overlapsPhys(rb)
+                                && !(isShared(a, i) && isShared(b, j))) {
+                            add(BETWEEN_CELLS, cells.get(x).file(), a, "region " + i, summary(ra)
+                                    + " overlaps " + describe(j, rb) + " of cell \"" + b.name() + "\" ("
+                                    + cells.get(y).file() + "); only memory both sides mark shared may overlap");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void checkCpus() {
+        Bitmap root = system.config().rootCell().cpus();
+        if (root.isEmpty()) {
+            add(CPUS, system.file(), system.config().rootCell(), null, "the root cell has no CPU");
+        }
+        Map<Integer, Source<CellConfig>> owner = new TreeMap<>();
+        for (Source<CellConfig> s : cells) {
+            CellConfig c = s.config();
+            if (c.cpus().isEmpty()) {
+                add(CPUS, s.file(), c, null, "the cell has no CPU");
+            }
+            for (int cpu : c.cpus().bits().toArray()) {
+                if (cpu == 0 && system.config().architecture() == Architecture.X86) {
+                    add(CPUS, s.file(), c, "CPU 0", "CPU 0 cannot be assigned to other cells; it stays with the root");
+                }
+                if (!root.isSet(cpu)) {
+                    add(CPUS, s.file(), c, "CPU " + cpu, "CPU " + cpu + " is not a CPU of the root cell \""
+                            + system.config().rootCell().name() + "\" (" + root.toRangeList() + ")");
+                }
+                Source<CellConfig> other = owner.putIfAbsent(cpu, s);
+                if (other != null) {
+                    add(CPUS, s.file(), c, "CPU " + cpu, "CPU " + cpu + " is also given to cell \""
+                            + other.config().name() + "\" (" + other.file() + ")");
+                }
+            }
+        }
+    }
+
+    /** RAM: what a cell executes, loads or lets devices DMA into, and shared memory; device windows are not RAM. */
+    private static boolean isRam(CellConfig c, int i) {
+        MemoryRegion r = c.memoryRegions().get(i);
+        return hasPhys(r) && (r.flags() & (MemoryRegion.EXECUTE | MemoryRegion.LOADABLE | MemoryRegion.DMA)) != 0
+                || hasPhys(r) && isShared(c, i);
+    }
+
+    private void checkCellMemoryInRoot() {
+        List<MemoryRegion> root = system.config().rootCell().memoryRegions();
+        for (Source<CellConfig> s : cells) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                if (isRam(s.config(), i) && !coveredBy(r.physStart(), r.size(), root)) {
+                    add(CELL_MEMORY_IN_ROOT, s.file(), s.config(), "region " + i, summary(r)
+                            + " is not inside the memory of the root cell; a cell's RAM is taken from the root's");
+                }
+            }
+        }
+    }
+
+    /** Whether [start, start+size) is covered by the union of the regions' physical ranges. */
+    static boolean coveredBy(long start, long size, List<MemoryRegion> regions) {
+        long pos = start;
+        long end = start + size;
+        boolean progress = true;
+        while (Long.compareUnsigned(pos, end) < 0 && progress) {
+            progress = false;
+            for (MemoryRegion r : regions) {
+                if (hasPhys(r) && Long.compareUnsigned(pos, r.physStart()) >= 0
+                        && Long.compareUnsigned(pos - r.physStart(), r.size()) < 0) {
+                    pos = r.physStart() + r.size();
+                    progress = true;
+                }
+            }
+        }
+        return Long.compareUnsigned(pos, end) >= 0;
+    }
+
+    private void checkAlignment() {
+        for (Source<CellConfig> s : allCells()) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                if (r.size() == 0) {
+                    continue;
+                }
+                long mask = MemoryRegion.PAGE_SIZE - 1;
+                boolean mustBePages = isRam(s.config(), i) || r.has(MemoryRegion.COMM_REGION);
+                if (r.isSubPage() && mustBePages) {
+                    add(ALIGNMENT, s.file(), s.config(), "region " + i, summary(r)
+                            + " must start and end on 4 KiB pages: only device (MMIO) regions may be sub-page");
+                } else if (!r.isSubPage() && hasPhys(r) && (r.physStart() & mask) != 0) {
+                    add(ALIGNMENT, s.file(), s.config(), "region " + i, summary(r)
+                            + " is mapped in pages, but its phys_start is not 4 KiB aligned");
+                }
+            }
+        }
+    }
+
+    private void checkCommRegions() {
+        for (Source<CellConfig> s : cells) {
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            List<Integer> comm = new ArrayList<>();
+            for (int i = 0; i < regs.size(); i++) {
+                if (regs.get(i).has(MemoryRegion.COMM_REGION)) {
+                    comm.add(i);
+                }
+            }
+            if (comm.isEmpty()) {
+                add(COMM_REGION, s.file(), s.config(), null, "no memory region has COMM_REGION: the inmate cannot "
+                        + "find its communication region (x86 inmates expect it at 0x100000)");
+            } else if (comm.size() > 1) {
+                add(COMM_REGION, s.file(), s.config(), "regions " + comm, "more than one COMM_REGION region");
+            }
+            for (int i : comm) {
+                MemoryRegion r = regs.get(i);
+                if (Long.compareUnsigned(r.size(), MemoryRegion.PAGE_SIZE) > 0) {
+                    add(COMM_REGION, s.file(), s.config(), "region " + i, summary(r)
+                            + " is larger than the one 4 KiB page the communication region has");
+                }
+            }
+        }
+    }
+
+    private void checkPio() {
+        List<PioRange> root = system.config().rootCell().pioRegions();
+        for (Source<CellConfig> s : cells) {
+            List<PioRange> pio = s.config().pioRegions();
+            for (int i = 0; i < pio.size(); i++) {
+                PioRange p = pio.get(i);
+                if (p.length() == 0) {
+                    continue;
+                }
+                int port = p.base();
+                boolean progress = true;
+                while (port < p.base() + p.length() && progress) {
+                    progress = false;
+                    for (PioRange r : root) {
+                        if (port >= r.base() && port < r.base() + r.length()) {
+                            port = r.base() + r.length();
+                            progress = true;
+                        }
+                    }
+                }
+                if (port < p.base() + p.length()) {
+                    add(PIO, s.file(), s.config(), "PIO range " + i, "ports " + p + " are not all in the root cell's "
+                            + "PIO ranges (first missing: 0x" + Integer.toHexString(port) + ")");
+                }
+            }
+        }
+    }
+
+    private record Peer(Source<CellConfig> source, int deviceIndex, PciDevice device) {
+    }
+
+    private void checkIvshmem() {
+        Map<Integer, List<Peer>> links = new TreeMap<>();
+        for (Source<CellConfig> s : allCells()) {
+            List<PciDevice> devs = s.config().pciDevices();
+            for (int i = 0; i < devs.size(); i++) {
+                if (devs.get(i).isIvshmem()) {
+                    links.computeIfAbsent(devs.get(i).bdf(), k -> new ArrayList<>()).add(new Peer(s, i, devs.get(i)));
+                }
+            }
+        }
+        for (Map.Entry<Integer, List<Peer>> link : links.entrySet()) {
+            String bdf = PciDevice.formatBdf(link.getKey());
+            List<Peer> peers = link.getValue();
+            Map<Integer, Peer> ids = new TreeMap<>();
+            for (Peer p : peers) {
+                checkIvshmemDevice(p, bdf);
+                Peer other = ids.putIfAbsent(p.device().shmemDevId(), p);
+                if (other != null) {
+                    addDevice(p, bdf, "peer id " + p.device().shmemDevId() + " is also used by cell \""
+                            + other.source().config().name() + "\" (" + other.source().file() + ")");
+                }
+                Peer first = peers.get(0);
+                if (p.device().shmemPeers() != first.device().shmemPeers()) {
+                    addDevice(p, bdf, "shmem_peers " + p.device().shmemPeers() + " differs from "
+                            + first.device().shmemPeers() + " in cell \"" + first.source().config().name() + "\"");
+                } else if (p != first && wellFormed(p) && wellFormed(first)) {
+                    comparePeerRegions(first, p, bdf);
+                }
+                if (p.device().shmemProtocol() != first.device().shmemProtocol()) {
+                    addDevice(p, bdf, String.format("shmem_protocol 0x%x differs from 0x%x in cell \"%s\"",
+                            p.device().shmemProtocol(), first.device().shmemProtocol(), first.source().config().name()));
+                }
+            }
+            if (peers.size() > peers.get(0).device().shmemPeers()) {
+                addDevice(peers.get(0), bdf, peers.size() + " cells are on the link, more than its shmem_peers "
+                        + peers.get(0).device().shmemPeers());
+            }
+        }
+    }
+
+    private void addDevice(Peer p, String bdf, String message) {
+        add(IVSHMEM, p.source().file(), p.source().config(), "PCI device " + p.deviceIndex() + " (" + bdf + ")", message);
+    }
+
+    private static boolean wellFormed(Peer p) {
+        PciDevice d = p.device();
+        return d.shmemRegionsStart() + 2 + d.shmemPeers() <= p.source().config().memoryRegions().size();
+    }
+
+    private void checkIvshmemDevice(Peer p, String bdf) {
+        PciDevice d = p.device();
+        CellConfig c = p.source().config();
+        if (!wellFormed(p)) {
+            addDevice(p, bdf, "shmem_regions_start " + d.shmemRegionsStart() + " + 2 + shmem_peers " + d.shmemPeers()
+                    + " exceeds the cell's " + c.memoryRegions().size() + " memory regions");
+            return;
+        }
+        if (d.shmemPeers() == 0 || d.shmemDevId() >= d.shmemPeers()) {
+            addDevice(p, bdf, "shmem_dev_id " + d.shmemDevId() + " is not below shmem_peers " + d.shmemPeers());
+        }
+        if (d.shmemDevId() >= PciDevice.IVSHMEM_MAX_PEERS || d.shmemPeers() > PciDevice.IVSHMEM_MAX_PEERS) {
+            addDevice(p, bdf, "at most " + PciDevice.IVSHMEM_MAX_PEERS + " peers per link are supported");
+        }
+        if (d.numMsixVectors() > PciDevice.IVSHMEM_MAX_MSIX_VECTORS) {
+            addDevice(p, bdf, "num_msix_vectors " + d.numMsixVectors() + " exceeds "
+                    + PciDevice.IVSHMEM_MAX_MSIX_VECTORS);
+        }
+        int start = (int) d.shmemRegionsStart();
+        List<MemoryRegion> regs = c.memoryRegions();
+        MemoryRegion state = regs.get(start);
+        if (state.size() == 0) {
+            addDevice(p, bdf, "the state table (region " + start + ") is empty");
+        }
+        if (state.has(MemoryRegion.WRITE)) {
+            addDevice(p, bdf, "the state table (region " + start + ") must be read-only: " + describe(start, state));
+        }
+        long expect = state.virtStart() + state.size();
+        long outSize = -1;
+        for (int k = 1; k < 2 + d.shmemPeers(); k++) {
+            MemoryRegion r = regs.get(start + k);
+            if (r.size() == 0) {
+                continue;
+            }
+            if (r.virtStart() != expect) {
+                addDevice(p, bdf, "region " + (start + k) + " must follow the previous section contiguously at "
+                        + Numbers.hex(expect) + ": " + describe(start + k, r));
+            }
+            expect = r.virtStart() + r.size();
+            if (k >= 2) {
+                int peer = k - 2;
+                if (outSize >= 0 && r.size() != outSize) {
+                    addDevice(p, bdf, "output sections differ in size (region " + (start + k) + ")");
+                }
+                outSize = r.size();
+                boolean own = peer == d.shmemDevId();
+                if (own != r.has(MemoryRegion.WRITE)) {
+                    addDevice(p, bdf, "output section of peer " + peer + " (region " + (start + k) + ") must be "
+                            + (own ? "writable: it is this peer's own" : "read-only: it belongs to peer " + peer));
+                }
+            }
+        }
+    }
+
+    private void comparePeerRegions(Peer a, Peer b, String bdf) {
+        int n = 2 + a.device().shmemPeers();
+        for (int k = 0; k < n; k++) {
+            MemoryRegion ra = a.source().config().memoryRegions().get((int) a.device().shmemRegionsStart() + k);
+            MemoryRegion rb = b.source().config().memoryRegions().get((int) b.device().shmemRegionsStart() + k);
+            if (ra.physStart() != rb.physStart() || ra.size() != rb.size()) {
+                String what = k == 0 ? "state table" : k == 1 ? "R/W section" : "output section of peer " + (k - 2);
+                addDevice(b, bdf, "its " + what + " " + range(rb.physStart(), rb.size()) + " is not the same memory as "
+                        + "cell \"" + a.source().config().name() + "\"'s " + range(ra.physStart(), ra.size()));
+            }
+        }
+    }
+
+    private void checkLimits() {
+        for (Source<CellConfig> s : cells) {
+            CellConfig c = s.config();
+            if (c.encodedSize() > MAX_CELL_CONFIG_BYTES) {
+                add(LIMITS, s.file(), c, null, "the configuration has " + c.encodedSize() + " bytes; a cell config "
+                        + "must fit " + MAX_CELL_CONFIG_BYTES + " bytes");
+            }
+            long l3 = c.cacheRegions().stream().filter(x -> x.type() == CacheRegion.L3).count();
+            if (l3 > 1) {
+                add(LIMITS, s.file(), c, null, l3 + " L3 cache regions; x86 supports one");
+            }
+        }
+        for (Source<CellConfig> s : allCells()) {
+            List<Irqchip> chips = s.config().irqchips();
+            for (int i = 0; i < chips.size(); i++) {
+                if (chips.get(i).pinBase() != 0) {
+                    add(LIMITS, s.file(), s.config(), "irqchip " + i, "pin_base must be 0 on x86, not "
+                            + chips.get(i).pinBase());
+                }
+            }
+        }
+    }
+}
