@@ -3,7 +3,8 @@ package io.jailhouse.config;
 /**
  * A configuration that cannot be read: the message is one line naming the
  * file, and where known the byte offset and field (binary) or the path of the
- * entry (YAML/JSON/C).
+ * entry (YAML/JSON/C). A C config that does not compile is the exception: its
+ * message carries the compiler's diagnostics as they are, one per line.
  */
 public class ConfigFormatException extends Exception {
     private static final long serialVersionUID = 1L;
