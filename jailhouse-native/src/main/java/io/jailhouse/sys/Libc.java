@@ -59,6 +59,8 @@ public final class Libc {
     private Libc() {
     }
 
+    // Binding native functions is what this class is for; the launcher grants native access.
+    @SuppressWarnings("restricted")
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
         MemorySegment symbol = C.find(name).orElseThrow(
                 () -> new UnsatisfiedLinkError("the C library has no symbol '" + name + "'"));

@@ -15,6 +15,7 @@ public final class SerialConsole {
     private static final int UPIO_MEM = 2;
     private static final int UPIO_MEM32 = 3;
     private static final long MMIO_WINDOW = 0x1000;
+    private static final int PORT_UNKNOWN = 0;
 
     private SerialConsole() {
     }
@@ -32,6 +33,11 @@ public final class SerialConsole {
         }
         if (!root.exists(dir + "/io_type")) {
             throw new HostDataException(root.describe(dir), "not a serial port (no io_type); name a ttyS port, or -c none");
+        }
+        // The serial driver registers ttyS ports whether or not a UART answers; type 0 means none did.
+        if (root.exists(dir + "/type") && parseInt(root, dir + "/type") == PORT_UNKNOWN) {
+            throw new HostDataException(root.describe(dir + "/type"),
+                    "0: no UART was detected behind " + name + "; name another port with -c, or -c none");
         }
         int ioType = parseInt(root, dir + "/io_type");
         switch (ioType) {

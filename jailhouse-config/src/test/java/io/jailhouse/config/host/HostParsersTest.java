@@ -137,6 +137,24 @@ class HostParsersTest {
     }
 
     @Test
+    void msixTableInA64BitBar() throws Exception {
+        FakeHostTree host = FakeHostTree.copy("q35", dir);
+        String dev = "/sys/bus/pci/devices/0000:00:03.0";
+        byte[] cfg = host.readBytes(dev + "/config");
+        cfg[0xa4] = 0x00; // table: BAR0 (64-bit, 0x8_0000_0000), offset 0x8000
+        cfg[0xa5] = (byte) 0x80;
+        host.writeBytes(dev + "/config", cfg);
+        HostPciDevice d = HostPciDevice.read(host.hostRoot(), "0000:00:03.0", n -> { }).orElseThrow();
+        assertThat(d.msixAddress()).isEqualTo(0x800008000L);
+        assertThat(d.numMsixVectors()).isEqualTo(5);
+        cfg[0xa4] = 0x02; // BAR2 is an I/O BAR
+        cfg[0xa5] = 0;
+        host.writeBytes(dev + "/config", cfg);
+        assertThatThrownBy(() -> HostPciDevice.read(host.hostRoot(), "0000:00:03.0", n -> { }))
+                .hasMessageEndingWith("config: MSI-X table is in BAR 2, which is not a memory BAR (0x0000c021)");
+    }
+
+    @Test
     void missingFilesAreNamed() {
         FakeHostTree host = FakeHostTree.copy("q35", dir).delete("/proc/ioports");
         assertThatThrownBy(() -> HostInventory.read(host.hostRoot(), "ttyS0"))

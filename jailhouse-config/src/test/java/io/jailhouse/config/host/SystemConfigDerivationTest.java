@@ -237,6 +237,11 @@ class SystemConfigDerivationTest {
                 .isEqualTo(Console.NONE);
         assertThatThrownBy(() -> derive(host, new DerivationOptions(6L << 20, 76L << 20, "ttyS7")))
                 .hasMessageContaining("ttyS7: no such tty");
+        host.write("/sys/class/tty/ttyS2/io_type", "0\n").write("/sys/class/tty/ttyS2/port", "0x3E8\n")
+                .write("/sys/class/tty/ttyS2/type", "0\n");
+        assertThatThrownBy(() -> derive(host, new DerivationOptions(6L << 20, 76L << 20, "ttyS2")))
+                .hasMessageEndingWith("ttyS2/type: 0: no UART was detected behind ttyS2; name another port with -c, "
+                        + "or -c none");
         host.write("/sys/class/tty/ttyS1/io_type", "3\n").write("/sys/class/tty/ttyS1/iomem_base", "0xfe030000\n")
                 .write("/sys/class/tty/ttyS1/iomem_reg_shift", "2\n").write("/sys/class/tty/ttyS1/port", "0x0\n");
         assertThat(derive(host, new DerivationOptions(6L << 20, 76L << 20, "ttyS1")).config().debugConsole())
