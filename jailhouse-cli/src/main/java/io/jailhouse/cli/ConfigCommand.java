@@ -5,6 +5,6 @@ import picocli.CommandLine.Command;
 /** {@code jailhouse config ...}: offline commands on configuration files. */
 @Command(name = "config", mixinStandardHelpOptions = true,
         description = "Check, create and convert configurations.",
-        subcommands = {ConfigCheckCommand.class, ConfigConvertCommand.class})
+        subcommands = {ConfigCheckCommand.class, ConfigConvertCommand.class, ConfigCreateCommand.class})
 final class ConfigCommand {
 }

@@ -5,6 +5,6 @@ import picocli.CommandLine.Command;
 /** {@code jailhouse hardware ...}. */
 @Command(name = "hardware", mixinStandardHelpOptions = true,
         description = "Check the hardware for the hypervisor.",
-        subcommands = {})
+        subcommands = {HardwareCheckCommand.class})
 final class HardwareCommand {
 }
