@@ -1,0 +1,24 @@
+package io.jailhouse.hypervisor;
+
+import java.util.List;
+
+/**
+ * One line of {@code jailhouse cell list}: what upstream's sysfs shows of a
+ * cell.
+ *
+ * @param state null when the comm region holds a value no state has ("invalid")
+ * @param assignedCpus logical CPU numbers of the cell, ascending
+ * @param failedCpus the cell's CPUs that were parked after a fatal access
+ */
+public record CellStatus(int id, String name, CellState state, List<Integer> assignedCpus,
+        List<Integer> failedCpus) {
+    public CellStatus {
+        assignedCpus = List.copyOf(assignedCpus);
+        failedCpus = List.copyOf(failedCpus);
+    }
+
+    /** The state text upstream's sysfs shows. */
+    public String stateText() {
+        return state == null ? "invalid" : state.text();
+    }
+}

@@ -1,0 +1,57 @@
+package io.jailhouse.hypervisor;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.SystemConfig;
+import java.util.List;
+
+/**
+ * An enabled hypervisor: the root cell (id 0, the host Linux) and the
+ * non-root cells split off from it. The operations are upstream's management
+ * calls; each either succeeds completely or throws and changes nothing.
+ * Implementations are safe for concurrent use by the control server's threads.
+ */
+public interface Hypervisor extends AutoCloseable {
+
+    SystemConfig systemConfig();
+
+    Partitioning partitioning();
+
+    /** Creates a cell from its config; it is then in state "shut down". */
+    CellStatus createCell(CellConfig config) throws HypervisorException;
+
+    /**
+     * Makes the cell loadable (after its approval) and copies the images in,
+     * in order. An empty list is {@code cell shutdown}.
+     */
+    void loadCell(CellRef cell, List<LoadImage> images) throws HypervisorException;
+
+    /**
+     * Starts (or, after approval, restarts) the cell at its reset address.
+     *
+     * @return warnings for the user, e.g. that no loaded image covers the reset address
+     */
+    List<String> startCell(CellRef cell) throws HypervisorException;
+
+    void destroyCell(CellRef cell) throws HypervisorException;
+
+    /** The root cell first, then the others by ascending id. */
+    List<CellStatus> cells();
+
+    CellStatus cell(CellRef cell) throws HypervisorException;
+
+    /** Exit counters of a cell: the cell's sums and each of its CPUs'. */
+    CellStatistics statistics(CellRef cell) throws HypervisorException;
+
+    /** Everything the hypervisor prints (cell creation, FATAL lines, ...). */
+    ConsoleRing console();
+
+    /** What the cell's inmate wrote to its console UART. */
+    ConsoleRing cellConsole(CellRef cell) throws HypervisorException;
+
+    /** Destroys every non-root cell, stopping at the first refusal, as upstream. */
+    void disable() throws HypervisorException;
+
+    /** Releases everything without asking cells (daemon exit). */
+    @Override
+    void close();
+}
