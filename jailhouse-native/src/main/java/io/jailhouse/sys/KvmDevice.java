@@ -13,6 +13,10 @@ public final class KvmDevice implements AutoCloseable {
     public static final int API_VERSION = 12;
 
     static final int KVMIO = 0xAE;
+    static final IoctlRequest KVM_GET_SUPPORTED_CPUID = IoctlRequest.iowr("KVM_GET_SUPPORTED_CPUID", KVMIO, 0x05,
+            KvmStructs.CPUID2_HEADER.byteSize());
+    /** Room for the supported-CPUID table; KVM answers E2BIG if it has more entries. */
+    private static final int MAX_CPUID_ENTRIES = 256;
     public static final IoctlRequest KVM_GET_API_VERSION = IoctlRequest.io("KVM_GET_API_VERSION", KVMIO, 0x00);
     public static final IoctlRequest KVM_CREATE_VM = IoctlRequest.io("KVM_CREATE_VM", KVMIO, 0x01);
     public static final IoctlRequest KVM_CHECK_EXTENSION = IoctlRequest.io("KVM_CHECK_EXTENSION", KVMIO, 0x03);
@@ -24,6 +28,22 @@ public final class KvmDevice implements AutoCloseable {
     private KvmDevice(Path path, int fd) {
         this.path = path;
         this.fd = fd;
+    }
+
+    /**
+     * Why KVM cannot be used here, or empty when {@code /dev/kvm} exists and
+     * opens: tests that need KVM skip with this reason, loudly.
+     */
+    public static java.util.Optional<String> unavailableReason() {
+        if (!java.nio.file.Files.exists(DEFAULT_PATH)) {
+            return java.util.Optional.of(DEFAULT_PATH + " does not exist on this machine");
+        }
+        try {
+            open().close();
+            return java.util.Optional.empty();
+        } catch (NativeException e) {
+            return java.util.Optional.of(e.getMessage());
+        }
     }
 
     /** Opens {@code /dev/kvm}. */
@@ -68,6 +88,33 @@ public final class KvmDevice implements AutoCloseable {
     /** {@code KVM_GET_VCPU_MMAP_SIZE}: bytes to map of each vCPU fd (the {@code kvm_run} area and what follows). */
     public int vcpuMmapSize() throws NativeException {
         return Libc.ioctl(fd(), KVM_GET_VCPU_MMAP_SIZE, 0);
+    }
+
+    /** Creates a VM ({@code KVM_CREATE_VM}, default machine type). */
+    public KvmVm createVm() throws NativeException {
+        int vmFd = Libc.ioctl(fd(), KVM_CREATE_VM, 0);
+        return new KvmVm(this, vmFd);
+    }
+
+    /** The CPUID leaves KVM can give a guest ({@code KVM_GET_SUPPORTED_CPUID}). */
+    public java.util.List<CpuidEntry> supportedCpuid() throws NativeException {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            long es = KvmStructs.CPUID_ENTRY2.byteSize();
+            java.lang.foreign.MemorySegment m = a.allocate(KvmStructs.CPUID2_HEADER.byteSize() + es * MAX_CPUID_ENTRIES, 8);
+            m.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, MAX_CPUID_ENTRIES);
+            Libc.ioctl(fd(), KVM_GET_SUPPORTED_CPUID, m);
+            int n = m.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
+            java.util.List<CpuidEntry> out = new java.util.ArrayList<>(n);
+            long o = KvmStructs.CPUID2_HEADER.byteSize();
+            for (int i = 0; i < n; i++, o += es) {
+                int[] v = new int[7];
+                for (int k = 0; k < 7; k++) {
+                    v[k] = m.get(java.lang.foreign.ValueLayout.JAVA_INT, o + 4L * k);
+                }
+                out.add(new CpuidEntry(v[0], v[1], v[2], v[3], v[4], v[5], v[6]));
+            }
+            return out;
+        }
     }
 
     private void checkOpen() {

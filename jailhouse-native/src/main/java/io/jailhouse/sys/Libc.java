@@ -53,6 +53,44 @@ public final class Libc {
     private static final MethodHandle IOCTL_POINTER = downcall("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
 
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle FTRUNCATE = downcall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle FALLOCATE = downcall("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle SCHED_SETAFFINITY = downcall("sched_setaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SIGACTION = downcall("sigaction",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+
+    /** {@code mmap} protections and flags (Linux x86-64). */
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final int MAP_PRIVATE = 2;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MFD_CLOEXEC = 1;
+    public static final int MFD_HUGETLB = 4;
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+    public static final int FALLOC_FL_PUNCH_HOLE = 2;
+    /** {@code struct sigaction} of glibc on x86-64: handler, 128-byte mask, flags, restorer. */
+    private static final long SIGACTION_BYTES = 152;
+    private static final long SIGACTION_FLAGS_OFFSET = 136;
+    /** The size of glibc's {@code cpu_set_t}: 1024 CPUs. */
+    public static final int CPU_SET_BYTES = 128;
+
     private static final ThreadLocal<MemorySegment> CALL_STATE_BUFFER =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
 
@@ -164,5 +202,236 @@ public final class Libc {
             throw new NativeException("ioctl(" + request.name() + ")", errno(state));
         }
         return r;
+    }
+
+    /**
+     * The hot-path ioctl: no exception, no allocation. Returns the result, or
+     * the negated errno on failure (e.g. {@code -EINTR} when a vCPU is kicked).
+     */
+    public static int ioctlRaw(int fd, long request, long arg) {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) IOCTL_VALUE.invokeExact(state, fd, request, arg);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("ioctl downcall", t);
+        }
+        return r < 0 ? -errno(state) : r;
+    }
+
+    /**
+     * Maps {@code length} bytes of {@code fd} (or anonymous memory with fd -1
+     * and {@link #MAP_ANONYMOUS}) and returns the mapping as a segment of that
+     * length; unmap it with {@link #munmap}.
+     */
+    @SuppressWarnings("restricted") // the kernel gave us exactly this many bytes
+    public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) throws NativeException {
+        MemorySegment state = callState();
+        MemorySegment address;
+        try {
+            address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("mmap downcall", t);
+        }
+        if (address.address() == -1L) {
+            throw new NativeException("mmap(" + length + " bytes, fd " + fd + ", offset 0x"
+                    + Long.toHexString(offset) + ")", errno(state));
+        }
+        return address.reinterpret(length);
+    }
+
+    public static void munmap(MemorySegment mapping) throws NativeException {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) MUNMAP.invokeExact(state, mapping, mapping.byteSize());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("munmap downcall", t);
+        }
+        check(r, state, "munmap");
+    }
+
+    public static void ftruncate(int fd, long length) throws NativeException {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) FTRUNCATE.invokeExact(state, fd, length);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("ftruncate downcall", t);
+        }
+        check(r, state, "ftruncate(fd " + fd + ", " + length + ")");
+    }
+
+    /**
+     * {@code fallocate}; with {@link #FALLOC_FL_PUNCH_HOLE} it frees a range of
+     * a shared-memory file, which then reads as zeros: how returned cell memory
+     * is cleared without touching every page.
+     */
+    public static void fallocate(int fd, int mode, long offset, long length) throws NativeException {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("fallocate downcall", t);
+        }
+        check(r, state, "fallocate(fd " + fd + ", 0x" + Long.toHexString(offset) + "+0x" + Long.toHexString(length) + ")");
+    }
+
+    /** An anonymous memory file ({@code memfd_create}). */
+    public static int memfdCreate(String name, int flags) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = callState();
+            int fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), flags);
+            check(fd, state, "memfd_create(" + name + ")");
+            return fd;
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("memfd_create downcall", t);
+        }
+    }
+
+    public static int eventfd(int initialValue, int flags) throws NativeException {
+        MemorySegment state = callState();
+        int fd;
+        try {
+            fd = (int) EVENTFD.invokeExact(state, initialValue, flags);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("eventfd downcall", t);
+        }
+        check(fd, state, "eventfd");
+        return fd;
+    }
+
+    /** Reads up to {@code buffer.byteSize()} bytes; returns the count, or the negated errno (EAGAIN, EINTR). */
+    public static long read(int fd, MemorySegment buffer) {
+        MemorySegment state = callState();
+        long r;
+        try {
+            r = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("read downcall", t);
+        }
+        return r < 0 ? -errno(state) : r;
+    }
+
+    /** Writes {@code buffer}; returns the count, or the negated errno. */
+    public static long write(int fd, MemorySegment buffer) {
+        MemorySegment state = callState();
+        long r;
+        try {
+            r = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("write downcall", t);
+        }
+        return r < 0 ? -errno(state) : r;
+    }
+
+    /** Pins the calling thread to the given host CPUs. */
+    public static void pinCurrentThread(java.util.BitSet cpus) throws NativeException {
+        if (cpus.isEmpty() || cpus.length() > CPU_SET_BYTES * 8) {
+            throw new IllegalArgumentException("CPU set " + cpus + " is empty or beyond " + (CPU_SET_BYTES * 8) + " CPUs");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(CPU_SET_BYTES);
+            long[] words = cpus.toLongArray();
+            for (int i = 0; i < words.length; i++) {
+                mask.set(JAVA_LONG, i * 8L, words[i]);
+            }
+            MemorySegment state = callState();
+            int r = (int) SCHED_SETAFFINITY.invokeExact(state, 0, (long) CPU_SET_BYTES, mask);
+            check(r, state, "sched_setaffinity(" + cpus + ")");
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("sched_setaffinity downcall", t);
+        }
+    }
+
+    /** The kernel thread id of the calling thread. */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact(callState());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("gettid downcall", t);
+        }
+    }
+
+    public static int getpid() {
+        try {
+            return (int) GETPID.invokeExact(callState());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("getpid downcall", t);
+        }
+    }
+
+    /** Sends {@code signal} to one thread of this process; false if that thread is gone (ESRCH). */
+    public static boolean tgkill(int pid, int tid, int signal) throws NativeException {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) TGKILL.invokeExact(state, pid, tid, signal);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("tgkill downcall", t);
+        }
+        if (r != 0 && errno(state) == Errno.ESRCH.value()) {
+            return false;
+        }
+        check(r, state, "tgkill(" + tid + ", " + signal + ")");
+        return true;
+    }
+
+    /**
+     * Installs a handler for {@code signal} that does nothing, so that the
+     * signal only interrupts a blocking system call (KVM_RUN returns EINTR)
+     * instead of killing the process. Java cannot supply a C function that is
+     * safe to run in signal context (an upcall would enter the JVM from a
+     * signal handler), so the handler is a libc function that ignores its
+     * argument and has no effect: {@code getpid}, which POSIX lists as
+     * async-signal-safe. No SA_RESTART, so the interrupted call returns EINTR.
+     */
+    public static void installInterruptingSignal(int signal) throws NativeException {
+        MemorySegment handler = C.find("getpid").orElseThrow();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment action = arena.allocate(SIGACTION_BYTES, 8);
+            action.set(ADDRESS, 0, handler);
+            action.set(JAVA_INT, SIGACTION_FLAGS_OFFSET, 0);
+            MemorySegment state = callState();
+            int r = (int) SIGACTION.invokeExact(state, signal, action, MemorySegment.NULL);
+            check(r, state, "sigaction(" + signal + ")");
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("sigaction downcall", t);
+        }
+    }
+
+    private static void check(int r, MemorySegment state, String call) throws NativeException {
+        if (r < 0) {
+            throw new NativeException(call, errno(state));
+        }
     }
 }
