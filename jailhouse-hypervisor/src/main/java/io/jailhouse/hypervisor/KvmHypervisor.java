@@ -1,17 +1,488 @@
 package io.jailhouse.hypervisor;
 
+import io.jailhouse.config.Architecture;
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigCheck;
+import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.SystemConfig;
+import io.jailhouse.sys.CpuidEntry;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.KvmCapability;
+import io.jailhouse.sys.KvmDevice;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
-/** The hypervisor on Linux KVM: one VM per cell. (Being built; see Hypervisor for the contract.) */
-public final class KvmHypervisor {
-    private KvmHypervisor() {
+/**
+ * The hypervisor on Linux KVM: the root cell is the host, every other cell a
+ * KVM VM. Management operations are serialized by one lock, as upstream's
+ * hypervisor serializes them; listing and consoles do not take it.
+ */
+public final class KvmHypervisor implements Hypervisor {
+    public static final String VERSION = "0.12";
+    /** KVM features the hypervisor cannot do without. */
+    static final List<KvmCapability> REQUIRED = List.of(KvmCapability.IRQCHIP, KvmCapability.USER_MEMORY,
+            KvmCapability.SET_TSS_ADDR, KvmCapability.MP_STATE, KvmCapability.GET_TSC_KHZ,
+            KvmCapability.READONLY_MEM, KvmCapability.IMMEDIATE_EXIT, KvmCapability.EXT_CPUID);
+    private static final long PUMP_INTERVAL_NANOS = 1_000_000;
+
+    private final SystemConfig config;
+    private final Partitioning partitioning;
+    private final KvmDevice kvm;
+    private final List<CpuidEntry> supportedCpuid;
+    private final ReservedMemory memory;
+    private final int hostCpus;
+    private final ConsoleRing console = new ConsoleRing(ConsoleRing.HYPERVISOR_CAPACITY);
+    private final ConcurrentSkipListMap<Integer, Cell> cells = new ConcurrentSkipListMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Thread consolePump;
+    private volatile boolean closed;
+
+    private KvmHypervisor(SystemConfig config, Partitioning partitioning, KvmDevice kvm, List<CpuidEntry> cpuid,
+            ReservedMemory memory, int hostCpus) {
+        this.config = config;
+        this.partitioning = partitioning;
+        this.kvm = kvm;
+        this.supportedCpuid = cpuid;
+        this.memory = memory;
+        this.hostCpus = hostCpus;
+        this.consolePump = Thread.ofPlatform().daemon().name("console-pump").unstarted(this::pumpConsoles);
     }
 
     /**
-     * Enables the hypervisor on a system config: opens /dev/kvm, checks the
-     * config and the host, sets up the reserved-memory backing.
+     * Enables the hypervisor on a system config: checks the config and KVM,
+     * sets up the reserved-memory backing and the console.
      */
     public static Hypervisor enable(SystemConfig config, Partitioning partitioning) throws HypervisorException {
-        throw new HypervisorException(io.jailhouse.sys.Errno.ENODEV, "KVM hypervisor not yet available");
+        return enable(config, partitioning, null);
+    }
+
+    /** As {@link #enable(SystemConfig, Partitioning)}, with the reserved-memory file in {@code memoryDirectory}. */
+    public static Hypervisor enable(SystemConfig config, Partitioning partitioning, Path memoryDirectory)
+            throws HypervisorException {
+        if (config.architecture() != Architecture.X86) {
+            throw new HypervisorException(Errno.EINVAL, "system config \"" + config.rootCell().name()
+                    + "\" is for " + config.architecture() + "; this hypervisor runs x86 cells");
+        }
+        ConfigCheck.Report report = ConfigCheck.run(new ConfigCheck.Source<>("system config", config), List.of());
+        for (List<ConfigCheck.Finding> findings : report.byCheck().values()) {
+            if (!findings.isEmpty()) {
+                throw new HypervisorException(Errno.EINVAL, "invalid system config: " + findings.get(0).render());
+            }
+        }
+        KvmDevice kvm;
+        try {
+            kvm = KvmDevice.open();
+        } catch (NativeException e) {
+            throw new HypervisorException(Errno.ENODEV, "cannot open " + KvmDevice.DEFAULT_PATH + ": "
+                    + e.getMessage() + " (KVM is needed to run cells)", e);
+        }
+        ReservedMemory memory = null;
+        try {
+            int api = kvm.apiVersion();
+            if (api != KvmDevice.API_VERSION) {
+                throw new HypervisorException(Errno.ENODEV, "KVM API version " + api + ", expected "
+                        + KvmDevice.API_VERSION);
+            }
+            List<String> missing = new ArrayList<>();
+            for (KvmCapability cap : REQUIRED) {
+                if (!kvm.has(cap)) {
+                    missing.add(cap.kernelName());
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new HypervisorException(Errno.ENODEV, "this kernel's KVM lacks " + String.join(", ", missing));
+            }
+            List<CpuidEntry> cpuid = kvm.supportedCpuid();
+            Libc.installInterruptingSignal(Vcpu.KICK_SIGNAL);
+            memory = ReservedMemory.create(ReservedMemory.extentOf(config), memoryDirectory,
+                    "jailhouse-memory-" + Libc.getpid());
+            int hostCpus = Runtime.getRuntime().availableProcessors();
+            KvmHypervisor hv = new KvmHypervisor(config, partitioning, kvm, cpuid, memory, hostCpus);
+            hv.consolePump.start();
+            hv.print("\nInitializing Jailhouse hypervisor " + VERSION + " on KVM (API " + api + ")\n");
+            hv.print("Partitioning: " + (partitioning == Partitioning.STRICT ? "strict" : "relaxed")
+                    + ", " + hostCpus + " host CPUs\n");
+            hv.print("Reserved memory: 0x" + Long.toHexString(memory.size()) + " bytes at " + memory.file() + "\n");
+            hv.print("Activating hypervisor\n");
+            return hv;
+        } catch (NativeException e) {
+            closeQuietly(kvm, memory);
+            throw new HypervisorException(Errno.ENODEV, e.getMessage(), e);
+        } catch (HypervisorException | RuntimeException e) {
+            closeQuietly(kvm, memory);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(KvmDevice kvm, ReservedMemory memory) {
+        if (memory != null) {
+            memory.close();
+        }
+        try {
+            kvm.close();
+        } catch (NativeException ignored) {
+            // The enable failure is what gets reported.
+        }
+    }
+
+    @Override
+    public SystemConfig systemConfig() {
+        return config;
+    }
+
+    @Override
+    public Partitioning partitioning() {
+        return partitioning;
+    }
+
+    ReservedMemory reservedMemory() {
+        return memory;
+    }
+
+    /** Appends to the hypervisor console (and the daemon's log). */
+    void print(String text) {
+        console.write(text);
+        System.out.print(text);
+        System.out.flush();
+    }
+
+    @Override
+    public CellStatus createCell(CellConfig cellConfig) throws HypervisorException {
+        lock.lock();
+        try {
+            checkOpen();
+            for (Cell c : cells.values()) {
+                if (c.name().equals(cellConfig.name())) {
+                    throw new HypervisorException(Errno.EEXIST, "a cell named \"" + cellConfig.name()
+                            + "\" exists already (id " + c.id() + ")");
+                }
+            }
+            if (cellConfig.name().equals(config.rootCell().name())) {
+                throw new HypervisorException(Errno.EEXIST, "\"" + cellConfig.name() + "\" is the root cell's name");
+            }
+            if (cellConfig.architecture() != Architecture.X86) {
+                throw new HypervisorException(Errno.EINVAL, "cell \"" + cellConfig.name() + "\" is for "
+                        + cellConfig.architecture() + "; this hypervisor runs x86 cells");
+            }
+            Cell locker = lockingCell(null);
+            if (locker != null) {
+                throw new HypervisorException(Errno.EPERM, "cell \"" + locker.name()
+                        + "\" is running/locked: no cell can be created until it is shut down");
+            }
+            checkCpus(cellConfig);
+            checkAgainstOthers(cellConfig);
+            int id = 1;
+            while (cells.containsKey(id)) {
+                id++;
+            }
+            int[] hostCpuOf = new int[cellConfig.cpus().highest() + 1];
+            for (int c : cellConfig.cpus().bits().toArray()) {
+                hostCpuOf[c] = partitioning == Partitioning.STRICT ? c : c % hostCpus;
+            }
+            Cell cell = Cell.create(this, kvm, supportedCpuid, id, cellConfig, hostCpuOf);
+            cells.put(id, cell);
+            print("Created cell \"" + cell.name() + "\"\n");
+            return cell.status();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkCpus(CellConfig cellConfig) throws HypervisorException {
+        if (cellConfig.cpus().isEmpty()) {
+            throw new HypervisorException(Errno.EINVAL, "cell \"" + cellConfig.name() + "\" has no CPU");
+        }
+        for (int c : cellConfig.cpus().bits().toArray()) {
+            if (c == 0) {
+                throw new HypervisorException(Errno.EINVAL, "Cannot assign CPU 0 to other cells (cell \""
+                        + cellConfig.name() + "\")");
+            }
+            if (!config.rootCell().cpus().isSet(c)) {
+                throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of cell \"" + cellConfig.name()
+                        + "\" is not a CPU of the root cell \"" + config.rootCell().name() + "\"");
+            }
+            for (Cell other : cells.values()) {
+                if (other.config().cpus().isSet(c)) {
+                    throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of cell \"" + cellConfig.name()
+                            + "\" is held by cell \"" + other.name() + "\" (id " + other.id() + ")");
+                }
+            }
+            if (partitioning == Partitioning.STRICT && c >= hostCpus) {
+                throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of cell \"" + cellConfig.name()
+                        + "\" does not exist on this host (CPUs 0-" + (hostCpus - 1) + "); strict partitioning"
+                        + " gives each cell CPU its own host CPU (enable with --partitioning relaxed to share them)");
+            }
+        }
+    }
+
+    /** Runs the config checks on the cells that exist plus the new one; what is new is refused. */
+    private void checkAgainstOthers(CellConfig cellConfig) throws HypervisorException {
+        ConfigCheck.Source<SystemConfig> sys = new ConfigCheck.Source<>("system config", config);
+        List<ConfigCheck.Source<CellConfig>> existing = new ArrayList<>();
+        for (Cell c : cells.values()) {
+            existing.add(new ConfigCheck.Source<>("cell " + c.id(), c.config()));
+        }
+        Set<String> before = new HashSet<>();
+        for (List<ConfigCheck.Finding> fs : ConfigCheck.run(sys, existing).byCheck().values()) {
+            for (ConfigCheck.Finding f : fs) {
+                before.add(f.render());
+            }
+        }
+        List<ConfigCheck.Source<CellConfig>> with = new ArrayList<>(existing);
+        with.add(new ConfigCheck.Source<>("new cell", cellConfig));
+        for (Map.Entry<String, List<ConfigCheck.Finding>> e : ConfigCheck.run(sys, with).byCheck().entrySet()) {
+            for (ConfigCheck.Finding f : e.getValue()) {
+                if (!before.contains(f.render())) {
+                    boolean conflict = e.getKey().equals(ConfigCheck.BETWEEN_CELLS) || e.getKey().equals(ConfigCheck.CPUS);
+                    throw new HypervisorException(conflict ? Errno.EBUSY : Errno.EINVAL,
+                            e.getKey() + ": " + f.render());
+                }
+            }
+        }
+    }
+
+    /** A running/locked cell other than {@code except}, or null. */
+    private Cell lockingCell(Cell except) {
+        for (Cell c : cells.values()) {
+            if (c != except && c.state() == CellState.RUNNING_LOCKED) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void loadCell(CellRef ref, List<LoadImage> images) throws HypervisorException {
+        lock.lock();
+        try {
+            checkOpen();
+            Cell cell = nonRoot(ref);
+            cell.load(images);
+            print("Cell \"" + cell.name() + "\" can be loaded\n");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public List<String> startCell(CellRef ref) throws HypervisorException {
+        lock.lock();
+        try {
+            checkOpen();
+            Cell cell = nonRoot(ref);
+            List<String> warnings = cell.start();
+            print("Started cell \"" + cell.name() + "\"\n");
+            return warnings;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void destroyCell(CellRef ref) throws HypervisorException {
+        lock.lock();
+        try {
+            checkOpen();
+            Cell cell = nonRoot(ref);
+            Cell locker = lockingCell(cell);
+            if (locker != null) {
+                throw new HypervisorException(Errno.EPERM, "cell \"" + locker.name()
+                        + "\" is running/locked: no cell can be destroyed until it is shut down");
+            }
+            destroy(cell);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void destroy(Cell cell) {
+        print("Closing cell \"" + cell.name() + "\"\n");
+        cell.destroy();
+        drain(cell);
+        cells.remove(cell.id());
+    }
+
+    /** Whether another cell maps pages of {@code r} too (shared memory): those are not cleared. */
+    boolean sharedWithOtherCell(Cell cell, MemoryRegion r) {
+        for (Cell c : cells.values()) {
+            if (c != cell) {
+                for (MemoryRegion o : c.ram()) {
+                    if (o.overlapsPhys(r)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public List<CellStatus> cells() {
+        List<CellStatus> out = new ArrayList<>();
+        out.add(rootStatus());
+        for (Cell c : cells.values()) {
+            out.add(c.status());
+        }
+        return out;
+    }
+
+    private CellStatus rootStatus() {
+        List<Integer> cpus = new ArrayList<>();
+        for (int c : config.rootCell().cpus().bits().toArray()) {
+            boolean taken = false;
+            for (Cell cell : cells.values()) {
+                taken |= cell.config().cpus().isSet(c);
+            }
+            if (!taken) {
+                cpus.add(c);
+            }
+        }
+        return new CellStatus(0, config.rootCell().name(), CellState.RUNNING, cpus, List.of());
+    }
+
+    @Override
+    public CellStatus cell(CellRef ref) throws HypervisorException {
+        if (isRoot(ref)) {
+            return rootStatus();
+        }
+        return find(ref).status();
+    }
+
+    @Override
+    public CellStatistics statistics(CellRef ref) throws HypervisorException {
+        Cell cell = find(ref);
+        long[] sum = new long[CellStatistics.NAMES.size()];
+        Map<Integer, Map<String, Long>> perCpu = new LinkedHashMap<>();
+        for (Vcpu v : cell.vcpus()) {
+            long[] c = v.counters();
+            Map<String, Long> m = new LinkedHashMap<>();
+            for (int i = 0; i < c.length; i++) {
+                sum[i] += c[i];
+                m.put(CellStatistics.NAMES.get(i), c[i]);
+            }
+            perCpu.put(v.cpu(), m);
+        }
+        Map<String, Long> total = new LinkedHashMap<>();
+        for (int i = 0; i < sum.length; i++) {
+            total.put(CellStatistics.NAMES.get(i), sum[i]);
+        }
+        return new CellStatistics(cell.id(), cell.name(), total, perCpu);
+    }
+
+    @Override
+    public ConsoleRing console() {
+        return console;
+    }
+
+    @Override
+    public ConsoleRing cellConsole(CellRef ref) throws HypervisorException {
+        return find(ref).console();
+    }
+
+    @Override
+    public void disable() throws HypervisorException {
+        lock.lock();
+        try {
+            checkOpen();
+            for (Cell cell : List.copyOf(cells.values())) {
+                destroyCell(CellRef.ofId(cell.id()));
+            }
+            print("Shutting down hypervisor\n");
+            close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            for (Cell cell : List.copyOf(cells.values())) {
+                destroy(cell);
+            }
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
+        consolePump.interrupt();
+        try {
+            consolePump.join(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        memory.close();
+        try {
+            kvm.close();
+        } catch (NativeException ignored) {
+            // Exiting anyway.
+        }
+    }
+
+    private void checkOpen() throws HypervisorException {
+        if (closed) {
+            throw new HypervisorException(Errno.EINVAL, "the hypervisor is disabled");
+        }
+    }
+
+    private boolean isRoot(CellRef ref) {
+        return ref.byId() ? ref.id() == 0 : ref.name().equals(config.rootCell().name());
+    }
+
+    private Cell nonRoot(CellRef ref) throws HypervisorException {
+        if (isRoot(ref)) {
+            throw new HypervisorException(Errno.EINVAL, "cell " + ref + " is the root cell");
+        }
+        return find(ref);
+    }
+
+    private Cell find(CellRef ref) throws HypervisorException {
+        if (ref.byId()) {
+            Cell c = cells.get(ref.id());
+            if (c == null) {
+                throw new HypervisorException(Errno.ENOENT, "no cell with id " + ref.id());
+            }
+            return c;
+        }
+        for (Cell c : cells.values()) {
+            if (c.name().equals(ref.name())) {
+                return c;
+            }
+        }
+        throw new HypervisorException(Errno.ENOENT, "no cell named \"" + ref.name() + "\"");
+    }
+
+    /** Moves what the cells' UARTs wrote from their vCPU-side rings into their console logs. */
+    private void pumpConsoles() {
+        while (!closed && !Thread.currentThread().isInterrupted()) {
+            for (Cell c : cells.values()) {
+                drain(c);
+            }
+            LockSupport.parkNanos(PUMP_INTERVAL_NANOS);
+        }
+    }
+
+    private final byte[] pumpBuffer = new byte[4096];
+
+    private void drain(Cell cell) {
+        synchronized (pumpBuffer) {
+            int n;
+            while ((n = cell.uartOutput().drain(pumpBuffer)) > 0) {
+                cell.console().write(pumpBuffer, 0, n);
+            }
+        }
     }
 }

@@ -1,0 +1,457 @@
+package io.jailhouse.hypervisor;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.Console;
+import io.jailhouse.config.MemoryRegion;
+import io.jailhouse.config.PioRange;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.device.DiagnosticPort;
+import io.jailhouse.hypervisor.device.MmioBus;
+import io.jailhouse.hypervisor.device.PioBus;
+import io.jailhouse.hypervisor.device.PmTimer;
+import io.jailhouse.hypervisor.device.SpscByteRing;
+import io.jailhouse.hypervisor.device.TestDevice;
+import io.jailhouse.hypervisor.device.Uart8250;
+import io.jailhouse.sys.CpuidEntry;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.KvmDevice;
+import io.jailhouse.sys.KvmVcpu;
+import io.jailhouse.sys.KvmVm;
+import io.jailhouse.sys.MemoryMapping;
+import io.jailhouse.sys.NativeException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A non-root cell: one KVM VM with its memory slots, its comm page, its
+ * devices and one {@link Vcpu} per configured CPU. Management operations
+ * are called with the hypervisor's lock held; the vCPU threads only read
+ * what is fixed at creation.
+ */
+final class Cell {
+    /** Guest-physical pages KVM needs for real-mode support on Intel: out of every cell's way, below 4 GiB. */
+    static final long TSS_ADDRESS = 0xfffbd000L;
+    static final long IDENTITY_MAP_ADDRESS = 0xfffbc000L;
+    /** KVM's emulated local APIC timer runs at 1 GHz before the divider. */
+    static final long APIC_KHZ = 1_000_000;
+    /** The standard PC serial ports: each one a cell's whitelist fully covers gets an emulated 16550. */
+    static final int[] UART_PORTS = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
+    static final int UART_PORT_COUNT = 8;
+    static final int PM_TIMER_PORTS = 4;
+    static final int DIAGNOSTIC_PORT = 0x80;
+    static final int CONSOLE_CAPACITY = 64 * 1024;
+    static final int UART_RING_CAPACITY = 16 * 1024;
+
+    private final KvmHypervisor hypervisor;
+    private final int id;
+    private final CellConfig config;
+    private final KvmVm vm;
+    private final MemoryMapping commPage;
+    private final CommRegion comm;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final ConsoleRing console = new ConsoleRing(CONSOLE_CAPACITY);
+    private final SpscByteRing uartOutput = new SpscByteRing(UART_RING_CAPACITY);
+    private final List<MemoryRegion> ram = new ArrayList<>();
+    private final AtomicInteger failedCpus = new AtomicInteger();
+    /** The guest TSC rate, known once the first vCPU exists. */
+    private long tscKhz;
+    /** Images loaded since the cell was last made loadable: [start, end) guest ranges, for the start warning. */
+    private final List<long[]> loaded = new ArrayList<>();
+    private boolean loadable;
+    private boolean started;
+
+    private Cell(KvmHypervisor hypervisor, int id, CellConfig config, KvmVm vm, MemoryMapping commPage) {
+        this.hypervisor = hypervisor;
+        this.id = id;
+        this.config = config;
+        this.vm = vm;
+        this.commPage = commPage;
+        this.comm = new CommRegion(commPage.segment());
+    }
+
+    /**
+     * Builds the cell: VM, memory slots, devices, vCPUs and their parked
+     * threads. On any failure everything taken so far is released.
+     *
+     * @param hostCpus logical CPU number to host CPU, for every CPU of the config
+     */
+    static Cell create(KvmHypervisor hv, KvmDevice kvm, List<CpuidEntry> supportedCpuid, int id,
+            CellConfig config, int[] hostCpus) throws HypervisorException {
+        KvmVm vm = null;
+        MemoryMapping commPage = null;
+        Cell cell = null;
+        try {
+            vm = kvm.createVm();
+            commPage = MemoryMapping.anonymous(MemoryRegion.PAGE_SIZE);
+            vm.setTssAddress(TSS_ADDRESS);
+            vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
+            vm.createIrqchip();
+            cell = new Cell(hv, id, config, vm, commPage);
+            cell.comm.setState(CellState.SHUT_DOWN.code());
+            MmioBus.Builder mmio = MmioBus.builder();
+            cell.mapMemory(hv.reservedMemory(), mmio);
+            PioBus pio = cell.buildPioBus(hv.systemConfig());
+            MmioBus mmioBus = mmio.build();
+            int[] cpus = config.cpus().bits().toArray();
+            long khz = 0;
+            for (int c : cpus) {
+                KvmVcpu v = vm.createVcpu(c);
+                v.setCpuid(X86Reset.cpuid(supportedCpuid, c));
+                v.setMsr(X86Reset.MSR_IA32_APIC_BASE, X86Reset.APIC_BASE_X2APIC);
+                byte[] lapic = X86Reset.quietLapic(v.getLapic());
+                khz = v.tscKhz();
+                cell.vcpus.add(new Vcpu(cell, c, hostCpus[c], v, pio, mmioBus, lapic));
+            }
+            cell.tscKhz = khz;
+            for (Vcpu v : cell.vcpus) {
+                v.startThread();
+            }
+            return cell;
+        } catch (NativeException e) {
+            release(cell, vm, commPage);
+            throw new HypervisorException(Errno.ENOMEM, "cell \"" + config.name() + "\": " + e.getMessage(), e);
+        } catch (HypervisorException | RuntimeException e) {
+            release(cell, vm, commPage);
+            throw e;
+        }
+    }
+
+    private static void release(Cell cell, KvmVm vm, MemoryMapping commPage) {
+        if (cell != null) {
+            for (Vcpu v : cell.vcpus) {
+                v.exit();
+                v.close();
+            }
+        }
+        try {
+            if (vm != null) {
+                vm.close();
+            }
+            if (commPage != null) {
+                commPage.close();
+            }
+        } catch (NativeException ignored) {
+            // Releasing after a failed create: the original error is what the user needs.
+        }
+    }
+
+    /** Maps each memory region of the config into the VM, as RAM, comm page or unbacked device window. */
+    private void mapMemory(ReservedMemory memory, MmioBus.Builder mmio) throws HypervisorException, NativeException {
+        List<MemoryRegion> regions = config.memoryRegions();
+        int slot = 0;
+        for (int i = 0; i < regions.size(); i++) {
+            MemoryRegion r = regions.get(i);
+            String where = "cell \"" + config.name() + "\", memory region " + i + " (phys 0x"
+                    + Long.toHexString(r.physStart()) + ", virt 0x" + Long.toHexString(r.virtStart()) + ", size 0x"
+                    + Long.toHexString(r.size()) + ")";
+            if (r.has(MemoryRegion.COMM_REGION)) {
+                if (r.size() != MemoryRegion.PAGE_SIZE || (r.virtStart() & (MemoryRegion.PAGE_SIZE - 1)) != 0) {
+                    throw new HypervisorException(Errno.EINVAL, where + ": the comm region must be one aligned page");
+                }
+                vm.setUserMemoryRegion(slot++, r.has(MemoryRegion.WRITE) ? 0 : KvmVm.MEM_READONLY, r.virtStart(),
+                        commPage.segment());
+                if (config.hasFlag(CellConfig.TEST_DEVICE)) {
+                    mmio.add(r.virtStart() + MemoryRegion.PAGE_SIZE, MemoryRegion.PAGE_SIZE,
+                            new TestDevice(commPage.segment()));
+                }
+                continue;
+            }
+            if (r.has(MemoryRegion.IO)) {
+                mmio.add(r.virtStart(), r.size(), UnbackedWindow.INSTANCE);
+                continue;
+            }
+            long mask = MemoryRegion.PAGE_SIZE - 1;
+            if (((r.physStart() | r.virtStart() | r.size()) & mask) != 0 || r.size() == 0) {
+                throw new HypervisorException(Errno.EINVAL, where + ": RAM regions must be page aligned and non-empty");
+            }
+            if (!memory.contains(r.physStart(), r.size())) {
+                throw new HypervisorException(Errno.EINVAL, where + ": lies outside the reserved memory (0x0-0x"
+                        + Long.toHexString(memory.size() - 1) + ") of the system config's root cell");
+            }
+            vm.setUserMemoryRegion(slot++, r.has(MemoryRegion.WRITE) ? 0 : KvmVm.MEM_READONLY, r.virtStart(),
+                    memory.slice(r.physStart(), r.size()));
+            ram.add(r);
+        }
+    }
+
+    /** Emulated devices first, then the rest of the whitelist as unbacked ports. */
+    private PioBus buildPioBus(SystemConfig system) {
+        PioBus.Builder pio = PioBus.builder();
+        BitSet claimed = new BitSet(0x10000);
+        for (int base : UART_PORTS) {
+            if (whitelisted(base, UART_PORT_COUNT)) {
+                pio.add(base, UART_PORT_COUNT, new Uart8250(base, uartOutput));
+                claimed.set(base, base + UART_PORT_COUNT);
+            }
+        }
+        int pm = system.x86().pmTimerAddress();
+        if (pm != 0 && claimed.get(pm, pm + PM_TIMER_PORTS).isEmpty()) {
+            pio.add(pm, PM_TIMER_PORTS, new PmTimer(pm));
+            claimed.set(pm, pm + PM_TIMER_PORTS);
+        }
+        if (!claimed.get(DIAGNOSTIC_PORT)) {
+            pio.add(DIAGNOSTIC_PORT, 1, new DiagnosticPort());
+            claimed.set(DIAGNOSTIC_PORT);
+        }
+        for (PioRange range : config.pioRegions()) {
+            int start = range.base();
+            int end = Math.min(0x10000, range.base() + range.length());
+            for (int p = claimed.nextClearBit(start); p < end; ) {
+                int stop = Math.min(end, claimed.nextSetBit(p) < 0 ? end : claimed.nextSetBit(p));
+                pio.add(p, stop - p, UnbackedWindow.INSTANCE);
+                claimed.set(p, stop);
+                p = claimed.nextClearBit(stop);
+            }
+        }
+        return pio.build();
+    }
+
+    private boolean whitelisted(int base, int count) {
+        for (int p = base; p < base + count; p++) {
+            boolean in = false;
+            for (PioRange r : config.pioRegions()) {
+                if (r.contains(p, 1)) {
+                    in = true;
+                    break;
+                }
+            }
+            if (!in) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    int id() {
+        return id;
+    }
+
+    String name() {
+        return config.name();
+    }
+
+    CellConfig config() {
+        return config;
+    }
+
+    ConsoleRing console() {
+        return console;
+    }
+
+    SpscByteRing uartOutput() {
+        return uartOutput;
+    }
+
+    List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    /** The state in the comm page, or null for a value no state has. */
+    CellState state() {
+        return CellState.ofCode(comm.state());
+    }
+
+    CellStatus status() {
+        List<Integer> cpus = new ArrayList<>();
+        List<Integer> failed = new ArrayList<>();
+        for (Vcpu v : vcpus) {
+            cpus.add(v.cpu());
+            if (v.failed()) {
+                failed.add(v.cpu());
+            }
+        }
+        return new CellStatus(id, name(), state(), cpus, failed);
+    }
+
+    /** Stops every CPU of the cell (upstream parks them). */
+    void park() {
+        for (Vcpu v : vcpus) {
+            v.park();
+        }
+    }
+
+    /**
+     * {@code cell load} and {@code cell shutdown}: parks the CPUs, makes the
+     * cell loadable and copies the images in. Every image is checked before
+     * the first byte is copied.
+     */
+    void load(List<LoadImage> images) throws HypervisorException {
+        List<MemoryRegion> targets = new ArrayList<>();
+        for (LoadImage image : images) {
+            targets.add(image.data().length == 0 ? null : loadTarget(image));
+        }
+        park();
+        failedCpus.set(0);
+        if (!loadable) {
+            comm.setState(CellState.SHUT_DOWN.code());
+            loadable = true;
+            loaded.clear();
+        }
+        ReservedMemory memory = hypervisor.reservedMemory();
+        for (int i = 0; i < images.size(); i++) {
+            LoadImage image = images.get(i);
+            MemoryRegion r = targets.get(i);
+            if (r == null) {
+                continue;
+            }
+            MemorySegment dst = memory.slice(r.physStart() + (image.address() - r.virtStart()), image.data().length);
+            MemorySegment.copy(image.data(), 0, dst, ValueLayout.JAVA_BYTE, 0, image.data().length);
+            loaded.add(new long[] {image.address(), image.end()});
+        }
+    }
+
+    /** The LOADABLE, writable region an image lies completely inside, or a refusal naming the region. */
+    private MemoryRegion loadTarget(LoadImage image) throws HypervisorException {
+        List<MemoryRegion> regions = config.memoryRegions();
+        String what = "image " + image.source() + " (0x" + Long.toHexString(image.address()) + "-0x"
+                + Long.toHexString(image.end() - 1) + ")";
+        for (int i = 0; i < regions.size(); i++) {
+            MemoryRegion r = regions.get(i);
+            if (r.size() == 0 || !r.containsVirt(image.address())) {
+                continue;
+            }
+            String region = "memory region " + i + " (virt 0x" + Long.toHexString(r.virtStart()) + "-0x"
+                    + Long.toHexString(r.virtEnd()) + ", " + MemoryRegion.FLAG_NAMES.describe(r.flags()) + ")";
+            if (r.has(MemoryRegion.COMM_REGION)) {
+                throw new HypervisorException(Errno.EINVAL, what + " targets the comm region, " + region
+                        + ", which the hypervisor owns");
+            }
+            if (!r.has(MemoryRegion.LOADABLE) || !r.has(MemoryRegion.WRITE)) {
+                throw new HypervisorException(Errno.EINVAL, what + " targets " + region
+                        + ", which is not a writable LOADABLE region");
+            }
+            if (image.end() - 1 > r.virtEnd()) {
+                String beyond = "";
+                for (int k = 0; k < regions.size(); k++) {
+                    MemoryRegion o = regions.get(k);
+                    if (o.has(MemoryRegion.COMM_REGION) && o.overlapsVirt(new MemoryRegion(0, image.address(),
+                            image.data().length, 0))) {
+                        beyond = " and overlaps the comm region (region " + k + " at 0x"
+                                + Long.toHexString(o.virtStart()) + ")";
+                    }
+                }
+                throw new HypervisorException(Errno.EINVAL, what + " leaves " + region + beyond);
+            }
+            return r;
+        }
+        throw new HypervisorException(Errno.EINVAL, what + " is not inside any memory region of cell \""
+                + name() + "\"");
+    }
+
+    /**
+     * {@code cell start}: resets the comm page and starts every CPU at the
+     * reset address.
+     *
+     * @return a warning when no image loaded since the last load covers the reset address
+     */
+    List<String> start() throws HypervisorException {
+        park();
+        List<String> warnings = new ArrayList<>();
+        long reset = config.cpuResetAddress();
+        boolean covered = false;
+        for (long[] range : loaded) {
+            covered |= reset >= range[0] && reset < range[1];
+        }
+        if (!covered) {
+            StringBuilder where = new StringBuilder();
+            for (long[] range : loaded) {
+                where.append(where.length() == 0 ? "" : ", ").append("0x").append(Long.toHexString(range[0]))
+                        .append("-0x").append(Long.toHexString(range[1] - 1));
+            }
+            warnings.add("cell \"" + name() + "\": no image loaded" + (loadable ? " since its last load" : "")
+                    + " covers the CPU reset address 0x" + Long.toHexString(reset)
+                    + (loaded.isEmpty() ? "" : " (images went to " + where + ")")
+                    + "; the CPUs will run whatever memory holds there"
+                    + (reset == 0xffff0 && !loaded.isEmpty() && loaded.get(0)[0] == 0
+                            ? " (images for this reset address are loaded with -a 0xf0000)" : "")
+                    + (reset == 0 && !loaded.isEmpty() && loaded.get(0)[0] == 0xf0000
+                            ? " (this cell starts at 0: load the image without -a)" : ""));
+        }
+        int flags = (config.hasFlag(CellConfig.VIRTUAL_CONSOLE_PERMITTED) ? CommRegion.FLAG_DBG_PUTC_PERMITTED : 0)
+                | (config.hasFlag(CellConfig.VIRTUAL_CONSOLE_ACTIVE) ? CommRegion.FLAG_DBG_PUTC_ACTIVE : 0);
+        SystemConfig system = hypervisor.systemConfig();
+        comm.initialize(flags, config.console(), system.platform().pciMmconfigBase(),
+                system.x86().pmTimerAddress(), vcpus.size(), tscKhz, APIC_KHZ);
+        loadable = false;
+        started = true;
+        failedCpus.set(0);
+        for (Vcpu v : vcpus) {
+            v.run(reset);
+        }
+        return warnings;
+    }
+
+    /** Stops the CPUs and releases the VM; the cell's RAM is cleared for whoever gets it next. */
+    void destroy() {
+        for (Vcpu v : vcpus) {
+            v.exit();
+        }
+        for (Vcpu v : vcpus) {
+            v.close();
+        }
+        try {
+            vm.close();
+        } catch (NativeException e) {
+            hypervisor.print("Closing VM of cell \"" + name() + "\" failed: " + e.getMessage() + "\n");
+        }
+        try {
+            commPage.close();
+        } catch (NativeException ignored) {
+            // The page goes with the process at the latest.
+        }
+        List<MemoryRegion> own = new ArrayList<>();
+        for (MemoryRegion r : ram) {
+            if (!r.has(MemoryRegion.ROOTSHARED) && !hypervisor.sharedWithOtherCell(this, r)) {
+                own.add(r);
+            }
+        }
+        try {
+            hypervisor.reservedMemory().clear(own);
+        } catch (NativeException e) {
+            hypervisor.print("Clearing memory of cell \"" + name() + "\" failed: " + e.getMessage() + "\n");
+        }
+    }
+
+    boolean wasStarted() {
+        return started;
+    }
+
+    // ---- called on vCPU threads, outside the exit loop
+
+    /** Hands a failure report to the hypervisor console. */
+    void report(String text) {
+        hypervisor.print(text);
+    }
+
+    /** A CPU failed; when all have, the cell is FAILED (spec 8). */
+    void cpuFailed(Vcpu vcpu) {
+        if (failedCpus.incrementAndGet() >= vcpus.size()) {
+            comm.setState(CellState.FAILED.code());
+        }
+    }
+
+    /**
+     * Whether guest memory at {@code linear} holds these bytes, reading RAM as
+     * identity-mapped (true for inmates, which map guest memory 1:1).
+     */
+    boolean isInstruction(long linear, int b0, int b1, int b2) {
+        ReservedMemory memory = hypervisor.reservedMemory();
+        for (MemoryRegion r : ram) {
+            if (linear >= r.virtStart() && linear + 3 <= r.virtStart() + r.size()) {
+                long phys = r.physStart() + (linear - r.virtStart());
+                MemorySegment s = memory.slice(phys, 3);
+                return (s.get(ValueLayout.JAVA_BYTE, 0) & 0xff) == b0 && (s.get(ValueLayout.JAVA_BYTE, 1) & 0xff) == b1
+                        && (s.get(ValueLayout.JAVA_BYTE, 2) & 0xff) == b2;
+            }
+        }
+        return false;
+    }
+
+    List<MemoryRegion> ram() {
+        return ram;
+    }
+}
