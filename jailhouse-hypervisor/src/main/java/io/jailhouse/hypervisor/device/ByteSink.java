@@ -1,0 +1,7 @@
+package io.jailhouse.hypervisor.device;
+
+/** Receives bytes on a vCPU thread; must never block or allocate. */
+@FunctionalInterface
+public interface ByteSink {
+    void put(byte b);
+}

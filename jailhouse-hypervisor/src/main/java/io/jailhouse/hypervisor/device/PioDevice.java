@@ -1,0 +1,18 @@
+package io.jailhouse.hypervisor.device;
+
+/**
+ * A device on the port I/O bus. Called on vCPU threads, so implementations
+ * follow the hot-path rules: no allocation, no lock, no logging, no exception.
+ */
+public interface PioDevice {
+    /**
+     * Whether this device serves an access of {@code size} bytes (1, 2, 4) at
+     * {@code port}; false = invalid access (the cell fails with upstream's FATAL).
+     */
+    boolean accepts(int port, int size, boolean write);
+
+    /** Value read, in the low size*8 bits. Only called after accepts(...) returned true. */
+    int read(int port, int size);
+
+    void write(int port, int size, int value);
+}
