@@ -379,6 +379,7 @@ final class Cell {
         loadable = false;
         started = true;
         failedCpus.set(0);
+        hypervisor.print("Started cell \"" + name() + "\"\n");
         for (Vcpu v : vcpus) {
             v.run(reset);
         }

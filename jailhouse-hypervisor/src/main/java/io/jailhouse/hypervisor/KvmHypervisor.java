@@ -280,9 +280,7 @@ public final class KvmHypervisor implements Hypervisor {
         try {
             checkOpen();
             Cell cell = nonRoot(ref);
-            List<String> warnings = cell.start();
-            print("Started cell \"" + cell.name() + "\"\n");
-            return warnings;
+            return cell.start();
         } finally {
             lock.unlock();
         }

@@ -1,0 +1,203 @@
+package io.jailhouse.hypervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.KvmDevice;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Cells on the real /dev/kvm with hand-assembled real-mode guests placed at
+ * the x86 reset vector (the bundled demo cells start at 0xffff0), so the
+ * hypervisor is tested without the inmate library. Skipped loudly without KVM.
+ */
+class KvmHypervisorTest {
+    static final Path CONFIGS = Path.of("..", "configs", "x86");
+    static final long IMAGE_BASE = 0xf0000;
+
+    Hypervisor hv;
+
+    @BeforeAll
+    static void requireKvm() {
+        KvmDevice.unavailableReason().ifPresent(reason -> {
+            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
+            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
+        });
+    }
+
+    @BeforeEach
+    void enable() throws Exception {
+        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
+                Partitioning.RELAXED);
+    }
+
+    @AfterEach
+    void disable() {
+        if (hv != null) {
+            hv.close();
+        }
+    }
+
+    static CellConfig tinyDemo() throws Exception {
+        return ConfigFiles.read(CONFIGS.resolve("tiny-demo.yaml"), CellConfig.class);
+    }
+
+    /** A 64 KiB image for 0xf0000 whose last 16 bytes (the reset vector) hold {@code code}. */
+    static LoadImage resetVectorImage(int... code) {
+        byte[] image = new byte[0x10000];
+        for (int i = 0; i < code.length; i++) {
+            image[0xfff0 + i] = (byte) code[i];
+        }
+        return new LoadImage("test image", image, IMAGE_BASE);
+    }
+
+    /** mov dx,0x3f8; mov al,'H'; out dx,al; mov al,'i'; out dx,al; cli; hlt; jmp back to hlt. */
+    static final int[] SAY_HI = {0xba, 0xf8, 0x03, 0xb0, 'H', 0xee, 0xb0, 'i', 0xee, 0xfa, 0xf4, 0xeb, 0xfd};
+
+    void await(Supplier<Boolean> condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!condition.get()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what + "; console:\n" + text(hv.console())
+                        + "\ncells: " + hv.cells());
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    static String text(ConsoleRing ring) {
+        return ring.read(0, ring.capacity()).text();
+    }
+
+    @Test
+    void cellRunsItsImageAndPrintsOnItsUart() throws Exception {
+        CellStatus created = hv.createCell(tinyDemo());
+        assertThat(created.id()).isEqualTo(1);
+        assertThat(created.state()).isEqualTo(CellState.SHUT_DOWN);
+        assertThat(created.assignedCpus()).containsExactly(2);
+        CellRef ref = CellRef.parse("tiny-demo");
+        hv.loadCell(ref, List.of(resetVectorImage(SAY_HI)));
+        assertThat(hv.startCell(ref)).isEmpty();
+        ConsoleRing console = hv.cellConsole(ref);
+        await(() -> text(console).contains("Hi"), "the cell's output");
+        assertThat(hv.cell(ref).state()).isEqualTo(CellState.RUNNING);
+        assertThat(hv.cells()).extracting(CellStatus::name).containsExactly("QEMU-VM", "tiny-demo");
+        assertThat(hv.cells().get(0).assignedCpus()).containsExactly(0, 1, 3);
+        assertThat(hv.statistics(ref).total().get("vmexits_pio")).isGreaterThanOrEqualTo(2);
+        assertThat(text(hv.console())).contains("Created cell \"tiny-demo\"", "Started cell \"tiny-demo\"");
+
+        // restart: runs again from the reset vector
+        hv.startCell(ref);
+        await(() -> text(console).contains("HiHi"), "the restarted cell's output");
+
+        hv.destroyCell(ref);
+        assertThat(hv.cells()).hasSize(1);
+        assertThat(text(hv.console())).contains("Closing cell \"tiny-demo\"");
+    }
+
+    @Test
+    void forbiddenPortFailsTheCellWithUpstreamsFatalLine() throws Exception {
+        hv.createCell(tinyDemo());
+        CellRef ref = CellRef.ofId(1);
+        // mov dx,0x1234; out dx,al
+        hv.loadCell(ref, List.of(resetVectorImage(0xba, 0x34, 0x12, 0xee, 0xf4)));
+        hv.startCell(ref);
+        await(() -> hv.cells().get(1).state() == CellState.FAILED, "the cell to fail");
+        assertThat(hv.cells().get(1).failedCpus()).containsExactly(2);
+        String log = text(hv.console());
+        assertThat(log).contains("FATAL: Invalid PIO write, port: 1234 size: 1",
+                "RIP: 0x000000000000fff4", "CS: f000 BASE: 0x00000000000f0000 AR-BYTES: 9b EFER.LMA 0",
+                "Parking CPU 2 (Cell: \"tiny-demo\")");
+        // a failed cell can be started again
+        hv.loadCell(ref, List.of(resetVectorImage(SAY_HI)));
+        hv.startCell(ref);
+        ConsoleRing console = hv.cellConsole(ref);
+        await(() -> text(console).contains("Hi"), "output after restart");
+        assertThat(hv.cell(ref).failedCpus()).isEmpty();
+    }
+
+    @Test
+    void guestKvmCannotRunFailsTheCell() throws Exception {
+        hv.createCell(tinyDemo());
+        CellRef ref = CellRef.ofId(1);
+        // lidt [0x500] (zeros: limit 0); enter protected mode with a real-mode CS; int3: on hardware a
+        // triple fault, under this host's instruction emulator an emulation failure. Either fails the cell.
+        hv.loadCell(ref, List.of(resetVectorImage(0x0f, 0x01, 0x1e, 0x00, 0x05, 0x0f, 0x20, 0xc0, 0x0c, 0x01,
+                0x0f, 0x22, 0xc0, 0xcc)));
+        hv.startCell(ref);
+        await(() -> hv.cells().get(1).state() == CellState.FAILED, "the cell to fail");
+        assertThat(text(hv.console())).containsPattern(
+                "FATAL: Unhandled VM-Exit, (reason 2 \\(triple fault\\)|KVM internal error, suberror \\d+)")
+                .contains("Parking CPU 2 (Cell: \"tiny-demo\")");
+    }
+
+    @Test
+    void writeToUnmappedMemoryIsAnInvalidMmioAccess() throws Exception {
+        hv.createCell(tinyDemo());
+        CellRef ref = CellRef.ofId(1);
+        // mov ax,0xffff; mov ds,ax; mov byte [0x2010], 1 -> 0x102000: past the comm region and the test device
+        hv.loadCell(ref, List.of(resetVectorImage(0xb8, 0xff, 0xff, 0x8e, 0xd8, 0xc6, 0x06, 0x10, 0x20, 0x01, 0xf4)));
+        hv.startCell(ref);
+        await(() -> hv.cells().get(1).state() == CellState.FAILED, "the cell to fail");
+        assertThat(text(hv.console())).contains("FATAL: Invalid MMIO/RAM write, addr: 0x0000000000102000 size: 1");
+    }
+
+    @Test
+    void refusalsNameWhatIsWrong() throws Exception {
+        CellConfig tiny = tinyDemo();
+        hv.createCell(tiny);
+        assertThatThrownBy(() -> hv.createCell(tiny)).isInstanceOfSatisfying(HypervisorException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.EEXIST));
+        assertThatThrownBy(() -> hv.createCell(tiny.withName("other"))).isInstanceOfSatisfying(
+                HypervisorException.class, e -> {
+                    assertThat(e.errno()).isEqualTo(Errno.EBUSY);
+                    assertThat(e.getMessage()).contains("CPU 2", "held by cell \"tiny-demo\"");
+                });
+        assertThatThrownBy(() -> hv.startCell(CellRef.ofId(7))).isInstanceOfSatisfying(HypervisorException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+        assertThatThrownBy(() -> hv.destroyCell(CellRef.ofId(0))).isInstanceOfSatisfying(HypervisorException.class,
+                e -> assertThat(e.errno()).isEqualTo(Errno.EINVAL));
+        // image leaving the 1 MiB loadable RAM into the comm region
+        assertThatThrownBy(() -> hv.loadCell(CellRef.ofId(1),
+                List.of(new LoadImage("big.bin", new byte[0x20000], 0xf0000)))).isInstanceOfSatisfying(
+                HypervisorException.class, e -> {
+                    assertThat(e.errno()).isEqualTo(Errno.EINVAL);
+                    assertThat(e.getMessage()).contains("big.bin", "leaves memory region 0",
+                            "overlaps the comm region (region 1 at 0x100000)");
+                });
+        assertThatThrownBy(() -> hv.loadCell(CellRef.ofId(1),
+                List.of(new LoadImage("x.bin", new byte[16], 0x100000)))).hasMessageContaining("comm region");
+        // strict partitioning on a host smaller than the config
+        hv.close();
+        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
+                Partitioning.STRICT);
+        int hostCpus = Runtime.getRuntime().availableProcessors();
+        if (hostCpus <= 2) {
+            assertThatThrownBy(() -> hv.createCell(tiny)).isInstanceOfSatisfying(HypervisorException.class, e -> {
+                assertThat(e.errno()).isEqualTo(Errno.EBUSY);
+                assertThat(e.getMessage()).contains("does not exist on this host", "--partitioning relaxed");
+            });
+        }
+    }
+
+    @Test
+    void startWithoutImageAtResetAddressWarns() throws Exception {
+        hv.createCell(tinyDemo());
+        hv.loadCell(CellRef.ofId(1), List.of(new LoadImage("tiny.bin", SAY_HI.length == 0 ? new byte[0]
+                : new byte[0x1000], 0)));
+        List<String> warnings = hv.startCell(CellRef.ofId(1));
+        assertThat(warnings).singleElement().asString().contains("reset address 0xffff0", "0x0-0xfff",
+                "-a 0xf0000");
+    }
+}
