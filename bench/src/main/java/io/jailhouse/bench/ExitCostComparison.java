@@ -1,0 +1,134 @@
+package io.jailhouse.bench;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.hypervisor.ConsoleRing;
+import io.jailhouse.hypervisor.Hypervisor;
+import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.hypervisor.Partitioning;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The end-to-end measure of the exit loop: the same guest ({@code pio-loop},
+ * which reads the PM timer N times and reports TSC cycles per read) run
+ * alternately under the Java hypervisor and under the minimal C KVM loop of
+ * {@code bench/floor}, in one run, on one machine. Each read is one PIO exit
+ * to user space and back, so cycles per read is the cost of one exit round
+ * trip as the guest sees it. Also measures the time from {@code cell start}
+ * to the cell's first console byte.
+ *
+ * <p>Usage: {@code ExitCostComparison [ROUNDS] [LOOPS]}, run from the project root.
+ */
+public final class ExitCostComparison {
+    private static final Pattern RESULT = Pattern.compile("pio-loop: (\\d+) exits, (\\d+) cycles/exit");
+    private static final String DONE = "pio-loop done";
+
+    private ExitCostComparison() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        int loops = args.length > 1 ? Integer.parseInt(args[1]) : 20000;
+        Path top = Path.of(System.getProperty("jailhouse.home", "."));
+        Path image = top.resolve("inmates/tests/x86/pio-loop.bin");
+        Path floor = top.resolve("bench/floor/kvm-floor");
+        for (Path p : List.of(image, floor)) {
+            if (!Files.isRegularFile(p)) {
+                throw new IOException(p + " is missing; build first (bin/build)");
+            }
+        }
+        SystemConfig system = ConfigFiles.read(top.resolve("configs/x86/qemu-vm.yaml"), SystemConfig.class);
+        // The bundled tiny-demo cell, started at 0 as current upstream does: pio-loop runs from 0.
+        CellConfig cell = ConfigFiles.read(top.resolve("configs/x86/tiny-demo.yaml"), CellConfig.class)
+                .withName("pio-loop").withCpuResetAddress(0);
+        byte[] code = Files.readAllBytes(image);
+        String cmdline = "loops=" + loops;
+
+        List<Long> javaCycles = new ArrayList<>();
+        List<Long> floorCycles = new ArrayList<>();
+        List<Double> firstByteMs = new ArrayList<>();
+        System.out.printf("pio-loop, %d PM-timer reads per run, %d rounds (Java and C alternating)%n", loops, rounds);
+        try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
+            for (int round = 1; round <= rounds; round++) {
+                hv.createCell(cell);
+                CellRef ref = CellRef.parse("pio-loop");
+                byte[] line = (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1);
+                hv.loadCell(ref, List.of(new LoadImage(image.toString(), code, 0),
+                        new LoadImage("cmdline", line, 0x1000)));
+                ConsoleRing console = hv.cellConsole(ref);
+                long t0 = System.nanoTime();
+                hv.startCell(ref);
+                long first = waitFor(console, t0, null);
+                String out = waitFor(console, t0, DONE) > 0 ? console.read(0, console.capacity()).text() : "";
+                hv.destroyCell(ref);
+                long java = cycles(out, "Java");
+                long c = cycles(runFloor(floor, image, cmdline), "C floor");
+                javaCycles.add(java);
+                floorCycles.add(c);
+                firstByteMs.add((first - t0) / 1e6);
+                System.out.printf("round %d: Java %6d cycles/exit, C floor %6d cycles/exit, ratio %.2f;"
+                        + " cell start to first console byte %.1f ms%n", round, java, c, (double) java / c,
+                        (first - t0) / 1e6);
+            }
+        }
+        long j = median(javaCycles);
+        long c = median(floorCycles);
+        System.out.printf("median: Java %d cycles/exit, C floor %d cycles/exit, ratio Java/C %.2f%n", j, c, (double) j / c);
+        System.out.printf("median cell start to first console byte: %.1f ms%n", medianD(firstByteMs));
+    }
+
+    /** Waits for the first byte (text null) or for text; returns the time seen, or -1 on timeout. */
+    private static long waitFor(ConsoleRing console, long t0, String text) throws InterruptedException {
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(300);
+        while (System.nanoTime() < deadline) {
+            if (text == null ? console.tail() > 0 : console.read(0, console.capacity()).text().contains(text)) {
+                return System.nanoTime();
+            }
+            Thread.sleep(0, 200_000);
+        }
+        throw new IllegalStateException("the cell did not " + (text == null ? "print" : "print \"" + text + "\"")
+                + " within 300 s; its console:\n" + console.read(0, console.capacity()).text());
+    }
+
+    private static String runFloor(Path floor, Path image, String cmdline) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(floor.toString(), "--reset", "0", "--cmdline", cmdline, "--cmdline-addr",
+                "0x1000", "--until", DONE, "--timeout", "300", image.toString(), "0")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("kvm-floor failed; its output:\n" + out);
+        }
+        return out;
+    }
+
+    private static long cycles(String output, String who) {
+        Matcher m = RESULT.matcher(output);
+        if (!m.find()) {
+            throw new IllegalStateException(who + ": no pio-loop result in:\n" + output);
+        }
+        return Long.parseLong(m.group(2));
+    }
+
+    private static long median(List<Long> values) {
+        List<Long> s = new ArrayList<>(values);
+        s.sort(null);
+        return s.get(s.size() / 2);
+    }
+
+    private static double medianD(List<Double> values) {
+        List<Double> s = new ArrayList<>(values);
+        s.sort(null);
+        return s.get(s.size() / 2);
+    }
+}

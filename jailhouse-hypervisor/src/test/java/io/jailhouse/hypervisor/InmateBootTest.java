@@ -1,0 +1,111 @@
+package io.jailhouse.hypervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.sys.KvmDevice;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The project's own tiny-demo inmate, built by the inmates module, booting
+ * from real mode to long mode in a cell under both boot contracts of spec
+ * 5.6, with its command line delivered each way.
+ */
+class InmateBootTest {
+    static final Path CONFIGS = Path.of("..", "configs", "x86");
+    static final Path TINY_DEMO = Path.of("..", "inmates", "demos", "x86", "tiny-demo.bin");
+    static final Pattern PM_TIMER = Pattern.compile("PM Timer: +(\\d+)");
+
+    Hypervisor hv;
+
+    @BeforeAll
+    static void requireKvmAndImage() {
+        KvmDevice.unavailableReason().ifPresent(reason -> {
+            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
+            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
+        });
+        assertThat(TINY_DEMO).as("the inmates module builds it (make -C inmates)").isRegularFile();
+    }
+
+    @BeforeEach
+    void enable() throws Exception {
+        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
+                Partitioning.RELAXED);
+    }
+
+    @AfterEach
+    void disable() {
+        hv.close();
+    }
+
+    private String run(CellConfig cell, long imageAddress, String cmdline, long cmdlineAddress) throws Exception {
+        hv.createCell(cell);
+        CellRef ref = CellRef.parse(cell.name());
+        List<LoadImage> images = new ArrayList<>();
+        images.add(new LoadImage(TINY_DEMO.toString(), Files.readAllBytes(TINY_DEMO), imageAddress));
+        images.add(new LoadImage("string", (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1), cmdlineAddress));
+        hv.loadCell(ref, images);
+        assertThat(hv.startCell(ref)).isEmpty();
+        ConsoleRing console = hv.cellConsole(ref);
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        String out = "";
+        while (PM_TIMER.matcher(out).results().count() < 2) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("tiny-demo did not finish; its console:\n" + out + "\nhypervisor:\n"
+                        + hv.console().read(0, 4096).text());
+            }
+            Thread.sleep(20);
+            out = console.read(0, console.capacity()).text();
+        }
+        Thread.sleep(300); // it prints nothing after the last reading: loops=2 is honoured
+        out = console.read(0, console.capacity()).text();
+        assertThat(hv.cell(ref).state()).isEqualTo(CellState.RUNNING);
+        hv.destroyCell(ref);
+        return out;
+    }
+
+    private static void assertTinyDemoOutput(String out) {
+        assertThat(out).startsWith("Hello from this tiny cell!\r\n");
+        Matcher m = PM_TIMER.matcher(out);
+        List<Long> readings = new ArrayList<>();
+        while (m.find()) {
+            readings.add(Long.parseLong(m.group(1)));
+        }
+        assertThat(readings).hasSize(2);
+        // once per second of PM-timer time
+        assertThat(readings.get(1) - readings.get(0)).isBetween(900_000_000L, 1_500_000_000L);
+    }
+
+    static CellConfig tinyDemo() throws Exception {
+        return ConfigFiles.read(CONFIGS.resolve("tiny-demo.yaml"), CellConfig.class);
+    }
+
+    @Test
+    void seedContractImageAtF0000ResetVectorCmdlineCopiedDown() throws Exception {
+        assertThat(tinyDemo().cpuResetAddress()).isEqualTo(0xffff0);
+        assertTinyDemoOutput(run(tinyDemo(), 0xf0000, "loops=2", 0xf1000));
+    }
+
+    @Test
+    void seedContractWithCmdlineAt1000() throws Exception {
+        assertTinyDemoOutput(run(tinyDemo(), 0xf0000, "loops=2", 0x1000));
+    }
+
+    @Test
+    void currentUpstreamContractImageAtZero() throws Exception {
+        assertTinyDemoOutput(run(tinyDemo().withCpuResetAddress(0), 0, "loops=2", 0x1000));
+    }
+}
