@@ -108,6 +108,7 @@ struct options {
 	double linger;
 	double timeout;
 	bool virtual_console;
+	unsigned int comm_revision;
 	const char *image;
 	uint64_t load_addr;
 };
@@ -474,7 +475,7 @@ static void setup_comm_region(struct vm *vm, const struct options *opt,
 
 	memset(comm, 0, COMM_REGION_SIZE);
 	memcpy(comm->signature, "JHCOMM", 6);
-	comm->revision = 2;
+	comm->revision = opt->comm_revision;
 	comm->cell_state = 0;			/* RUNNING */
 	comm->flags = opt->virtual_console ?
 		COMM_FLAG_DBG_PUTC_PERMITTED | COMM_FLAG_DBG_PUTC_ACTIVE : 0;
@@ -795,6 +796,7 @@ static void print_summary(struct vm *vm, uint64_t setup_ns, uint64_t run_start,
 	if (vm->xgetbv_emulated)
 		fprintf(stderr, "kvm-floor: xgetbv emulated %lu time(s)\n",
 			(unsigned long)vm->xgetbv_emulated);
+	fprintf(stderr, "kvm-floor: cell_state %u\n", vm->comm->cell_state);
 	fprintf(stderr, "kvm-floor: host handling %.0f ns/exit (mean, user "
 		"space from KVM_RUN return to re-entry)\n",
 		vm->handled_exits ?
@@ -818,6 +820,8 @@ static void usage(FILE *f)
 "  --timeout SEC         stop with status 1 after SEC seconds (default 60)\n"
 "  --virtual-console     permit and activate the virtual console (comm\n"
 "                        flags), serve hypercalls on port 0x5f0\n"
+"  --comm-revision N     comm region ABI revision to offer (default 2;\n"
+"                        for testing the inmate's revision check)\n"
 "Exit status: 0 if --until matched, 1 otherwise, 2 on set-up errors.\n",
 		MAX_CMDLINES);
 }
@@ -855,12 +859,14 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "linger", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "virtual-console", no_argument, NULL, 'v' },
+		{ "comm-revision", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*opt = (struct options) { .count = 1, .timeout = 60 };
+	*opt = (struct options) { .count = 1, .timeout = 60,
+				  .comm_revision = 2 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -894,6 +900,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case 'v':
 			opt->virtual_console = true;
+			break;
+		case 'R':
+			opt->comm_revision = parse_u64(optarg, "revision");
 			break;
 		case 'h':
 			usage(stdout);
