@@ -1,17 +1,22 @@
 /*
- * kvm-floor - the smallest KVM VMM that runs a Jailhouse x86 inmate.
+ * kvm-floor - the smallest KVM VMM that runs Jailhouse x86 inmates.
  *
- * It sets a guest up the way the Java hypervisor does for a one-CPU cell
- * (spec 5.1, 11, 12) and handles exits with as little work as possible,
- * so it serves two purposes:
+ * It sets a guest up the way the Java hypervisor does for a cell (spec
+ * 5.1, 11, 12) and handles exits with as little work as possible, so it
+ * serves two purposes:
  *   - the performance floor the Java exit loop is measured against;
  *   - a harness that proves the inmate images boot and run.
  *
- * Guest: 1 MiB RAM at 0, the communication region page at 0x100000, one
- * vCPU in real mode at the reset address, x2APIC on from reset, in-kernel
- * LAPIC. Devices in user space: 8250 UART at 0x3f8, PM timer at 0x608,
- * port 0x80 (ignored) and, with --virtual-console, the hypercall port.
- * Anything else stops the guest with a Jailhouse-style FATAL line.
+ * Guest: 1 MiB RAM at 0, the communication region page at 0x100000,
+ * --cpus vCPUs (default 1) all RUNNABLE in real mode at the reset address,
+ * x2APIC on from reset, in-kernel irqchip. Devices in user space: 8250
+ * UART at 0x3f8, PM timer at 0x608, port 0x80 (ignored) and, with
+ * --virtual-console, the hypercall port. Anything else stops the guest
+ * with a Jailhouse-style FATAL line.
+ *
+ * One thread per vCPU runs KVM_RUN (a halted vCPU blocks inside KVM_RUN
+ * with the in-kernel irqchip); the main thread watches the stop
+ * conditions and kicks the vCPU threads out with a signal.
  *
  * Usage: kvm-floor [options] IMAGE LOADADDR   (see usage())
  */
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,7 +36,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
@@ -40,13 +45,14 @@
 #define COMM_REGION_SIZE	0x1000UL
 /* Out of the guest's way, below the 4 GiB boundary (3 pages). */
 #define TSS_ADDR		0xfffbd000UL
+#define MAX_CPUS		8
 
 #define UART_BASE		0x3f8
-#define UART_LSR		5
-#define UART_LSR_IDLE		0x60	/* THR empty, transmitter empty */
+#define UART_IIR		2
 #define UART_LCR		3
 #define UART_LCR_DLAB		0x80
-#define UART_IIR		2
+#define UART_LSR		5
+#define UART_LSR_IDLE		0x60	/* THR empty, transmitter empty */
 #define PM_TIMER_PORT		0x608
 #define PM_TIMER_HZ		3579545ULL
 #define POST_PORT		0x80
@@ -109,6 +115,7 @@ struct options {
 	double timeout;
 	bool virtual_console;
 	unsigned int comm_revision;
+	unsigned int cpus;
 	const char *image;
 	uint64_t load_addr;
 };
@@ -119,29 +126,44 @@ static const char *const exit_kind_name[EXIT_KINDS] = {
 	"io", "mmio", "internal-error", "shutdown", "signal", "other",
 };
 
-struct vm {
-	int kvm_fd, vm_fd, vcpu_fd;
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
 	struct kvm_run *run;
-	uint8_t *ram;
-	struct comm_region *comm;
-	uint8_t uart_regs[8];
-	uint32_t hc_result;
-	/* console text matching for --until */
-	const char *until;
-	size_t until_len, window_fill;
-	char *window;
-	unsigned long matches, count;
-	/* statistics */
+	pthread_t thread;
+	uint32_t hc_result;	/* latched by the hypercall port's OUT */
+	/* statistics, read by the main thread after join */
 	unsigned long exits[EXIT_KINDS];
 	unsigned long handled_exits;
 	uint64_t handling_ns;
-	uint64_t xgetbv_emulated;
-	uint64_t first_output_ns;
-	char last_char;
+	unsigned long xgetbv_emulated;
 };
 
-static struct kvm_run *volatile kicked_run;
-static volatile sig_atomic_t alarm_fired;
+struct vm {
+	int kvm_fd, vm_fd;
+	uint8_t *ram;
+	struct comm_region *comm;
+	bool virtual_console;
+	unsigned int num_vcpus;
+	struct vcpu vcpus[MAX_CPUS];
+
+	/* lock protects everything below (console, UART, stop state) */
+	pthread_mutex_t lock;
+	pthread_cond_t wakeup;		/* main thread waits here */
+	uint8_t uart_regs[8];
+	const char *until;
+	size_t until_len, window_fill;
+	char *window;			/* last until_len console chars */
+	unsigned long matches, count;
+	bool fatal;
+	uint64_t first_output_ns;
+	char last_char;
+
+	volatile bool stop;		/* set once, before kicking vCPUs */
+};
 
 static void die(const char *fmt, ...)
 {
@@ -167,32 +189,24 @@ static uint64_t now_ns(void)
 }
 
 /*
- * SIGALRM only has to make KVM_RUN return: the handler does nothing but
- * set immediate_exit, which also covers a signal that arrives while we are
- * outside KVM_RUN (the next KVM_RUN then returns EINTR at once).
+ * The kick signal only has to make KVM_RUN return with EINTR; the handler
+ * has nothing to do. immediate_exit (set before the signal is sent)
+ * covers a vCPU thread that is outside KVM_RUN when the signal arrives.
  */
-static void on_alarm(int sig)
+static void on_kick(int sig)
 {
 	(void)sig;
-	alarm_fired = 1;
-	if (kicked_run)
-		kicked_run->immediate_exit = 1;
 }
 
-static void arm_alarm(double seconds)
+/* Called with vm->lock held: the main thread re-evaluates the situation. */
+static void notify_main(struct vm *vm)
 {
-	struct itimerval it = { 0 };
-
-	if (seconds < 0.001)
-		seconds = 0.001;
-	it.it_value.tv_sec = (time_t)seconds;
-	it.it_value.tv_usec = (suseconds_t)((seconds - (time_t)seconds) * 1e6);
-	if (setitimer(ITIMER_REAL, &it, NULL) < 0)
-		die("setitimer:");
+	pthread_cond_signal(&vm->wakeup);
 }
 
 /* ---- console ---------------------------------------------------------- */
 
+/* Called with vm->lock held. */
 static void console_putc(struct vm *vm, char c)
 {
 	if (!vm->first_output_ns)
@@ -204,7 +218,6 @@ static void console_putc(struct vm *vm, char c)
 
 	if (!vm->until)
 		return;
-	/* Sliding window of the last until_len characters. */
 	if (vm->window_fill < vm->until_len) {
 		vm->window[vm->window_fill++] = c;
 	} else {
@@ -212,19 +225,20 @@ static void console_putc(struct vm *vm, char c)
 		vm->window[vm->until_len - 1] = c;
 	}
 	if (vm->window_fill == vm->until_len &&
-	    memcmp(vm->window, vm->until, vm->until_len) == 0)
-		vm->matches++;
+	    memcmp(vm->window, vm->until, vm->until_len) == 0 &&
+	    ++vm->matches == vm->count)
+		notify_main(vm);
 }
 
 /* ---- exits ------------------------------------------------------------ */
 
-static void dump_registers(struct vm *vm)
+static void dump_registers(struct vcpu *vcpu)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
-	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
 		fprintf(stderr, "(registers unavailable: %s)\n",
 			strerror(errno));
 		return;
@@ -243,41 +257,49 @@ static void dump_registers(struct vm *vm)
 		sregs.cs.l << 13 | sregs.cs.db << 14 | sregs.cs.g << 15,
 		!!(sregs.efer & 0x400), sregs.cr0, sregs.cr3, sregs.cr4,
 		sregs.efer);
+	fprintf(stderr, "Stopping CPU %u\n", vcpu->id);
 }
 
-static bool fatal(struct vm *vm, const char *fmt, ...)
+/* Reports a guest error in Jailhouse's words; always returns false. */
+static bool fatal(struct vcpu *vcpu, const char *fmt, ...)
 {
+	struct vm *vm = vcpu->vm;
 	va_list ap;
 
+	pthread_mutex_lock(&vm->lock);
 	fflush(stdout);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	dump_registers(vm);
+	dump_registers(vcpu);
+	vm->fatal = true;
+	notify_main(vm);
+	pthread_mutex_unlock(&vm->lock);
 	return false;
 }
 
 /* Hypercall through the I/O port: OUT latches the call, IN reads back. */
-static bool handle_hypercall(struct vm *vm, bool out, uint32_t *data)
+static void handle_hypercall(struct vcpu *vcpu, bool out, uint32_t *data)
 {
 	struct kvm_regs regs;
 
 	if (!out) {
-		*data = vm->hc_result;
-		return true;
+		*data = vcpu->hc_result;
+		return;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
 		die("KVM_GET_REGS:");
 	switch ((uint32_t)regs.rax) {
 	case HC_DEBUG_CONSOLE_PUTC:
-		console_putc(vm, (char)regs.rdi);
-		vm->hc_result = 0;
+		pthread_mutex_lock(&vcpu->vm->lock);
+		console_putc(vcpu->vm, (char)regs.rdi);
+		pthread_mutex_unlock(&vcpu->vm->lock);
+		vcpu->hc_result = 0;
 		break;
 	default:
-		vm->hc_result = (uint32_t)-HC_ENOSYS;
+		vcpu->hc_result = (uint32_t)-HC_ENOSYS;
 		break;
 	}
-	return true;
 }
 
 static uint32_t pm_timer_ticks(void)
@@ -290,41 +312,39 @@ static uint32_t pm_timer_ticks(void)
 		& 0xffffff;
 }
 
-static bool handle_io(struct vm *vm, bool virtual_console)
+static void uart_access(struct vm *vm, unsigned int reg, bool out,
+			uint8_t *data, unsigned int size)
 {
-	struct kvm_run *run = vm->run;
+	pthread_mutex_lock(&vm->lock);
+	if (out) {
+		if (reg == 0 && !(vm->uart_regs[UART_LCR] & UART_LCR_DLAB))
+			console_putc(vm, (char)data[0]);
+		else
+			vm->uart_regs[reg] = data[0];
+	} else {
+		memset(data, 0, size);
+		if (reg == UART_LSR)
+			data[0] = UART_LSR_IDLE;
+		else if (reg == UART_IIR)
+			data[0] = 0x01;		/* no interrupt pending */
+		else
+			data[0] = vm->uart_regs[reg];
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static bool handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	uint16_t port = run->io.port;
 	unsigned int size = run->io.size;
-	uint32_t value = 0;
+	uint32_t value;
 
 	/* Jailhouse refuses string and REP I/O on every port. */
 	if (run->io.count != 1)
 		goto invalid;
-
-	if (port >= UART_BASE && port < UART_BASE + 8) {
-		unsigned int reg = port - UART_BASE;
-
-		if (out) {
-			bool dlab = vm->uart_regs[UART_LCR] & UART_LCR_DLAB;
-
-			if (reg == 0 && !dlab)
-				console_putc(vm, (char)data[0]);
-			else
-				vm->uart_regs[reg] = data[0];
-		} else {
-			if (reg == UART_LSR)
-				value = UART_LSR_IDLE;
-			else if (reg == UART_IIR)
-				value = 0x01;	/* no interrupt pending */
-			else
-				value = vm->uart_regs[reg];
-			memset(data, 0, size);
-			data[0] = value;
-		}
-		return true;
-	}
 
 	if (port >= PM_TIMER_PORT && port < PM_TIMER_PORT + 4) {
 		if (!out) {
@@ -334,19 +354,23 @@ static bool handle_io(struct vm *vm, bool virtual_console)
 		return true;
 	}
 
+	if (port >= UART_BASE && port < UART_BASE + 8) {
+		uart_access(vcpu->vm, port - UART_BASE, out, data, size);
+		return true;
+	}
+
 	if (port == POST_PORT && size == 1)
 		return true;
 
-	if (port == HC_PORT && size == 4 && virtual_console) {
-		if (!handle_hypercall(vm, out, &value))
-			return false;
+	if (port == HC_PORT && size == 4 && vcpu->vm->virtual_console) {
+		handle_hypercall(vcpu, out, &value);
 		if (!out)
 			memcpy(data, &value, 4);
 		return true;
 	}
 
 invalid:
-	return fatal(vm, "FATAL: Invalid PIO %s, port: %x size: %d\n",
+	return fatal(vcpu, "FATAL: Invalid PIO %s, port: %x size: %d\n",
 		     out ? "write" : "read", port, size);
 }
 
@@ -354,67 +378,136 @@ invalid:
  * XGETBV (0f 01 d0) is not emulated by some KVM hosts without hardware
  * virtualization (spec 12): complete it with the vCPU's XCRs.
  */
-static bool emulate_xgetbv(struct vm *vm)
+static bool emulate_xgetbv(struct vcpu *vcpu)
 {
-	struct kvm_run *run = vm->run;
+	struct kvm_run *run = vcpu->run;
 	struct kvm_xcrs xcrs;
 	struct kvm_regs regs;
 	unsigned int i;
 
 	if (run->emulation_failure.suberror != KVM_INTERNAL_ERROR_EMULATION ||
-	    !(run->emulation_failure.ndata >= 3 &&
-	      (run->emulation_failure.flags &
-	       KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) ||
+	    run->emulation_failure.ndata < 3 ||
+	    !(run->emulation_failure.flags &
+	      KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) ||
 	    run->emulation_failure.insn_size < 3 ||
 	    memcmp(run->emulation_failure.insn_bytes, "\x0f\x01\xd0", 3) != 0)
 		return false;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
 		die("KVM_GET_REGS:");
 	if ((uint32_t)regs.rcx != 0)
 		return false;	/* only XCR0 exists for us */
-	if (ioctl(vm->vcpu_fd, KVM_GET_XCRS, &xcrs) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs) < 0)
 		die("KVM_GET_XCRS:");
 	for (i = 0; i < xcrs.nr_xcrs; i++) {
 		if (xcrs.xcrs[i].xcr == 0) {
 			regs.rax = (uint32_t)xcrs.xcrs[i].value;
 			regs.rdx = (uint32_t)(xcrs.xcrs[i].value >> 32);
 			regs.rip += 3;
-			if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+			if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 				die("KVM_SET_REGS:");
-			vm->xgetbv_emulated++;
+			vcpu->xgetbv_emulated++;
 			return true;
 		}
 	}
 	return false;
 }
 
-static bool handle_internal_error(struct vm *vm)
+static bool handle_internal_error(struct vcpu *vcpu)
 {
-	struct kvm_run *run = vm->run;
+	struct kvm_run *run = vcpu->run;
+	char text[512];
+	int len = 0;
 	unsigned int i;
 
-	if (emulate_xgetbv(vm))
+	if (emulate_xgetbv(vcpu))
 		return true;
 
-	fflush(stdout);
-	fprintf(stderr, "FATAL: KVM internal error, suberror %u, data:",
-		run->internal.suberror);
-	for (i = 0; i < run->internal.ndata && i < 16; i++)
-		fprintf(stderr, " 0x%llx", (unsigned long long)run->internal.data[i]);
-	fprintf(stderr, "\n");
+	len += snprintf(text + len, sizeof(text) - len,
+			"FATAL: KVM internal error, suberror %u, data:",
+			run->internal.suberror);
+	for (i = 0; i < run->internal.ndata && i < 16 &&
+		    len < (int)sizeof(text); i++)
+		len += snprintf(text + len, sizeof(text) - len, " 0x%llx",
+				(unsigned long long)run->internal.data[i]);
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
 	    (run->emulation_failure.flags &
 	     KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
-		fprintf(stderr, "instruction bytes:");
+		len += snprintf(text + len, sizeof(text) - len,
+				"\ninstruction bytes:");
 		for (i = 0; i < run->emulation_failure.insn_size &&
-			    i < sizeof(run->emulation_failure.insn_bytes); i++)
-			fprintf(stderr, " %02x",
-				run->emulation_failure.insn_bytes[i]);
-		fprintf(stderr, "\n");
+			    i < sizeof(run->emulation_failure.insn_bytes) &&
+			    len < (int)sizeof(text); i++)
+			len += snprintf(text + len, sizeof(text) - len, " %02x",
+					run->emulation_failure.insn_bytes[i]);
 	}
-	dump_registers(vm);
-	return false;
+	return fatal(vcpu, "%s\n", text);
+}
+
+/* One exit; false stops the guest. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu->exits[EXIT_IO_COUNT]++;
+		return handle_io(vcpu);
+	case KVM_EXIT_MMIO:
+		vcpu->exits[EXIT_MMIO_COUNT]++;
+		return fatal(vcpu, "FATAL: Invalid MMIO/RAM %s, "
+			     "addr: 0x%016llx size: %d\n",
+			     run->mmio.is_write ? "write" : "read",
+			     (unsigned long long)run->mmio.phys_addr,
+			     run->mmio.len);
+	case KVM_EXIT_SHUTDOWN:
+		vcpu->exits[EXIT_SHUTDOWN_COUNT]++;
+		return fatal(vcpu, "FATAL: Unhandled VM-Exit, reason 2 "
+			     "(triple fault)\n");
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu->exits[EXIT_INTERNAL_COUNT]++;
+		return handle_internal_error(vcpu);
+	case KVM_EXIT_INTR:
+		vcpu->exits[EXIT_INTR_COUNT]++;
+		return true;
+	default:
+		vcpu->exits[EXIT_OTHER_COUNT]++;
+		return fatal(vcpu, "FATAL: unexpected KVM exit reason %u\n",
+			     run->exit_reason);
+	}
+}
+
+/* The exit loop: the part of the floor that is measured. */
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	uint64_t exit_time = 0;
+	int ret;
+
+	for (;;) {
+		if (exit_time)
+			vcpu->handling_ns += now_ns() - exit_time;
+
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		exit_time = now_ns();
+
+		if (ret < 0) {
+			if (errno != EINTR && errno != EAGAIN)
+				die("KVM_RUN:");
+			vcpu->exits[EXIT_INTR_COUNT]++;
+			/* clear before checking stop: see stop_vcpus() */
+			__atomic_store_n(&vcpu->run->immediate_exit, 0,
+					 __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&vcpu->vm->stop, __ATOMIC_SEQ_CST))
+				break;
+			continue;
+		}
+
+		vcpu->handled_exits++;
+		if (!handle_exit(vcpu))
+			break;
+	}
+	return NULL;
 }
 
 /* ---- set-up ----------------------------------------------------------- */
@@ -484,51 +577,64 @@ static void setup_comm_region(struct vm *vm, const struct options *opt,
 	comm->console.flags = 0;		/* PIO, byte registers */
 	comm->console.divider = 0;		/* as tiny-demo.cell: keep */
 	comm->pm_timer_address = PM_TIMER_PORT;
-	comm->num_cpus = 1;
+	comm->num_cpus = opt->cpus;
 	comm->tsc_khz = tsc_khz;
 	comm->apic_khz = 1000000;
 }
 
-static void setup_cpuid(struct vm *vm)
+static struct kvm_cpuid2 *get_supported_cpuid(struct vm *vm)
 {
 	struct kvm_cpuid2 *cpuid;
-	struct kvm_cpuid_entry2 *e;
-	int nent = 128, i, out = 0;
+	int nent = 128;
 
 	for (;;) {
-		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(*e));
+		/* +2: room for the hypervisor leaves added later */
+		cpuid = calloc(1, sizeof(*cpuid) +
+			       (nent + 2) * sizeof(cpuid->entries[0]));
 		if (!cpuid)
 			die("out of memory");
 		cpuid->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-			break;
+			return cpuid;
 		if (errno != E2BIG)
 			die("KVM_GET_SUPPORTED_CPUID:");
 		free(cpuid);
 		nent *= 2;
 	}
+}
 
-	/*
-	 * Rebuild the list: keep the host's leaves, but replace KVM's own
-	 * paravirtual range 0x40000000+ with Jailhouse's signature leaves.
-	 */
-	for (i = 0; i < (int)cpuid->nent; i++) {
-		e = &cpuid->entries[i];
-		if (e->function >= 0x40000000 && e->function < 0x50000000)
+/*
+ * The host's leaves with Jailhouse's changes (spec 3): hypervisor bit,
+ * x2APIC and TSC-deadline on, VMX/SVM off, and KVM's own paravirtual
+ * range 0x40000000+ replaced by Jailhouse's signature leaves.
+ */
+static void setup_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *host)
+{
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_cpuid_entry2 e;
+	unsigned int i, out = 0;
+
+	cpuid = calloc(1, sizeof(*cpuid) +
+		       (host->nent + 2) * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		die("out of memory");
+
+	for (i = 0; i < host->nent; i++) {
+		e = host->entries[i];
+		if (e.function >= 0x40000000 && e.function < 0x50000000)
 			continue;
-		if (e->function == 1) {
-			e->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC |
-				  CPUID_1_ECX_TSC_DEADLINE;
-			e->ecx &= ~CPUID_1_ECX_VMX;
-			e->ebx &= 0x00ffffff;	/* initial APIC ID 0 */
+		if (e.function == 1) {
+			e.ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC |
+				 CPUID_1_ECX_TSC_DEADLINE;
+			e.ecx &= ~CPUID_1_ECX_VMX;
+			e.ebx = (e.ebx & 0x00ffffff) | vcpu->id << 24;
 		}
-		if (e->function == 0x80000001)
-			e->ecx &= ~CPUID_80000001_ECX_SVM;
-		cpuid->entries[out++] = *e;
+		if (e.function == 0xb || e.function == 0x1f)
+			e.edx = vcpu->id;	/* x2APIC ID */
+		if (e.function == 0x80000001)
+			e.ecx &= ~CPUID_80000001_ECX_SVM;
+		cpuid->entries[out++] = e;
 	}
-	/* Room is there: we dropped at least KVM's two leaves. */
-	if (out + 2 > nent)
-		die("no room for the hypervisor CPUID leaves");
 	cpuid->entries[out++] = (struct kvm_cpuid_entry2) {
 		.function = 0x40000000,
 		.eax = 0x40000001,
@@ -541,7 +647,7 @@ static void setup_cpuid(struct vm *vm)
 	};
 	cpuid->nent = out;
 
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0)
 		die("KVM_SET_CPUID2:");
 	free(cpuid);
 }
@@ -549,20 +655,20 @@ static void setup_cpuid(struct vm *vm)
 /*
  * KVM resets the first vCPU's LVT0 to ExtINT; with the in-kernel irqchip a
  * PIC interrupt would then reach the inmate (spec 12). Jailhouse masks all
- * LVTs at reset; LVT0 and LVT1 are the ones KVM leaves open.
+ * LVTs at reset; LVT0 and LVT1 are the ones KVM may leave open.
  */
-static void mask_lint(struct vm *vm)
+static void mask_lint(struct vcpu *vcpu)
 {
 	struct kvm_lapic_state lapic;
 	uint32_t *reg;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
 		die("KVM_GET_LAPIC:");
 	reg = (uint32_t *)&lapic.regs[APIC_LVT0];
 	*reg |= APIC_LVT_MASKED;
 	reg = (uint32_t *)&lapic.regs[APIC_LVT1];
 	*reg |= APIC_LVT_MASKED;
-	if (ioctl(vm->vcpu_fd, KVM_SET_LAPIC, &lapic) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
 		die("KVM_SET_LAPIC:");
 }
 
@@ -580,7 +686,7 @@ static void set_segment(struct kvm_segment *seg, uint16_t selector,
 }
 
 /* Real-mode state at the reset address (spec 5.1). */
-static void setup_registers(struct vm *vm, uint64_t reset)
+static void setup_registers(struct vcpu *vcpu, uint64_t reset)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { 0 };
@@ -590,7 +696,7 @@ static void setup_registers(struct vm *vm, uint64_t reset)
 	} msrs = { 0 };
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
 		die("KVM_GET_SREGS:");
 	set_segment(&sregs.cs, (reset >> 4) & 0xf000, reset & ~0xffffULL,
 		    0xb, 1);				/* AR 0x9b */
@@ -614,27 +720,31 @@ static void setup_registers(struct vm *vm, uint64_t reset)
 	 */
 	sregs.apic_base = APIC_BASE_X2APIC;
 	memset(sregs.interrupt_bitmap, 0, sizeof(sregs.interrupt_bitmap));
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
 		die("KVM_SET_SREGS:");
 
 	regs.rip = reset & 0xffff;
 	regs.rflags = 0x2;
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		die("KVM_SET_REGS:");
 
 	msrs.hdr.nmsrs = 1;
 	msrs.entry.index = MSR_IA32_APICBASE;
 	msrs.entry.data = APIC_BASE_X2APIC;
-	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &msrs) != 1)
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
 		die("KVM_SET_MSRS(IA32_APIC_BASE) failed");
 
-	if (ioctl(vm->vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
+	/* every cell CPU starts at the reset vector, not just a BSP */
+	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
 		die("KVM_SET_MP_STATE:");
 }
 
 static void setup_vm(struct vm *vm, const struct options *opt)
 {
-	int mmap_size, tsc_khz, i;
+	struct kvm_cpuid2 *host_cpuid;
+	struct vcpu *vcpu;
+	int mmap_size, tsc_khz = 0, i;
+	unsigned int n;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
@@ -659,153 +769,158 @@ static void setup_vm(struct vm *vm, const struct options *opt)
 	for (i = 0; i < opt->num_cmdlines; i++)
 		load_cmdline(vm, opt->cmdline[i], opt->cmdline_addr[i]);
 
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		die("KVM_CREATE_VCPU:");
 	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run))
 		die("KVM_GET_VCPU_MMAP_SIZE:");
-	vm->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED)
-		die("mmap kvm_run:");
+	host_cpuid = get_supported_cpuid(vm);
 
-	tsc_khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
-	if (tsc_khz <= 0)
-		die("KVM_GET_TSC_KHZ:");
+	vm->num_vcpus = opt->cpus;
+	for (n = 0; n < vm->num_vcpus; n++) {
+		vcpu = &vm->vcpus[n];
+		vcpu->vm = vm;
+		vcpu->id = n;	/* vCPU id = APIC ID = logical CPU number */
+		vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, n);
+		if (vcpu->fd < 0)
+			die("KVM_CREATE_VCPU:");
+		vcpu->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, vcpu->fd, 0);
+		if (vcpu->run == MAP_FAILED)
+			die("mmap kvm_run:");
+		if (n == 0) {
+			tsc_khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+			if (tsc_khz <= 0)
+				die("KVM_GET_TSC_KHZ:");
+		}
+		/* CPUID first: KVM accepts x2APIC mode only if CPUID has it */
+		setup_cpuid(vcpu, host_cpuid);
+		mask_lint(vcpu);
+		setup_registers(vcpu, opt->reset);
+	}
+	free(host_cpuid);
+
 	setup_comm_region(vm, opt, tsc_khz);
-
-	/* CPUID first: KVM accepts x2APIC mode only if CPUID offers it. */
-	setup_cpuid(vm);
-	mask_lint(vm);
-	setup_registers(vm, opt->reset);
 }
 
-/* ---- main loop -------------------------------------------------------- */
+/* ---- run control ------------------------------------------------------ */
 
-/* Returns true when the guest hit --until (after lingering). */
-static bool run_vm(struct vm *vm, const struct options *opt)
+static void stop_vcpus(struct vm *vm)
 {
-	uint64_t start = now_ns(), deadline = 0, linger_deadline = 0;
-	uint64_t exit_time = 0, t;
-	bool matched = false, handled_ok;
-	int ret;
+	unsigned int n;
 
-	if (opt->timeout > 0)
-		deadline = start + (uint64_t)(opt->timeout * 1e9);
-	if (opt->timeout > 0)
-		arm_alarm(opt->timeout);
+	/*
+	 * stop first, then immediate_exit, then the signal: a vCPU thread
+	 * that clears immediate_exit after an EINTR and then reads stop
+	 * either sees stop or gets immediate_exit set again afterwards.
+	 */
+	__atomic_store_n(&vm->stop, true, __ATOMIC_SEQ_CST);
+	for (n = 0; n < vm->num_vcpus; n++) {
+		__atomic_store_n(&vm->vcpus[n].run->immediate_exit, 1,
+				 __ATOMIC_SEQ_CST);
+		pthread_kill(vm->vcpus[n].thread, SIGUSR1);
+	}
+	for (n = 0; n < vm->num_vcpus; n++)
+		pthread_join(vm->vcpus[n].thread, NULL);
+}
 
+static struct timespec to_timespec(uint64_t ns)
+{
+	return (struct timespec) {
+		.tv_sec = ns / 1000000000ULL,
+		.tv_nsec = ns % 1000000000ULL,
+	};
+}
+
+/*
+ * Main thread: waits for a stop condition. Returns true when --until
+ * matched (and the linger time passed without a fatal error).
+ */
+static bool supervise(struct vm *vm, const struct options *opt,
+		      uint64_t start)
+{
+	uint64_t timeout_at = start + (uint64_t)(opt->timeout * 1e9);
+	uint64_t linger_at = 0, t, wake;
+	bool result = false;
+	struct timespec ts;
+
+	pthread_mutex_lock(&vm->lock);
 	for (;;) {
-		if (exit_time)
-			vm->handling_ns += now_ns() - exit_time;
-
-		ret = ioctl(vm->vcpu_fd, KVM_RUN, 0);
-		exit_time = now_ns();
-
-		if (ret < 0) {
-			if (errno != EINTR && errno != EAGAIN)
-				die("KVM_RUN:");
-			vm->exits[EXIT_INTR_COUNT]++;
-			vm->run->immediate_exit = 0;
-			if (!alarm_fired)
-				continue;
-			alarm_fired = 0;
-			t = now_ns();
-			if (linger_deadline && t >= linger_deadline)
-				return true;
-			if (deadline && t >= deadline) {
-				fflush(stdout);
-				fprintf(stderr, "kvm-floor: timeout after "
-					"%.1f s\n", opt->timeout);
-				return matched;
+		t = now_ns();
+		if (vm->fatal)
+			break;
+		if (vm->until && vm->matches >= vm->count) {
+			if (!linger_at)
+				linger_at = t + (uint64_t)(opt->linger * 1e9);
+			if (t >= linger_at) {
+				result = true;
+				break;
 			}
-			/* early wake-up: re-arm for the nearer deadline */
-			t = (linger_deadline && (!deadline ||
-			     linger_deadline < deadline)) ?
-				linger_deadline - t : deadline - t;
-			arm_alarm(t / 1e9);
-			continue;
+		}
+		if (opt->timeout > 0 && t >= timeout_at) {
+			fflush(stdout);
+			fprintf(stderr, "\nkvm-floor: timeout after %.1f s\n",
+				opt->timeout);
+			break;
 		}
 
-		switch (vm->run->exit_reason) {
-		case KVM_EXIT_IO:
-			vm->exits[EXIT_IO_COUNT]++;
-			handled_ok = handle_io(vm, opt->virtual_console);
-			break;
-		case KVM_EXIT_MMIO:
-			vm->exits[EXIT_MMIO_COUNT]++;
-			handled_ok = fatal(vm, "FATAL: Invalid MMIO/RAM %s, "
-				"addr: 0x%016llx size: %d\n",
-				vm->run->mmio.is_write ? "write" : "read",
-				(unsigned long long)vm->run->mmio.phys_addr,
-				vm->run->mmio.len);
-			break;
-		case KVM_EXIT_SHUTDOWN:
-			vm->exits[EXIT_SHUTDOWN_COUNT]++;
-			handled_ok = fatal(vm, "FATAL: Unhandled VM-Exit, "
-					   "reason 2 (triple fault)\n");
-			break;
-		case KVM_EXIT_INTERNAL_ERROR:
-			vm->exits[EXIT_INTERNAL_COUNT]++;
-			handled_ok = handle_internal_error(vm);
-			break;
-		case KVM_EXIT_INTR:
-			vm->exits[EXIT_INTR_COUNT]++;
-			handled_ok = true;
-			break;
-		default:
-			vm->exits[EXIT_OTHER_COUNT]++;
-			handled_ok = fatal(vm, "FATAL: unexpected KVM exit "
-					   "reason %u\n", vm->run->exit_reason);
-			break;
-		}
-		vm->handled_exits++;
-		if (!handled_ok)
-			return false;
-
-		if (!matched && vm->until && vm->matches >= vm->count) {
-			matched = true;
-			if (opt->linger <= 0)
-				return true;
-			linger_deadline = now_ns() + (uint64_t)(opt->linger * 1e9);
-			if (!deadline || linger_deadline < deadline)
-				arm_alarm(opt->linger);
+		wake = opt->timeout > 0 ? timeout_at : UINT64_MAX;
+		if (linger_at && linger_at < wake)
+			wake = linger_at;
+		if (wake == UINT64_MAX) {
+			pthread_cond_wait(&vm->wakeup, &vm->lock);
+		} else {
+			ts = to_timespec(wake);
+			pthread_cond_timedwait(&vm->wakeup, &vm->lock, &ts);
 		}
 	}
+	pthread_mutex_unlock(&vm->lock);
+	return result;
 }
 
 static void print_summary(struct vm *vm, uint64_t setup_ns, uint64_t run_start,
 			  uint64_t run_end)
 {
-	unsigned long total = 0;
+	unsigned long exits[EXIT_KINDS] = { 0 }, total = 0, handled = 0;
+	unsigned long xgetbv = 0;
+	uint64_t handling_ns = 0;
+	struct vcpu *vcpu;
+	unsigned int n;
 	int i;
+
+	for (n = 0; n < vm->num_vcpus; n++) {
+		vcpu = &vm->vcpus[n];
+		for (i = 0; i < EXIT_KINDS; i++)
+			exits[i] += vcpu->exits[i];
+		handled += vcpu->handled_exits;
+		handling_ns += vcpu->handling_ns;
+		xgetbv += vcpu->xgetbv_emulated;
+	}
 
 	/* stopped in mid-line (--until matched before the newline) */
 	if (vm->last_char && vm->last_char != '\n')
 		putchar('\n');
 	fflush(stdout);
+
 	for (i = 0; i < EXIT_KINDS; i++)
-		total += vm->exits[i];
+		total += exits[i];
 	fprintf(stderr, "kvm-floor: %lu exits:", total);
 	for (i = 0; i < EXIT_KINDS; i++)
-		if (vm->exits[i])
-			fprintf(stderr, " %s %lu", exit_kind_name[i],
-				vm->exits[i]);
+		if (exits[i])
+			fprintf(stderr, " %s %lu", exit_kind_name[i], exits[i]);
 	fprintf(stderr, "\n");
-	if (vm->xgetbv_emulated)
+	if (xgetbv)
 		fprintf(stderr, "kvm-floor: xgetbv emulated %lu time(s)\n",
-			(unsigned long)vm->xgetbv_emulated);
+			xgetbv);
 	fprintf(stderr, "kvm-floor: cell_state %u\n", vm->comm->cell_state);
 	fprintf(stderr, "kvm-floor: host handling %.0f ns/exit (mean, user "
 		"space from KVM_RUN return to re-entry)\n",
-		vm->handled_exits ?
-		(double)vm->handling_ns / vm->handled_exits : 0.0);
+		handled ? (double)handling_ns / handled : 0.0);
 	fprintf(stderr, "kvm-floor: set-up %.1f ms, run %.1f ms, first "
 		"console output after %.1f ms\n", setup_ns / 1e6,
 		(run_end - run_start) / 1e6, vm->first_output_ns ?
 		(vm->first_output_ns - run_start) / 1e6 : -1.0);
 }
+
+/* ---- command line ----------------------------------------------------- */
 
 static void usage(FILE *f)
 {
@@ -817,13 +932,15 @@ static void usage(FILE *f)
 "  --until TEXT          stop with status 0 once the console shows TEXT\n"
 "  --count N             ... N times (default 1)\n"
 "  --linger SEC          keep running SEC seconds after the match\n"
-"  --timeout SEC         stop with status 1 after SEC seconds (default 60)\n"
+"  --timeout SEC         stop with status 1 after SEC seconds (default 60,\n"
+"                        0 = none)\n"
+"  --cpus N              vCPUs (default 1, at most %d)\n"
 "  --virtual-console     permit and activate the virtual console (comm\n"
 "                        flags), serve hypercalls on port 0x5f0\n"
 "  --comm-revision N     comm region ABI revision to offer (default 2;\n"
 "                        for testing the inmate's revision check)\n"
 "Exit status: 0 if --until matched, 1 otherwise, 2 on set-up errors.\n",
-		MAX_CMDLINES);
+		MAX_CMDLINES, MAX_CPUS);
 }
 
 static uint64_t parse_u64(const char *s, const char *what)
@@ -858,6 +975,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "count", required_argument, NULL, 'n' },
 		{ "linger", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "cpus", required_argument, NULL, 'C' },
 		{ "virtual-console", no_argument, NULL, 'v' },
 		{ "comm-revision", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
@@ -865,7 +983,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	};
 	int c;
 
-	*opt = (struct options) { .count = 1, .timeout = 60,
+	*opt = (struct options) { .count = 1, .timeout = 60, .cpus = 1,
 				  .comm_revision = 2 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -898,6 +1016,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case 't':
 			opt->timeout = parse_seconds(optarg, "timeout");
 			break;
+		case 'C':
+			opt->cpus = parse_u64(optarg, "number of CPUs");
+			if (opt->cpus < 1 || opt->cpus > MAX_CPUS)
+				die("--cpus must be 1..%d", MAX_CPUS);
+			break;
 		case 'v':
 			opt->virtual_console = true;
 			break;
@@ -925,19 +1048,26 @@ static void parse_options(int argc, char **argv, struct options *opt)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_handler = on_kick };
+	pthread_condattr_t cattr;
 	struct options opt;
-	struct vm vm = { 0 };
+	static struct vm vm;
 	uint64_t t0, t1;
+	unsigned int n;
 	bool matched;
 
 	parse_options(argc, argv, &opt);
 
 	/* no SA_RESTART: KVM_RUN must come back with EINTR */
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) < 0)
+	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		die("sigaction:");
 
+	pthread_mutex_init(&vm.lock, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm.wakeup, &cattr);
+	vm.virtual_console = opt.virtual_console;
 	vm.until = opt.until;
 	vm.until_len = opt.until ? strlen(opt.until) : 0;
 	vm.window = malloc(vm.until_len + 1);
@@ -947,10 +1077,15 @@ int main(int argc, char **argv)
 
 	t0 = now_ns();
 	setup_vm(&vm, &opt);
-	kicked_run = vm.run;
 	t1 = now_ns();
 
-	matched = run_vm(&vm, &opt);
+	for (n = 0; n < vm.num_vcpus; n++)
+		if (pthread_create(&vm.vcpus[n].thread, NULL, vcpu_thread,
+				   &vm.vcpus[n]) != 0)
+			die("pthread_create failed");
+
+	matched = supervise(&vm, &opt, t1);
+	stop_vcpus(&vm);
 
 	print_summary(&vm, t1 - t0, t1, now_ns());
 	return matched ? 0 : 1;

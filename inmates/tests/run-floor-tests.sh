@@ -14,6 +14,7 @@ floor=$top/bench/floor/kvm-floor
 tiny=$top/inmates/demos/x86/tiny-demo.bin
 pio=$top/inmates/tests/x86/pio-loop.bin
 libtest=$top/inmates/tests/x86/lib-test.bin
+smp=$top/inmates/tests/x86/smp-test.bin
 timeout=60
 
 if ! make -s -C "$top/inmates" >/dev/null || ! make -s -C "$top/bench/floor" >/dev/null; then
@@ -143,6 +144,26 @@ libtest_case lib-test-A --reset 0 \
 libtest_case lib-test-B --reset 0xffff0 \
 	--cmdline "$libtest_cmdline fault=ud" --cmdline-addr 0xf1000 \
 	"$libtest" 0xf0000
+
+# SMP: all CPUs start together (under B all of them run the copy stub at
+# once); the first to arrive restarts the others with INIT/SIPI
+smp_case() {
+	local name=$1
+	shift
+	run "$name" --cpus 3 --until "smp-test done" "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif ! grep -Fxq "smp-test: 3 CPU(s), 2 IPI(s)" "$out" ||
+	     [ "$(count_lines '^Hello from CPU [0-9]+!$')" -ne 2 ] ||
+	     [ "$(count_lines '^Received IPI on [0-9]+$')" -ne 2 ]; then
+		fail "$name" "expected 2 secondary CPUs and 2 IPIs"
+	else
+		pass "$name"
+	fi
+}
+
+smp_case smp-A --reset 0 "$smp" 0
+smp_case smp-B --reset 0xffff0 "$smp" 0xf0000
 
 # comm region of another ABI revision: the inmate must set cell_state 4
 # (FAILED_COMM_REV), print nothing and halt

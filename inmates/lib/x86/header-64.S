@@ -77,7 +77,10 @@ start64:
 
 	mov ap_stack, %rsp
 	movq $0, ap_stack		/* tells smp_start_cpu: stack taken */
-	jmp call_entry
+	call arch_init_features
+	call idt_load			/* the first CPU filled it already */
+	call *%rbx
+	jmp park
 
 1:	mov $1, %eax
 	lock xadd %eax, cpu_sequence
@@ -103,11 +106,8 @@ start64:
 	rep stosb
 
 	mov $stack_top, %rsp
-	mov $c_entry, %rbx
-
-call_entry:
 	call arch_init_features
-	call *%rbx
+	call c_entry
 
 park:	cli
 	hlt

@@ -20,7 +20,8 @@ extern const u8 int_entry_stubs[NUM_IDT_VECTORS][16];
 
 static struct idt_gate idt[NUM_IDT_VECTORS] __attribute__((aligned(16)));
 
-static void idt_init(void)
+/* Loads the shared IDT on the calling CPU (APs: from header-64.S). */
+void idt_load(void)
 {
 	struct {
 		u16 limit;
@@ -29,6 +30,12 @@ static void idt_init(void)
 		.limit = sizeof(idt) - 1,
 		.base = (unsigned long)idt,
 	};
+
+	asm volatile("lidt %0" : : "m" (idtr));
+}
+
+static void idt_init(void)
+{
 	unsigned int vector;
 	unsigned long entry;
 
@@ -42,7 +49,7 @@ static void idt_init(void)
 		idt[vector].offset_high = entry >> 32;
 		idt[vector].reserved = 0;
 	}
-	asm volatile("lidt %0" : : "m" (idtr));
+	idt_load();
 }
 
 /*

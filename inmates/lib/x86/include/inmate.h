@@ -322,6 +322,7 @@ void smp_start_cpu(unsigned int cpu_id, void (*entry)(void));
 /* Boot code internals shared with C (header-64.S, setup.c) */
 extern u64 pml4[512];
 void arch_init_features(void);
+void idt_load(void);
 void c_entry(void);
 
 #endif /* !__ASSEMBLY__ */
