@@ -5,6 +5,7 @@ import io.jailhouse.sys.Errno;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -70,12 +71,22 @@ public final class ControlServer implements Closeable {
         return new ControlServer(socket, server, log);
     }
 
-    /** Whether something accepts connections on {@code socket}. */
+    /**
+     * Whether a daemon may be listening on {@code socket}: only a missing
+     * file or a refused connection (ECONNREFUSED: a socket file nobody
+     * listens on) say no. A socket we may not connect to (EACCES) may well be
+     * live and must not be taken for stale.
+     */
     public static boolean answers(Path socket) {
+        if (!Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
         try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             return true;
-        } catch (IOException e) {
+        } catch (ConnectException e) {
             return false;
+        } catch (IOException e) {
+            return Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         }
     }
 

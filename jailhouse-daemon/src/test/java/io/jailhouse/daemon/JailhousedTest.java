@@ -48,15 +48,18 @@ class JailhousedTest {
     void aSecondDaemonOnTheSameRunDirectoryIsRefusedWithEbusy() throws Exception {
         try (RunningDaemon d = RunningDaemon.start(tmp, Partitioning.STRICT)) {
             AtomicInteger enabled = new AtomicInteger();
-            assertThatThrownBy(() -> Jailhoused.start(d.runDirectory(), RunningDaemon.systemConfig(), Partitioning.STRICT,
-                    (c, p) -> {
-                        enabled.incrementAndGet();
-                        return new FakeHypervisor(c, p);
-                    }, quietLog()))
-                    .isInstanceOfSatisfying(HypervisorException.class, e -> {
-                        assertThat(e.errno()).isEqualTo(Errno.EBUSY);
-                        assertThat(e.getMessage()).contains("already enabled");
-                    });
+            HypervisorException refused = null;
+            try {
+                Jailhoused.start(d.runDirectory(), RunningDaemon.systemConfig(), Partitioning.STRICT, (c, p) -> {
+                    enabled.incrementAndGet();
+                    return new FakeHypervisor(c, p);
+                }, quietLog()).close();
+            } catch (HypervisorException e) {
+                refused = e;
+            }
+            assertThat(refused).isNotNull();
+            assertThat(refused.errno()).isEqualTo(Errno.EBUSY);
+            assertThat(refused.getMessage()).contains("already enabled");
             assertThat(enabled).as("the second hypervisor was never enabled").hasValue(0);
             try (ControlClient c = d.client()) {
                 assertThat(c.ping().pid()).isEqualTo(ProcessHandle.current().pid());
@@ -80,6 +83,15 @@ class JailhousedTest {
     @Test
     void disableDestroysCellsRepliesAndEndsTheDaemon() throws Exception {
         RunningDaemon d = RunningDaemon.start(tmp, Partitioning.STRICT);
+        try {
+            disableEnds(d);
+        } finally {
+            d.close();
+        }
+        assertThat(d.fake().closeCount()).as("close is idempotent").isEqualTo(1);
+    }
+
+    private static void disableEnds(RunningDaemon d) throws Exception {
         try (ControlClient c = d.client()) {
             c.createCell(Files.readAllBytes(RunningDaemon.config("apic-demo.cell")));
             c.disable();
@@ -98,8 +110,6 @@ class JailhousedTest {
         assertThat(d.runDirectory().pidFile()).doesNotExist();
         assertThatThrownBy(d::client).isInstanceOf(DaemonUnavailableException.class)
                 .hasMessage("hypervisor not enabled (no daemon at " + d.socket() + ")");
-        d.close();
-        assertThat(d.fake().closeCount()).as("close is idempotent").isEqualTo(1);
     }
 
     @Test
