@@ -41,20 +41,23 @@ final class ConsoleCommand extends DaemonCommand {
             DaemonCommand command) throws CommandFailure {
         ConsoleFollower follower = new ConsoleFollower(source, command.out());
         try (client) {
-            follower.printHeld();
-            if (!follow) {
-                return 0;
-            }
             try {
-                follower.follow();
-            } catch (ControlException | IOException e) {
-                return 0;
+                follower.printHeld();
+            } catch (ControlException e) {
+                throw CommandFailure.of(operation, e.errno(), e.getMessage());
+            } catch (IOException e) {
+                throw lost(operation, e);
             }
-            return 0;
-        } catch (ControlException e) {
-            throw CommandFailure.of(operation, e.errno(), e.getMessage());
+            if (follow) {
+                try {
+                    follower.follow();
+                } catch (ControlException | IOException e) {
+                    // ENOENT (cell destroyed), EINVAL (disabling) or a closed connection: the console is gone.
+                }
+            }
         } catch (IOException e) {
-            throw lost(operation, e);
+            // Closing a connection the daemon already dropped.
         }
+        return 0;
     }
 }
