@@ -1,22 +1,62 @@
 package io.jailhouse.cli;
 
+import io.jailhouse.daemon.HypervisorFactory;
+import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.hypervisor.KvmHypervisor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code jailhouse} command: the same commands and arguments as upstream's
- * management tool, driving this project's hypervisor.
+ * management tool, driving this project's hypervisor. The lifecycle commands
+ * are clients of the daemon found through the run directory.
  */
 @Command(name = "jailhouse",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Manage the Jailhouse partitioning hypervisor.",
-        subcommands = {ConfigCommand.class, HardwareCommand.class})
+        subcommands = {EnableCommand.class, DisableCommand.class, ConsoleCommand.class, CellCommand.class,
+            ConfigCommand.class, HardwareCommand.class})
 public final class Main implements Runnable {
     public static final String VERSION = "0.12";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    private final RunDirectory runDirectory;
+    private final DaemonProcess daemonProcess;
+    private final HypervisorFactory hypervisorFactory;
+
+    /** The command as users run it: run directory from the environment, daemons in new JVMs, on KVM. */
+    public Main() {
+        this(RunDirectory.locate(null, System.getenv()), DaemonProcess.ofThisJvm(), KvmHypervisor::enable);
+    }
+
+    /**
+     * @param hypervisorFactory what {@code enable --foreground} runs the daemon on
+     */
+    Main(RunDirectory runDirectory, DaemonProcess daemonProcess, HypervisorFactory hypervisorFactory) {
+        this.runDirectory = runDirectory;
+        this.daemonProcess = daemonProcess;
+        this.hypervisorFactory = hypervisorFactory;
+    }
+
+    RunDirectory runDirectory() {
+        return runDirectory;
+    }
+
+    DaemonProcess daemonProcess() {
+        return daemonProcess;
+    }
+
+    HypervisorFactory hypervisorFactory() {
+        return hypervisorFactory;
+    }
+
+    /** The {@code Main} a (sub)command runs under. */
+    static Main of(CommandLine.Model.CommandSpec spec) {
+        return (Main) spec.root().userObject();
+    }
 
     @Override
     public void run() {
@@ -34,7 +74,13 @@ public final class Main implements Runnable {
     }
 
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        return commandLine(new Main());
+    }
+
+    static CommandLine commandLine(Main main) {
+        CommandLine cl = new CommandLine(main);
+        // Upstream has no @argument files; "-s @text" must stay a string.
+        cl.setExpandAtFiles(false);
         // Upstream's tool prints the usage and exits 1 on any wrong argument.
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();

@@ -7,9 +7,17 @@ import picocli.CommandLine;
 /** Runs the CLI in-process and captures what it prints. */
 record CliRun(int exit, String out, String err) {
     static CliRun of(String... args) {
+        return of(Main.commandLine(), args);
+    }
+
+    /** Runs under {@code main}, e.g. one whose run directory is a test's. */
+    static CliRun of(Main main, String... args) {
+        return of(Main.commandLine(main), args);
+    }
+
+    private static CliRun of(CommandLine cl, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         int exit = cl.execute(args);

@@ -1,0 +1,40 @@
+package io.jailhouse.cli;
+
+import io.jailhouse.daemon.ControlClient;
+import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.sys.Errno;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jailhouse cell console { ID | [--name] NAME } [-f]}: what the cell's
+ * inmate wrote to its console UART. With {@code -f} it ends when the cell is
+ * destroyed or the hypervisor disabled.
+ */
+@Command(name = "console", mixinStandardHelpOptions = true,
+        description = {"Print what a cell wrote to its console UART.",
+            "With -f, keep printing until the cell is destroyed."})
+final class CellConsoleCommand extends DaemonCommand {
+    static final String OPERATION = "read(cell console)";
+
+    @Mixin
+    CellArgument cell;
+
+    @Option(names = {"-f", "--follow"}, description = "keep printing new output")
+    boolean follow;
+
+    @Override
+    int run() throws CommandFailure {
+        CellRef ref = cell.ref();
+        ControlClient client;
+        try {
+            client = connect();
+        } catch (DaemonUnavailableException e) {
+            throw CommandFailure.of(OPERATION, Errno.EINVAL, e.getMessage());
+        }
+        return ConsoleCommand.print(client, OPERATION, follow, (p, max, wait) -> client.readCellConsole(ref, p, max, wait),
+                this);
+    }
+}

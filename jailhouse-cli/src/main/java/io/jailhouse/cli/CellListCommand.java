@@ -1,0 +1,108 @@
+package io.jailhouse.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.daemon.CellList;
+import io.jailhouse.daemon.ControlClient;
+import io.jailhouse.daemon.ControlException;
+import io.jailhouse.daemon.ControlMessages;
+import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.hypervisor.CellStatus;
+import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.sys.Errno;
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jailhouse cell list}: upstream's table, byte for byte; nothing at all
+ * when the hypervisor is not enabled (upstream finds no sysfs directory and
+ * says nothing).
+ */
+@Command(name = "list", mixinStandardHelpOptions = true, description = "List the cells.")
+final class CellListCommand extends DaemonCommand {
+    static final String RELAXED_NOTE = "Relaxed partitioning: logical CPUs share host CPUs (for development only).";
+
+    @Option(names = "--json", description = "print the cells as JSON")
+    boolean json;
+
+    @Override
+    int run() throws CommandFailure {
+        CellList list;
+        try (ControlClient client = connect()) {
+            list = client.cells();
+        } catch (DaemonUnavailableException e) {
+            if (json) {
+                out().println(toJson(null));
+            }
+            return 0;
+        } catch (ControlException e) {
+            throw CommandFailure.of("cell list", e.errno(), e.getMessage());
+        } catch (IOException e) {
+            throw CommandFailure.of("cell list", Errno.EIO, "connection to the daemon lost: " + e.getMessage());
+        }
+        out().print(json ? toJson(list) + "\n" : table(list));
+        return 0;
+    }
+
+    /** Upstream's {@code printf} formats: left-aligned columns of 8, 24, 18, 24 and 24 characters. */
+    static String table(CellList list) {
+        StringBuilder sb = new StringBuilder();
+        if (list.cells().isEmpty()) {
+            return "";
+        }
+        sb.append(String.format("%-8s%-24s%-18s%-24s%-24s\n", "ID", "Name", "State", "Assigned CPUs", "Failed CPUs"));
+        for (CellStatus c : list.cells()) {
+            sb.append(String.format("%-8d%-24s%-18s%-24s%-24s\n", c.id(), c.name(), c.stateText(),
+                    cpuList(c.assignedCpus()), cpuList(c.failedCpus())));
+        }
+        if (list.partitioning() == Partitioning.RELAXED) {
+            sb.append(RELAXED_NOTE).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The kernel's {@code %*pbl} range list: {@code 0-1,3,5-7}. */
+    static String cpuList(List<Integer> cpus) {
+        StringBuilder sb = new StringBuilder();
+        int i = 0;
+        while (i < cpus.size()) {
+            int first = cpus.get(i);
+            int last = first;
+            while (i + 1 < cpus.size() && cpus.get(i + 1) == last + 1) {
+                last = cpus.get(++i);
+            }
+            if (!sb.isEmpty()) {
+                sb.append(',');
+            }
+            sb.append(first);
+            if (last != first) {
+                sb.append('-').append(last);
+            }
+            i++;
+        }
+        return sb.toString();
+    }
+
+    /** @param list null when not enabled */
+    static String toJson(CellList list) {
+        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = m.createObjectNode().put("enabled", list != null);
+        if (list != null) {
+            root.put("partitioning", list.partitioning().name().toLowerCase(Locale.ROOT));
+        }
+        ArrayNode cells = root.putArray("cells");
+        if (list != null) {
+            list.cells().forEach(c -> cells.add(ControlMessages.cellStatus(c)));
+        }
+        try {
+            return m.writeValueAsString(root);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

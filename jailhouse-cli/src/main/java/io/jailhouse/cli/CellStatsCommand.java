@@ -1,0 +1,70 @@
+package io.jailhouse.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.daemon.ControlMessages;
+import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.hypervisor.CellStatistics;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jailhouse cell stats { ID | [--name] NAME }}: the exit counters
+ * under upstream's names, summed over the cell and per CPU. Upstream shows
+ * them in a curses viewer; this prints them once, so it can be piped.
+ */
+@Command(name = "stats", mixinStandardHelpOptions = true, description = "Show a cell's exit statistics.")
+final class CellStatsCommand extends DaemonCommand {
+    static final String OPERATION = "read(statistics)";
+
+    @Mixin
+    CellArgument cell;
+
+    @Option(names = "--json", description = "print the statistics as JSON")
+    boolean json;
+
+    @Override
+    int run() throws CommandFailure {
+        CellRef ref = cell.ref();
+        CellStatistics stats = request(OPERATION, c -> c.statistics(ref));
+        out().print(json ? toJson(stats) + "\n" : table(stats));
+        return 0;
+    }
+
+    static String table(CellStatistics s) {
+        List<Integer> cpus = new ArrayList<>(s.perCpu().keySet());
+        cpus.sort(null);
+        StringBuilder sb = new StringBuilder();
+        sb.append("Statistics for cell \"").append(s.cellName()).append("\" (id ").append(s.cellId()).append(")\n\n");
+        sb.append(String.format("%-26s%14s", "COUNTER", "SUM"));
+        for (int cpu : cpus) {
+            sb.append(String.format("%14s", "CPU " + cpu));
+        }
+        sb.append('\n');
+        // Upstream's order first; names a newer hypervisor adds come after.
+        Set<String> names = new LinkedHashSet<>(CellStatistics.NAMES);
+        names.addAll(s.total().keySet());
+        for (String name : names) {
+            sb.append(String.format("%-26s%14d", name, s.total().getOrDefault(name, 0L)));
+            for (int cpu : cpus) {
+                sb.append(String.format("%14d", s.perCpu().get(cpu).getOrDefault(name, 0L)));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    static String toJson(CellStatistics s) {
+        try {
+            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(ControlMessages.statistics(s));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.jailhouse.cli;
+
+import io.jailhouse.daemon.ControlClient;
+import io.jailhouse.daemon.ControlException;
+import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.sys.Errno;
+import java.io.IOException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jailhouse console [-f | --follow]}: the hypervisor console. Not
+ * enabled is EAGAIN, as upstream's non-blocking read of /dev/jailhouse.
+ */
+@Command(name = "console", mixinStandardHelpOptions = true,
+        description = {"Print the hypervisor console.",
+            "With -f, keep printing what comes until the hypervisor is disabled."})
+final class ConsoleCommand extends DaemonCommand {
+    static final String OPERATION = "read(console)";
+
+    @Option(names = {"-f", "--follow"}, description = "keep printing new output")
+    boolean follow;
+
+    @Override
+    int run() throws CommandFailure {
+        ControlClient client;
+        try {
+            client = connect();
+        } catch (DaemonUnavailableException e) {
+            throw CommandFailure.of(OPERATION, Errno.EAGAIN, e.getMessage());
+        }
+        return print(client, OPERATION, follow, (p, max, wait) -> client.readConsole(p, max, wait), this);
+    }
+
+    /**
+     * What {@code console} and {@code cell console} share: a failure before
+     * anything was printed is an error; once following, the console going
+     * away (daemon disabled, cell destroyed) ends the command normally.
+     */
+    static int print(ControlClient client, String operation, boolean follow, ConsoleFollower.Source source,
+            DaemonCommand command) throws CommandFailure {
+        ConsoleFollower follower = new ConsoleFollower(source, command.out());
+        try (client) {
+            try {
+                follower.printHeld();
+            } catch (ControlException e) {
+                throw CommandFailure.of(operation, e.errno(), e.getMessage());
+            } catch (IOException e) {
+                throw lost(operation, e);
+            }
+            if (follow) {
+                try {
+                    follower.follow();
+                } catch (ControlException | IOException e) {
+                    // ENOENT (cell destroyed), EINVAL (disabling) or a closed connection: the console is gone.
+                }
+            }
+        } catch (IOException e) {
+            // Closing a connection the daemon already dropped.
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,95 @@
+package io.jailhouse.cli;
+
+import io.jailhouse.daemon.ControlClient;
+import io.jailhouse.daemon.ControlException;
+import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.sys.Errno;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * A command that talks to the daemon: failures end it with upstream's
+ * one-line message and exit 1; a wrong argument found late prints the usage.
+ */
+abstract class DaemonCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    /** What one exchange with the daemon does. */
+    @FunctionalInterface
+    interface Exchange<T> {
+        T with(ControlClient client) throws ControlException, IOException;
+    }
+
+    /** The command's work; returns the exit status. */
+    abstract int run() throws CommandFailure;
+
+    @Override
+    public final Integer call() {
+        try {
+            return run();
+        } catch (CommandFailure f) {
+            out().flush();
+            err().println(f.getMessage());
+            return 1;
+        } catch (CommandLine.ParameterException e) {
+            err().println(e.getMessage());
+            spec.commandLine().usage(err());
+            return 1;
+        } finally {
+            out().flush();
+            err().flush();
+        }
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+
+    RunDirectory runDirectory() {
+        return Main.of(spec).runDirectory();
+    }
+
+    /** A connection to the daemon; "not enabled" is left to the caller, as commands differ there. */
+    ControlClient connect() throws DaemonUnavailableException, CommandFailure {
+        try {
+            return ControlClient.connect(runDirectory().socket());
+        } catch (IOException e) {
+            throw CommandFailure.opening(runDirectory().socket(), e);
+        }
+    }
+
+    /**
+     * One exchange with the daemon on behalf of upstream's ioctl
+     * {@code operation}; not enabled is EINVAL, as the driver returns for
+     * every ioctl but ENABLE then.
+     */
+    <T> T request(String operation, Exchange<T> exchange) throws CommandFailure {
+        ControlClient client;
+        try {
+            client = connect();
+        } catch (DaemonUnavailableException e) {
+            throw CommandFailure.of(operation, Errno.EINVAL, e.getMessage());
+        }
+        try (client) {
+            return exchange.with(client);
+        } catch (ControlException e) {
+            throw CommandFailure.of(operation, e.errno(), e.getMessage());
+        } catch (IOException e) {
+            throw lost(operation, e);
+        }
+    }
+
+    static CommandFailure lost(String operation, IOException e) {
+        return CommandFailure.of(operation, Errno.EIO, "connection to the daemon lost: " + e.getMessage());
+    }
+}

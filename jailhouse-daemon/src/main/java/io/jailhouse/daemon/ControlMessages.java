@@ -1,0 +1,170 @@
+package io.jailhouse.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.hypervisor.CellState;
+import io.jailhouse.hypervisor.CellStatistics;
+import io.jailhouse.hypervisor.CellStatus;
+import io.jailhouse.hypervisor.ConsoleRing;
+import io.jailhouse.hypervisor.LoadImage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON shape of the protocol's values (cells, statistics, console
+ * chunks, images), written by one side and read by the other. Readers
+ * throw IOException for a reply that does not have the shape: that is a
+ * daemon of another version, not a user error.
+ */
+public final class ControlMessages {
+    private ControlMessages() {
+    }
+
+    static ObjectNode object() {
+        return ControlProtocol.JSON.createObjectNode();
+    }
+
+    /** A request of this protocol version. */
+    public static ObjectNode request(String op) {
+        return object().put("version", ControlProtocol.VERSION).put("op", op);
+    }
+
+    public static ObjectNode cellRef(CellRef ref) {
+        return ref.byId() ? object().put("id", ref.id()) : object().put("name", ref.name());
+    }
+
+    public static ObjectNode image(LoadImage image) {
+        return object().put("source", image.source())
+                .put("data", Base64.getEncoder().encodeToString(image.data()))
+                .put("address", image.address());
+    }
+
+    public static ObjectNode cellStatus(CellStatus s) {
+        ObjectNode n = object().put("id", s.id()).put("name", s.name()).put("state", s.stateText());
+        s.assignedCpus().forEach(n.putArray("assigned_cpus")::add);
+        s.failedCpus().forEach(n.putArray("failed_cpus")::add);
+        return n;
+    }
+
+    public static CellStatus cellStatus(JsonNode n) throws IOException {
+        String text = text(n, "state");
+        CellState state = null;
+        for (CellState s : CellState.values()) {
+            if (s.text().equals(text)) {
+                state = s;
+            }
+        }
+        return new CellStatus(integer(n, "id").intValue(), text(n, "name"), state, cpus(n, "assigned_cpus"),
+                cpus(n, "failed_cpus"));
+    }
+
+    public static ObjectNode statistics(CellStatistics s) {
+        ObjectNode n = object().put("id", s.cellId()).put("name", s.cellName());
+        n.set("total", counters(s.total()));
+        ArrayNode cpus = n.putArray("cpus");
+        s.perCpu().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .forEach(e -> cpus.addObject().put("cpu", e.getKey()).set("counters", counters(e.getValue())));
+        return n;
+    }
+
+    public static CellStatistics statistics(JsonNode n) throws IOException {
+        Map<Integer, Map<String, Long>> perCpu = new LinkedHashMap<>();
+        for (JsonNode cpu : array(n, "cpus")) {
+            perCpu.put(integer(cpu, "cpu").intValue(), counters(field(cpu, "counters")));
+        }
+        return new CellStatistics(integer(n, "id").intValue(), text(n, "name"), counters(field(n, "total")), perCpu);
+    }
+
+    private static ObjectNode counters(Map<String, Long> counters) {
+        ObjectNode n = object();
+        counters.forEach(n::put);
+        return n;
+    }
+
+    private static Map<String, Long> counters(JsonNode n) throws IOException {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : n.properties()) {
+            if (!e.getValue().isIntegralNumber()) {
+                throw malformed("counter " + e.getKey() + " is not an integer");
+            }
+            m.put(e.getKey(), e.getValue().longValue());
+        }
+        return m;
+    }
+
+    public static ObjectNode chunk(ConsoleRing.Chunk c) {
+        return object().put("data", Base64.getEncoder().encodeToString(c.data())).put("missed", c.missed())
+                .put("next", c.next());
+    }
+
+    public static ConsoleRing.Chunk chunk(JsonNode n) throws IOException {
+        try {
+            return new ConsoleRing.Chunk(Base64.getDecoder().decode(text(n, "data")), integer(n, "missed"),
+                    integer(n, "next"));
+        } catch (IllegalArgumentException e) {
+            throw malformed("console data is not base64");
+        }
+    }
+
+    static JsonNode field(JsonNode n, String name) throws IOException {
+        JsonNode v = n.get(name);
+        if (v == null || v.isNull()) {
+            throw malformed("missing \"" + name + "\"");
+        }
+        return v;
+    }
+
+    static String text(JsonNode n, String name) throws IOException {
+        JsonNode v = field(n, name);
+        if (!v.isTextual()) {
+            throw malformed("\"" + name + "\" is not a string");
+        }
+        return v.asText();
+    }
+
+    static Long integer(JsonNode n, String name) throws IOException {
+        JsonNode v = field(n, name);
+        if (!v.isIntegralNumber()) {
+            throw malformed("\"" + name + "\" is not an integer");
+        }
+        return v.longValue();
+    }
+
+    static JsonNode array(JsonNode n, String name) throws IOException {
+        JsonNode v = field(n, name);
+        if (!v.isArray()) {
+            throw malformed("\"" + name + "\" is not an array");
+        }
+        return v;
+    }
+
+    static List<String> texts(JsonNode n, String name) throws IOException {
+        List<String> out = new ArrayList<>();
+        JsonNode v = n.get(name);
+        if (v == null) {
+            return out;
+        }
+        for (JsonNode e : array(n, name)) {
+            out.add(e.asText());
+        }
+        return out;
+    }
+
+    private static List<Integer> cpus(JsonNode n, String name) throws IOException {
+        List<Integer> out = new ArrayList<>();
+        for (JsonNode e : array(n, name)) {
+            out.add(e.asInt());
+        }
+        return out;
+    }
+
+    private static IOException malformed(String what) {
+        return new IOException("malformed reply from the daemon: " + what);
+    }
+}

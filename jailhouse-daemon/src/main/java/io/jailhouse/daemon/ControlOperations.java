@@ -1,0 +1,206 @@
+package io.jailhouse.daemon;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.config.BinaryConfigCodec;
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigFormatException;
+import io.jailhouse.config.JailhouseConfig;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.hypervisor.CellStatus;
+import io.jailhouse.hypervisor.ConsoleRing;
+import io.jailhouse.hypervisor.Hypervisor;
+import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.sys.Errno;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * What the daemon does for each op: checks the request, calls the
+ * hypervisor, and turns the outcome (or any failure) into a reply. Nothing a
+ * client sends makes this throw.
+ */
+final class ControlOperations {
+    /**
+     * @param disabled the hypervisor was disabled by this request: once the
+     *        reply is on its way, the daemon ends
+     */
+    record Reply(ObjectNode body, boolean disabled) {
+    }
+
+    private final Hypervisor hypervisor;
+    private final long pid;
+    private final List<String> notices;
+    private final DaemonLog log;
+    /**
+     * Ops share the hypervisor, which is thread-safe; disable takes the lock
+     * alone so that no op can slip in between destroying the cells and
+     * marking the daemon as going away.
+     */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private volatile boolean disabled;
+
+    ControlOperations(Hypervisor hypervisor, long pid, List<String> notices, DaemonLog log) {
+        this.hypervisor = hypervisor;
+        this.pid = pid;
+        this.notices = List.copyOf(notices);
+        this.log = log;
+    }
+
+    Reply handle(byte[] frame) {
+        ControlRequest request;
+        try {
+            request = ControlRequest.parse(frame);
+        } catch (ProtocolException e) {
+            log.info("refused request: " + e.getMessage());
+            return error(e.errno(), e.getMessage());
+        }
+        try {
+            return dispatch(request);
+        } catch (ProtocolException e) {
+            log.info("refused request: " + e.getMessage());
+            return error(e.errno(), e.getMessage());
+        } catch (HypervisorException e) {
+            log.info(request.op() + ": " + e.errno().name() + ": " + e.getMessage());
+            return error(e.errno(), e.getMessage() != null ? e.getMessage() : e.errno().description());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(Errno.EINTR, request.op() + " interrupted (the daemon is shutting down)");
+        } catch (RuntimeException e) {
+            log.error(request.op() + " failed unexpectedly", e);
+            return error(Errno.EIO, request.op() + " failed: " + e);
+        }
+    }
+
+    private Reply dispatch(ControlRequest request) throws ProtocolException, HypervisorException, InterruptedException {
+        String op = request.op();
+        if (op.equals(ControlProtocol.CONSOLE_READ) || op.equals(ControlProtocol.CELL_CONSOLE_READ)) {
+            // Console reads may wait; they must not hold up disable while they do.
+            checkEnabled();
+            return consoleRead(request);
+        }
+        Lock held = op.equals(ControlProtocol.DISABLE) ? lock.writeLock() : lock.readLock();
+        held.lock();
+        try {
+            checkEnabled();
+            return switch (op) {
+                case ControlProtocol.PING -> ok(ping());
+                case ControlProtocol.CELL_CREATE -> ok(create(request));
+                case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images()));
+                case ControlProtocol.CELL_SHUTDOWN -> ok(load(request.cell(), List.of()));
+                case ControlProtocol.CELL_START -> ok(start(request.cell()));
+                case ControlProtocol.CELL_DESTROY -> ok(destroy(request.cell()));
+                case ControlProtocol.CELL_LIST -> ok(list());
+                case ControlProtocol.CELL_STATS -> ok(ControlMessages.statistics(hypervisor.statistics(request.cell())));
+                case ControlProtocol.DISABLE -> disable();
+                default -> throw new ProtocolException(Errno.EOPNOTSUPP, "unknown op \"" + op + "\"");
+            };
+        } finally {
+            held.unlock();
+        }
+    }
+
+    private void checkEnabled() throws HypervisorException {
+        if (disabled) {
+            throw new HypervisorException(Errno.EINVAL, "hypervisor not enabled (the daemon is shutting down)");
+        }
+    }
+
+    private ObjectNode ping() {
+        ObjectNode n = ControlMessages.object().put("version", ControlProtocol.VERSION).put("pid", pid)
+                .put("partitioning", hypervisor.partitioning().name().toLowerCase(Locale.ROOT))
+                .put("system", hypervisor.systemConfig().rootCell().name());
+        notices.forEach(n.putArray("notices")::add);
+        return n;
+    }
+
+    private ObjectNode create(ControlRequest request) throws ProtocolException, HypervisorException {
+        byte[] binary = request.base64("config");
+        JailhouseConfig config;
+        try {
+            config = BinaryConfigCodec.decode(binary, "cell configuration");
+        } catch (ConfigFormatException e) {
+            throw new HypervisorException(Errno.EINVAL, e.getMessage());
+        }
+        if (!(config instanceof CellConfig cell)) {
+            throw new HypervisorException(Errno.EINVAL,
+                    "this is a system configuration; cell create needs a cell configuration");
+        }
+        CellStatus created = hypervisor.createCell(cell);
+        log.info("created cell \"" + created.name() + "\" (id " + created.id() + ")");
+        return ControlMessages.object().set("cell", ControlMessages.cellStatus(created));
+    }
+
+    private ObjectNode load(CellRef cell, List<LoadImage> images) throws HypervisorException {
+        hypervisor.loadCell(cell, images);
+        log.info(images.isEmpty() ? "shut down cell " + cell
+                : "loaded " + images.size() + " image(s) into cell " + cell);
+        return ControlMessages.object();
+    }
+
+    private ObjectNode start(CellRef cell) throws HypervisorException {
+        List<String> warnings = hypervisor.startCell(cell);
+        log.info("started cell " + cell);
+        ObjectNode n = ControlMessages.object();
+        ArrayNode w = n.putArray("warnings");
+        warnings.forEach(w::add);
+        return n;
+    }
+
+    private ObjectNode destroy(CellRef cell) throws HypervisorException {
+        hypervisor.destroyCell(cell);
+        log.info("destroyed cell " + cell);
+        return ControlMessages.object();
+    }
+
+    private ObjectNode list() {
+        ObjectNode n = ControlMessages.object().put("partitioning", hypervisor.partitioning().name().toLowerCase(Locale.ROOT));
+        ArrayNode cells = n.putArray("cells");
+        for (CellStatus s : hypervisor.cells()) {
+            cells.add(ControlMessages.cellStatus(s));
+        }
+        return n;
+    }
+
+    private Reply disable() throws HypervisorException {
+        hypervisor.disable();
+        disabled = true;
+        log.info("disabled: all cells destroyed, the daemon ends");
+        return new Reply(ok(ControlMessages.object()).body(), true);
+    }
+
+    private Reply consoleRead(ControlRequest request) throws ProtocolException, HypervisorException, InterruptedException {
+        ConsoleRing ring;
+        if (request.op().equals(ControlProtocol.CELL_CONSOLE_READ)) {
+            ring = hypervisor.cellConsole(request.cell());
+        } else {
+            if (!hypervisor.systemConfig().hasFlag(SystemConfig.VIRTUAL_DEBUG_CONSOLE)) {
+                throw new HypervisorException(Errno.EPERM,
+                        "the system configuration has no virtual debug console (flag virtual-debug-console)");
+            }
+            ring = hypervisor.console();
+        }
+        long position = request.integer("position", -1);
+        int max = (int) Math.clamp(request.integer("max", ControlProtocol.DEFAULT_CONSOLE_READ), 0,
+                ControlProtocol.MAX_CONSOLE_READ);
+        long wait = Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
+        // A negative position means "from the oldest byte still held", which is not a loss.
+        long from = position < 0 ? ring.head() : position;
+        ConsoleRing.Chunk chunk = wait > 0 ? ring.await(from, max, wait) : ring.read(from, max);
+        return ok(ControlMessages.chunk(chunk));
+    }
+
+    private static Reply ok(ObjectNode body) {
+        ObjectNode reply = ControlMessages.object().put("ok", true);
+        reply.setAll(body);
+        return new Reply(reply, false);
+    }
+
+    static Reply error(Errno errno, String message) {
+        return new Reply(ControlMessages.object().put("ok", false).put("errno", errno.name()).put("error", message), false);
+    }
+}

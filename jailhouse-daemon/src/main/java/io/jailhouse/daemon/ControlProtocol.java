@@ -1,0 +1,52 @@
+package io.jailhouse.daemon;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
+
+/**
+ * The control protocol between the {@code jailhouse} command and the daemon
+ * (docs/protocol.md): each message is a 4-byte big-endian length and then a
+ * JSON object of that many bytes; a request names its protocol version and
+ * op, a reply says {@code ok} or carries an errno name and a message.
+ */
+public final class ControlProtocol {
+    public static final int VERSION = 1;
+    /** Large enough for any image a cell's memory can hold in base64, small enough to bound what one request costs. */
+    public static final int MAX_MESSAGE_BYTES = 64 << 20;
+    /** A console read returns at most this much, whatever the client asks for. */
+    public static final int MAX_CONSOLE_READ = 1 << 20;
+    public static final int DEFAULT_CONSOLE_READ = 64 << 10;
+    /** A waiting console read comes back after this long at most, so that clients notice a daemon going away. */
+    public static final long MAX_CONSOLE_WAIT_MILLIS = 10_000;
+
+    public static final String PING = "ping";
+    public static final String CELL_CREATE = "cell.create";
+    public static final String CELL_LOAD = "cell.load";
+    public static final String CELL_START = "cell.start";
+    public static final String CELL_SHUTDOWN = "cell.shutdown";
+    public static final String CELL_DESTROY = "cell.destroy";
+    public static final String CELL_LIST = "cell.list";
+    public static final String CELL_STATS = "cell.stats";
+    public static final String CONSOLE_READ = "console.read";
+    public static final String CELL_CONSOLE_READ = "cell.console.read";
+    public static final String DISABLE = "disable";
+
+    public static final List<String> OPS = List.of(PING, CELL_CREATE, CELL_LOAD, CELL_START, CELL_SHUTDOWN,
+            CELL_DESTROY, CELL_LIST, CELL_STATS, CONSOLE_READ, CELL_CONSOLE_READ, DISABLE);
+
+    /**
+     * Jackson limits strings to 20 MB by default; an image's base64 may be
+     * nearly as long as a whole message. Trailing bytes after the object are
+     * refused rather than ignored.
+     */
+    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_MESSAGE_BYTES).build())
+            .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private ControlProtocol() {
+    }
+}

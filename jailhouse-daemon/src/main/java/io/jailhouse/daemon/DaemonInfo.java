@@ -1,0 +1,16 @@
+package io.jailhouse.daemon;
+
+import io.jailhouse.hypervisor.Partitioning;
+import java.util.List;
+
+/**
+ * What a running daemon says about itself ({@code ping}).
+ *
+ * @param system the system configuration's root cell name
+ * @param notices what the user should be told once the hypervisor is enabled
+ */
+public record DaemonInfo(int version, long pid, Partitioning partitioning, String system, List<String> notices) {
+    public DaemonInfo {
+        notices = List.copyOf(notices);
+    }
+}

@@ -1,0 +1,252 @@
+package io.jailhouse.daemon;
+
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.ConfigFormatException;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.Hypervisor;
+import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.sys.Errno;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The daemon that holds the enabled hypervisor: what {@code jailhouse
+ * enable} starts and {@code jailhouse disable} ends. It owns /dev/kvm and the
+ * cells; the {@code jailhouse} command talks to it over the control socket in
+ * its run directory.
+ *
+ * <p>{@code jailhoused --config FILE [--partitioning strict|relaxed] [--run-dir DIR]}
+ */
+public final class Jailhoused implements AutoCloseable {
+    public static final String USAGE = "usage: jailhoused --config SYSCONFIG [--partitioning strict|relaxed] [--run-dir DIR]";
+
+    /** The daemon's command line. */
+    public record Options(Path config, Partitioning partitioning, RunDirectory runDirectory) {
+        /** Parses the arguments; {@code environment} may name the run directory. */
+        public static Options parse(String[] args, Map<String, String> environment) {
+            Path config = null;
+            Partitioning partitioning = Partitioning.STRICT;
+            String runDir = null;
+            for (int i = 0; i < args.length; i++) {
+                String arg = args[i];
+                String name = arg;
+                String value = null;
+                int eq = arg.indexOf('=');
+                if (arg.startsWith("--") && eq > 0) {
+                    name = arg.substring(0, eq);
+                    value = arg.substring(eq + 1);
+                }
+                if (!name.equals("--config") && !name.equals("--partitioning") && !name.equals("--run-dir")) {
+                    throw new IllegalArgumentException("unknown argument \"" + arg + "\"");
+                }
+                if (value == null) {
+                    if (i + 1 >= args.length) {
+                        throw new IllegalArgumentException(name + " needs a value");
+                    }
+                    value = args[++i];
+                }
+                switch (name) {
+                    case "--config" -> config = Path.of(value);
+                    case "--partitioning" -> partitioning = partitioning(value);
+                    default -> runDir = value;
+                }
+            }
+            if (config == null) {
+                throw new IllegalArgumentException("--config is required");
+            }
+            return new Options(config, partitioning, RunDirectory.locate(runDir, environment));
+        }
+
+        public static Partitioning partitioning(String value) {
+            return switch (value.toLowerCase(Locale.ROOT)) {
+                case "strict" -> Partitioning.STRICT;
+                case "relaxed" -> Partitioning.RELAXED;
+                default -> throw new IllegalArgumentException("partitioning \"" + value + "\" is neither strict nor relaxed");
+            };
+        }
+
+        /** The command line that gives these options (what {@code jailhouse enable} passes to a new daemon). */
+        public List<String> arguments() {
+            return List.of("--config", config.toAbsolutePath().toString(), "--partitioning",
+                    partitioning.name().toLowerCase(Locale.ROOT), "--run-dir", runDirectory.path().toString());
+        }
+    }
+
+    private final RunDirectory runDirectory;
+    private final ControlServer server;
+    private final Hypervisor hypervisor;
+    private final DaemonLog log;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CountDownLatch ended = new CountDownLatch(1);
+
+    private Jailhoused(RunDirectory runDirectory, ControlServer server, Hypervisor hypervisor, DaemonLog log) {
+        this.runDirectory = runDirectory;
+        this.server = server;
+        this.hypervisor = hypervisor;
+        this.log = log;
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(run(args, System.getenv(), KvmHypervisor::enable, out, err));
+    }
+
+    /** Runs a daemon until it is disabled or the JVM is asked to end; returns the exit status. */
+    public static int run(String[] args, Map<String, String> environment, HypervisorFactory factory, PrintWriter out,
+            PrintWriter err) {
+        Options options;
+        try {
+            options = Options.parse(args, environment);
+        } catch (IllegalArgumentException e) {
+            err.println("jailhoused: " + e.getMessage());
+            err.println(USAGE);
+            return 2;
+        }
+        return run(options, factory, out, err);
+    }
+
+    /** As {@link #run(String[], Map, HypervisorFactory, PrintWriter, PrintWriter)} with parsed options. */
+    public static int run(Options options, HypervisorFactory factory, PrintWriter out, PrintWriter err) {
+        DaemonLog log = new DaemonLog(out);
+        log.info("pid " + ProcessHandle.current().pid() + ", system configuration " + options.config()
+                + ", " + options.partitioning().name().toLowerCase(Locale.ROOT) + " partitioning, run directory "
+                + options.runDirectory());
+        Jailhoused daemon;
+        try {
+            SystemConfig config = ConfigFiles.read(options.config(), SystemConfig.class);
+            daemon = start(options.runDirectory(), config, options.partitioning(), factory, log);
+        } catch (ConfigFormatException e) {
+            err.println(enableFailure(Errno.EINVAL, e.getMessage()));
+            return 1;
+        } catch (HypervisorException e) {
+            err.println(enableFailure(e.errno(), e.getMessage()));
+            return 1;
+        } catch (IOException e) {
+            err.println(enableFailure(Errno.EIO, "run directory " + options.runDirectory() + ": " + e));
+            return 1;
+        } catch (RuntimeException e) {
+            log.error("enable failed unexpectedly", e);
+            err.println(enableFailure(Errno.EIO, e.toString()));
+            return 1;
+        }
+        // SIGTERM (and SIGINT in the foreground) end the daemon as cleanly as disable does, minus asking cells.
+        Thread hook = new Thread(daemon::close, "jailhoused-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            daemon.awaitTermination();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            daemon.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // The JVM is already shutting down; the hook has run or is running.
+            }
+        }
+        return 0;
+    }
+
+    /** Upstream's wording for a failed enable ioctl, plus what went wrong. */
+    static String enableFailure(Errno errno, String detail) {
+        return "JAILHOUSE_ENABLE: " + errno.description() + (detail == null ? "" : " (" + detail + ")");
+    }
+
+    /**
+     * Enables the hypervisor and starts answering on the run directory's
+     * socket. The socket is bound first, so that two daemons never enable at
+     * once; whatever fails, nothing is left behind.
+     */
+    public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
+            HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
+        runDirectory.create();
+        ControlServer server = ControlServer.bind(runDirectory.socket(), log);
+        Hypervisor hypervisor;
+        try {
+            hypervisor = factory.enable(config, partitioning);
+        } catch (HypervisorException | RuntimeException | Error e) {
+            server.close();
+            throw e;
+        }
+        long pid = ProcessHandle.current().pid();
+        try {
+            PeerAuthorization authorization = PeerAuthorization.rootAnd(server.owner());
+            runDirectory.writePid(pid);
+            Jailhoused daemon = new Jailhoused(runDirectory, server, hypervisor, log);
+            List<String> notices = notices(config, partitioning);
+            server.serve(new ControlOperations(hypervisor, pid, notices, log), authorization, daemon::close);
+            notices.forEach(log::info);
+            log.info("listening on " + server.socket());
+            return daemon;
+        } catch (IOException | RuntimeException e) {
+            hypervisor.close();
+            server.close();
+            Files.deleteIfExists(runDirectory.pidFile());
+            throw e;
+        }
+    }
+
+    /** What the user is told once the hypervisor is enabled. */
+    static List<String> notices(SystemConfig config, Partitioning partitioning) {
+        List<String> notices = new ArrayList<>();
+        String name = config.rootCell().name();
+        if (partitioning == Partitioning.STRICT) {
+            notices.add("Jailhouse enabled: system configuration \"" + name
+                    + "\", strict partitioning (every cell CPU is a host CPU of its own).");
+        } else {
+            notices.add("Jailhouse enabled: system configuration \"" + name + "\", relaxed partitioning.");
+            notices.add("Relaxed partitioning: logical CPUs share host CPUs, so cells are not isolated in time"
+                    + " from each other or from Linux. For development and tests only.");
+        }
+        return notices;
+    }
+
+    public RunDirectory runDirectory() {
+        return runDirectory;
+    }
+
+    public Hypervisor hypervisor() {
+        return hypervisor;
+    }
+
+    /** Waits until the daemon was disabled or closed. */
+    public void awaitTermination() throws InterruptedException {
+        ended.await();
+    }
+
+    /**
+     * Ends the daemon: no more requests, the hypervisor releases everything,
+     * the socket and pid file go. Idempotent; the first caller does the work.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        log.info("shutting down");
+        server.close();
+        try {
+            hypervisor.close();
+        } catch (RuntimeException e) {
+            log.error("releasing the hypervisor failed", e);
+        }
+        try {
+            Files.deleteIfExists(runDirectory.pidFile());
+        } catch (IOException e) {
+            log.info("cannot remove " + runDirectory.pidFile() + ": " + e.getMessage());
+        }
+        log.info("ended");
+        ended.countDown();
+    }
+}
