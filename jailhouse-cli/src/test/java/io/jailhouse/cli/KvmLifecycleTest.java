@@ -1,0 +1,178 @@
+package io.jailhouse.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.daemon.Jailhoused;
+import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.daemon.RunningDaemon;
+import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.sys.KvmDevice;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole lifecycle through the CLI, against the real daemon in its own
+ * JVM on the real /dev/kvm, running the project's tiny-demo inmate under
+ * both boot contracts: what a user types, what a user sees. No daemon,
+ * socket or VM survives a test. Skipped loudly without KVM.
+ */
+class KvmLifecycleTest {
+    static final Path TINY_DEMO = Path.of("..", "inmates", "demos", "x86", "tiny-demo.bin").toAbsolutePath().normalize();
+    static final Pattern PM_TIMER = Pattern.compile("PM Timer: +\\d+");
+
+    @TempDir
+    Path tmp;
+    RunDirectory run;
+    Main main;
+
+    @BeforeAll
+    static void requireKvm() {
+        KvmDevice.unavailableReason().ifPresent(reason -> {
+            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
+            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
+        });
+        assertThat(TINY_DEMO).as("built by the inmates module").isRegularFile();
+    }
+
+    @BeforeEach
+    void setUp() {
+        run = new RunDirectory(tmp.resolve("run"));
+        DaemonProcess spawn = new DaemonProcess(DaemonProcess.ofThisJvm().java(), System.getProperty("java.class.path"),
+                Jailhoused.class.getName(), Duration.ofSeconds(60));
+        main = new Main(run, spawn, KvmHypervisor::enable);
+    }
+
+    @AfterEach
+    void nothingSurvives() throws Exception {
+        if (run.readPid().isPresent()) {
+            CliRun.of(main, "disable");
+        }
+        List<ProcessHandle> ours = ProcessHandle.current().descendants()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains(run.path().toString())).orElse(false))
+                .toList();
+        List<ProcessHandle> survivors = new java.util.ArrayList<>();
+        for (ProcessHandle p : ours) {
+            try {
+                p.onExit().get(20, TimeUnit.SECONDS); // a disabled daemon is on its way out
+            } catch (java.util.concurrent.TimeoutException e) {
+                survivors.add(p);
+                p.destroyForcibly();
+                p.onExit().get(10, TimeUnit.SECONDS);
+            }
+        }
+        assertThat(survivors).as("daemons left running by the test").isEmpty();
+        assertThat(run.socket()).doesNotExist();
+    }
+
+    CliRun ok(String... args) {
+        CliRun r = CliRun.of(main, args);
+        assertThat(r.exit()).as("jailhouse " + String.join(" ", args) + "\n" + r.out() + r.err()).isZero();
+        return r;
+    }
+
+    CliRun fails(String... args) {
+        CliRun r = CliRun.of(main, args);
+        assertThat(r.exit()).as("jailhouse " + String.join(" ", args) + " must fail\n" + r.out()).isEqualTo(1);
+        return r;
+    }
+
+    static String cfg(String file) {
+        return RunningDaemon.config(file).toString();
+    }
+
+    /** Polls {@code cell console} until tiny-demo's {@code loops=2} readings are in. */
+    String awaitTinyDemo(String cell) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String out = "";
+        while (PM_TIMER.matcher(out).results().count() < 2) {
+            assertThat(System.nanoTime()).as("tiny-demo output in time; so far:\n" + out + "\nhypervisor console:\n"
+                    + CliRun.of(main, "console").out()).isLessThan(deadline);
+            Thread.sleep(100);
+            out = ok("cell", "console", cell).out();
+        }
+        return out;
+    }
+
+    @Test
+    void walkthroughContractTinyDemoAtTheResetVector() throws Exception {
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        ok("cell", "create", cfg("tiny-demo.cell"));
+        assertThat(ok("cell", "list").out()).contains("1       tiny-demo               shut down         2");
+        ok("cell", "load", "tiny-demo", TINY_DEMO.toString(), "-a", "0xf0000", "-s", "loops=2", "-a", "0xf1000");
+        CliRun start = ok("cell", "start", "tiny-demo");
+        assertThat(start.err()).isEmpty(); // the image covers the reset vector: no warning
+        String out = awaitTinyDemo("tiny-demo");
+        assertThat(out).startsWith("Hello from this tiny cell!\r\n");
+        assertThat(ok("cell", "list").out()).contains("1       tiny-demo               running           2");
+        assertThat(ok("cell", "stats", "1").out()).contains("vmexits_pio");
+        assertThat(ok("console").out()).contains("Created cell \"tiny-demo\"", "Started cell \"tiny-demo\"");
+
+        // shutdown, reload by id, restart: the output starts over
+        ok("cell", "shutdown", "tiny-demo");
+        assertThat(ok("cell", "list").out()).contains("shut down");
+        ok("cell", "load", "1", TINY_DEMO.toString(), "-a", "0xf0000", "-s", "loops=2", "-a", "0xf1000");
+        ok("cell", "start", "1");
+        ok("cell", "destroy", "tiny-demo");
+        assertThat(ok("cell", "list").out()).doesNotContain("tiny-demo");
+        ok("disable");
+        assertThat(run.socket()).doesNotExist();
+        assertThat(CliRun.of(main, "cell", "list").out()).isEmpty();
+    }
+
+    @Test
+    void currentUpstreamContractImageAtZero() throws Exception {
+        CellConfig at0 = ConfigFiles.read(RunningDaemon.config("tiny-demo.cell"), CellConfig.class)
+                .withName("tiny-demo-0").withCpuResetAddress(0);
+        Path yaml = tmp.resolve("tiny-demo-0.yaml");
+        ConfigFiles.write(yaml, at0);
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        ok("cell", "create", yaml.toString());
+        ok("cell", "load", "tiny-demo-0", TINY_DEMO.toString(), "-s", "loops=2", "-a", "0x1000");
+        ok("cell", "start", "tiny-demo-0");
+        assertThat(awaitTinyDemo("tiny-demo-0")).startsWith("Hello from this tiny cell!\r\n");
+        ok("disable");
+    }
+
+    @Test
+    void refusalsAreUpstreamsErrorsWithTheReason() throws Exception {
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        assertThat(fails("enable", cfg("qemu-vm.cell")).err()).startsWith("JAILHOUSE_ENABLE: Device or resource busy");
+        ok("cell", "create", cfg("tiny-demo.cell"));
+        assertThat(fails("cell", "create", cfg("tiny-demo.cell")).err())
+                .startsWith("JAILHOUSE_CELL_CREATE: File exists (a cell named \"tiny-demo\" exists already (id 1))");
+        // pci-demo wants CPU 2 too
+        assertThat(fails("cell", "create", cfg("pci-demo.cell")).err())
+                .startsWith("JAILHOUSE_CELL_CREATE: Device or resource busy (CPU 2 of cell \"pci-demo\" is held by cell \"tiny-demo\"");
+        assertThat(fails("cell", "start", "nosuch").err())
+                .isEqualTo("JAILHOUSE_CELL_START: No such file or directory (no cell named \"nosuch\")\n");
+        assertThat(fails("cell", "destroy", "0").err()).startsWith("JAILHOUSE_CELL_DESTROY: Invalid argument");
+        // 128 KiB from 0xf0000 runs past the 1 MiB RAM into the comm region
+        Path big = tmp.resolve("big.bin");
+        Files.write(big, new byte[0x20000]);
+        assertThat(fails("cell", "load", "tiny-demo", big.toString(), "-a", "0xf0000").err())
+                .startsWith("JAILHOUSE_CELL_LOAD: Invalid argument (image " + big)
+                .contains("leaves memory region 0", "overlaps the comm region (region 1 at 0x100000)");
+        assertThat(fails("cell", "load", "tiny-demo", "-s", "x", "-a", "0x100000").err()).contains("comm region");
+        assertThat(fails("cell", "load", "tiny-demo", "/nonexistent.bin").err())
+                .isEqualTo("opening /nonexistent.bin: No such file or directory\n");
+        // start without an image at the reset vector: a warning, not an error
+        ok("cell", "load", "tiny-demo", TINY_DEMO.toString());
+        CliRun start = ok("cell", "start", "tiny-demo");
+        assertThat(start.err()).contains("reset address 0xffff0", "-a 0xf0000");
+        ok("disable");
+        assertThat(fails("cell", "create", cfg("tiny-demo.cell")).err())
+                .startsWith("JAILHOUSE_CELL_CREATE: Invalid argument (hypervisor not enabled");
+    }
+}
