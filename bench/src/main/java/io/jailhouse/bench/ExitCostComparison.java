@@ -26,12 +26,15 @@ import java.util.regex.Pattern;
  * {@code bench/floor}, in one run, on one machine. Each read is one PIO exit
  * to user space and back, so cycles per read is the cost of one exit round
  * trip as the guest sees it. Also measures the time from {@code cell start}
- * to the cell's first console byte.
+ * to the cell's first console byte with tiny-demo (which prints at once),
+ * loaded as the walkthrough does, against the floor's time from its first
+ * {@code KVM_RUN} to the first byte of the same image.
  *
  * <p>Usage: {@code ExitCostComparison [ROUNDS] [LOOPS]}, run from the project root.
  */
 public final class ExitCostComparison {
     private static final Pattern RESULT = Pattern.compile("pio-loop: (\\d+) exits, (\\d+) cycles/exit");
+    private static final Pattern FLOOR_FIRST = Pattern.compile("first console output after ([0-9.]+) ms");
     private static final String DONE = "pio-loop done";
 
     private ExitCostComparison() {
@@ -43,21 +46,23 @@ public final class ExitCostComparison {
         Path top = Path.of(System.getProperty("jailhouse.home", "."));
         Path image = top.resolve("inmates/tests/x86/pio-loop.bin");
         Path floor = top.resolve("bench/floor/kvm-floor");
-        for (Path p : List.of(image, floor)) {
+        Path tiny = top.resolve("inmates/demos/x86/tiny-demo.bin");
+        for (Path p : List.of(image, floor, tiny)) {
             if (!Files.isRegularFile(p)) {
                 throw new IOException(p + " is missing; build first (bin/build)");
             }
         }
         SystemConfig system = ConfigFiles.read(top.resolve("configs/x86/qemu-vm.yaml"), SystemConfig.class);
         // The bundled tiny-demo cell, started at 0 as current upstream does: pio-loop runs from 0.
-        CellConfig cell = ConfigFiles.read(top.resolve("configs/x86/tiny-demo.yaml"), CellConfig.class)
-                .withName("pio-loop").withCpuResetAddress(0);
+        CellConfig tinyDemo = ConfigFiles.read(top.resolve("configs/x86/tiny-demo.yaml"), CellConfig.class);
+        CellConfig cell = tinyDemo.withName("pio-loop").withCpuResetAddress(0);
         byte[] code = Files.readAllBytes(image);
         String cmdline = "loops=" + loops;
 
         List<Long> javaCycles = new ArrayList<>();
         List<Long> floorCycles = new ArrayList<>();
         List<Double> firstByteMs = new ArrayList<>();
+        List<Double> floorFirstByteMs = new ArrayList<>();
         System.out.printf("pio-loop, %d PM-timer reads per run, %d rounds (Java and C alternating)%n", loops, rounds);
         try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
             for (int round = 1; round <= rounds; round++) {
@@ -69,23 +74,40 @@ public final class ExitCostComparison {
                 ConsoleRing console = hv.cellConsole(ref);
                 long t0 = System.nanoTime();
                 hv.startCell(ref);
-                long first = waitFor(console, t0, null);
                 String out = waitFor(console, t0, DONE) > 0 ? console.read(0, console.capacity()).text() : "";
                 hv.destroyCell(ref);
                 long java = cycles(out, "Java");
-                long c = cycles(runFloor(floor, image, cmdline), "C floor");
+                long c = cycles(runFloor(floor, image, 0, cmdline, 0x1000, DONE), "C floor");
                 javaCycles.add(java);
                 floorCycles.add(c);
-                firstByteMs.add((first - t0) / 1e6);
-                System.out.printf("round %d: Java %6d cycles/exit, C floor %6d cycles/exit, ratio %.2f;"
-                        + " cell start to first console byte %.1f ms%n", round, java, c, (double) java / c,
-                        (first - t0) / 1e6);
+
+                hv.createCell(tinyDemo);
+                CellRef demo = CellRef.parse(tinyDemo.name());
+                hv.loadCell(demo, List.of(new LoadImage(tiny.toString(), Files.readAllBytes(tiny), 0xf0000)));
+                ConsoleRing demoConsole = hv.cellConsole(demo);
+                long t1 = System.nanoTime();
+                hv.startCell(demo);
+                long first = waitFor(demoConsole, t1, null);
+                hv.destroyCell(demo);
+                double javaFirst = (first - t1) / 1e6;
+                double floorFirst = floorFirstByte(runFloorStderr(floor, tiny));
+                firstByteMs.add(javaFirst);
+                floorFirstByteMs.add(floorFirst);
+                System.out.printf("round %d: exit round trip Java %6d cycles, C floor %6d cycles, ratio %.2f;"
+                        + " start to first console byte Java %.1f ms, C floor %.1f ms%n", round, java, c,
+                        (double) java / c, javaFirst, floorFirst);
             }
         }
         long j = median(javaCycles);
         long c = median(floorCycles);
-        System.out.printf("median: Java %d cycles/exit, C floor %d cycles/exit, ratio Java/C %.2f%n", j, c, (double) j / c);
-        System.out.printf("median cell start to first console byte: %.1f ms%n", medianD(firstByteMs));
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < javaCycles.size(); i++) {
+            ratios.add((double) javaCycles.get(i) / floorCycles.get(i));
+        }
+        System.out.printf("median: Java %d cycles/exit, C floor %d cycles/exit; median of the rounds' ratios Java/C %.2f%n",
+                j, c, medianD(ratios));
+        System.out.printf("median start to first console byte (tiny-demo at 0xf0000): Java %.1f ms, C floor %.1f ms%n",
+                medianD(firstByteMs), medianD(floorFirstByteMs));
     }
 
     /** Waits for the first byte (text null) or for text; returns the time seen, or -1 on timeout. */
@@ -101,15 +123,35 @@ public final class ExitCostComparison {
                 + " within 300 s; its console:\n" + console.read(0, console.capacity()).text());
     }
 
-    private static String runFloor(Path floor, Path image, String cmdline) throws IOException, InterruptedException {
+    private static String runFloor(Path floor, Path image, long address, String cmdline, long cmdlineAddress,
+            String until) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(floor.toString(), "--reset", "0", "--cmdline", cmdline, "--cmdline-addr",
-                "0x1000", "--until", DONE, "--timeout", "300", image.toString(), "0")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                "0x" + Long.toHexString(cmdlineAddress), "--until", until, "--timeout", "300", image.toString(),
+                "0x" + Long.toHexString(address)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
         if (p.waitFor() != 0) {
             throw new IllegalStateException("kvm-floor failed; its output:\n" + out);
         }
         return out;
+    }
+
+    /** tiny-demo under the floor at the reset vector, as the walkthrough loads it; returns the floor's summary. */
+    private static String runFloorStderr(Path floor, Path tiny) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(floor.toString(), "--reset", "0xffff0", "--until", "Hello", "--timeout", "300",
+                tiny.toString(), "0xf0000").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("kvm-floor failed on tiny-demo:\n" + err);
+        }
+        return err;
+    }
+
+    private static double floorFirstByte(String summary) {
+        Matcher m = FLOOR_FIRST.matcher(summary);
+        if (!m.find()) {
+            throw new IllegalStateException("no first-output time in the floor's summary:\n" + summary);
+        }
+        return Double.parseDouble(m.group(1));
     }
 
     private static long cycles(String output, String who) {
