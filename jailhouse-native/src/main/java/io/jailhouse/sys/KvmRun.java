@@ -58,8 +58,12 @@ public final class KvmRun {
     static final long MSR_ERROR = EXIT_DATA;
     static final long MSR_INDEX = EXIT_DATA + 12;
     static final long MSR_DATA = EXIT_DATA + 16;
-    /** Size of the fixed part before the sync-regs area. */
+    static final long VALID_REGS = 288;
+    static final long DIRTY_REGS = 296;
+    /** Offset of the sync-regs area ({@code struct kvm_sync_regs}: kvm_regs first). */
     public static final long SYNC_REGS = 304;
+    /** {@code KVM_SYNC_X86_REGS}: the general registers are mirrored in the sync-regs area. */
+    public static final long SYNC_X86_REGS = 1;
 
     private static final VarHandle BYTE = JAVA_BYTE.varHandle();
     private static final VarHandle SHORT = JAVA_SHORT_UNALIGNED.varHandle();
@@ -75,6 +79,30 @@ public final class KvmRun {
     /** The mapping itself (kvm_run and the PIO data page that follows it). */
     public MemorySegment page() {
         return page;
+    }
+
+    /**
+     * Asks KVM to mirror the general registers into this page on every exit
+     * ({@code kvm_valid_regs}), so an exit handler can read them without a
+     * {@code KVM_GET_REGS} ioctl. Needs {@code KVM_CAP_SYNC_REGS}.
+     */
+    public void syncRegisters(boolean on) {
+        LONG.set(page, VALID_REGS, on ? SYNC_X86_REGS : 0L);
+    }
+
+    /** A general register as of the last exit (after {@link #syncRegisters}). */
+    public long syncedRegister(X86Register r) {
+        return (long) LONG.get(page, SYNC_REGS + r.offset());
+    }
+
+    /**
+     * Changes a general register for the next entry, without
+     * {@code KVM_SET_REGS}: the synced registers are written back when marked
+     * dirty ({@code kvm_dirty_regs}).
+     */
+    public void setSyncedRegister(X86Register r, long value) {
+        LONG.set(page, SYNC_REGS + r.offset(), value);
+        LONG.set(page, DIRTY_REGS, (long) LONG.get(page, DIRTY_REGS) | SYNC_X86_REGS);
     }
 
     public int exitReason() {

@@ -156,6 +156,99 @@ class KvmVmTest {
     }
 
     @Test
+    void syncRegistersMirrorTheGuestRegistersWithoutAnIoctl() throws Exception {
+        // mov ax,0x1234; out 0x80,al; mov bx,ax; hlt
+        byte[] code = {(byte) 0xb8, 0x34, 0x12, (byte) 0xe6, (byte) 0x80, (byte) 0x89, (byte) 0xc3, (byte) 0xf4};
+        try (KvmDevice kvm = KvmDevice.open(); KvmVm vm = kvm.createVm();
+                MemoryMapping ram = MemoryMapping.anonymous(0x1000)) {
+            assumeTrue(kvm.has(KvmCapability.SYNC_REGS), "KVM_CAP_SYNC_REGS missing");
+            vm.setTssAddress(0xfffbd000L);
+            MemorySegment.copy(code, 0, ram.segment(), ValueLayout.JAVA_BYTE, 0, code.length);
+            vm.setUserMemoryRegion(0, 0, 0, ram.segment());
+            try (KvmVcpu vcpu = vm.createVcpu(0)) {
+                realModeAt0(vcpu);
+                KvmRun run = vcpu.kvmRun();
+                run.syncRegisters(true);
+                assertThat(vcpu.run()).isZero();
+                assertThat(run.exitReason()).isEqualTo(KvmRun.EXIT_IO);
+                assertThat(run.syncedRegister(X86Register.RAX) & 0xffff).isEqualTo(0x1234);
+                run.setSyncedRegister(X86Register.RAX, 0x4321);
+                assertThat(vcpu.run()).isZero();
+                assertThat(run.exitReason()).isEqualTo(KvmRun.EXIT_HLT);
+                assertThat(run.syncedRegister(X86Register.RBX) & 0xffff).isEqualTo(0x4321);
+            }
+        }
+    }
+
+    @Test
+    void ioeventfdTakesAGuestWriteWithoutAnExit() throws Exception {
+        // mov dx,0x500; mov al,7; out dx,al; hlt
+        byte[] code = {(byte) 0xba, 0x00, 0x05, (byte) 0xb0, 0x07, (byte) 0xee, (byte) 0xf4};
+        try (KvmDevice kvm = KvmDevice.open(); KvmVm vm = kvm.createVm();
+                MemoryMapping ram = MemoryMapping.anonymous(0x1000);
+                java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            vm.setTssAddress(0xfffbd000L);
+            MemorySegment.copy(code, 0, ram.segment(), ValueLayout.JAVA_BYTE, 0, code.length);
+            vm.setUserMemoryRegion(0, 0, 0, ram.segment());
+            int efd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+            try {
+                vm.ioeventfd(0x500, 1, efd, KvmVm.IOEVENTFD_PIO | KvmVm.IOEVENTFD_DATAMATCH, 7);
+                try (KvmVcpu vcpu = vm.createVcpu(0)) {
+                    realModeAt0(vcpu);
+                    assertThat(vcpu.run()).isZero();
+                    assertThat(vcpu.kvmRun().exitReason()).isEqualTo(KvmRun.EXIT_HLT);
+                }
+                MemorySegment counter = arena.allocate(8);
+                assertThat(Libc.read(efd, counter)).isEqualTo(8);
+                assertThat(counter.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(1);
+                assertThat(Libc.read(efd, counter)).isEqualTo(-Errno.EAGAIN.value());
+                vm.ioeventfd(0x500, 1, efd, KvmVm.IOEVENTFD_PIO | KvmVm.IOEVENTFD_DATAMATCH
+                        | KvmVm.IOEVENTFD_DEASSIGN, 7);
+            } finally {
+                Libc.close(efd);
+            }
+        }
+    }
+
+    @Test
+    void msiRoutesIrqfdsAndDirectMsisAreAccepted() throws Exception {
+        try (KvmDevice kvm = KvmDevice.open(); KvmVm vm = kvm.createVm();
+                java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            vm.createIrqchip();
+            try (KvmVcpu vcpu = vm.createVcpu(0)) {
+                vm.setGsiRouting(java.util.List.of(new KvmVm.MsiRoute(32, 0xfee00000L, 0x41)));
+                int efd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+                try {
+                    vm.irqfd(efd, 32, 0);
+                    MemorySegment one = arena.allocate(8);
+                    one.set(ValueLayout.JAVA_LONG, 0, 1);
+                    assertThat(Libc.write(efd, one)).isEqualTo(8);
+                    vm.irqfd(efd, 32, KvmVm.IRQFD_DEASSIGN);
+                } finally {
+                    Libc.close(efd);
+                }
+                assertThat(vm.signalMsi(0xfee00000L, 0x42)).isGreaterThanOrEqualTo(0);
+            }
+        }
+    }
+
+    @Test
+    void memfdBacksASharedMapping() throws Exception {
+        int fd = Libc.memfdCreate("test", Libc.MFD_CLOEXEC);
+        try {
+            Libc.ftruncate(fd, 0x2000);
+            try (MemoryMapping a = MemoryMapping.ofFile(fd, 0, 0x2000); MemoryMapping b = MemoryMapping.ofFile(fd, 0x1000, 0x1000)) {
+                a.segment().set(ValueLayout.JAVA_INT, 0x1000, 0xcafe);
+                assertThat(b.segment().get(ValueLayout.JAVA_INT, 0)).isEqualTo(0xcafe);
+                Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, 0x1000, 0x1000);
+                assertThat(b.segment().get(ValueLayout.JAVA_INT, 0)).isZero();
+            }
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    @Test
     void threadCanBePinned() throws Exception {
         BitSet cpu0 = new BitSet();
         cpu0.set(0);
