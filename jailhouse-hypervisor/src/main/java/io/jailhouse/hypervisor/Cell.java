@@ -9,7 +9,7 @@ import io.jailhouse.hypervisor.device.DiagnosticPort;
 import io.jailhouse.hypervisor.device.MmioBus;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.PmTimer;
-import io.jailhouse.hypervisor.device.SpscByteRing;
+import io.jailhouse.hypervisor.device.MpscByteRing;
 import io.jailhouse.hypervisor.device.TestDevice;
 import io.jailhouse.hypervisor.device.Uart8250;
 import io.jailhouse.sys.CpuidEntry;
@@ -54,7 +54,8 @@ final class Cell {
     private final CommRegion comm;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final ConsoleRing console = new ConsoleRing(CONSOLE_CAPACITY);
-    private final SpscByteRing uartOutput = new SpscByteRing(UART_RING_CAPACITY);
+    /** The cell's UARTs, written by all its vCPUs, drained by the console thread. */
+    private final MpscByteRing uartOutput = new MpscByteRing(UART_RING_CAPACITY);
     private final List<MemoryRegion> ram = new ArrayList<>();
     private final AtomicInteger failedCpus = new AtomicInteger();
     /** The guest TSC rate, known once the first vCPU exists. */
@@ -63,6 +64,9 @@ final class Cell {
     private final List<long[]> loaded = new ArrayList<>();
     private boolean loadable;
     private boolean started;
+    /** The cell's vCPUs by logical CPU number (null where the cell has none), for hypercalls. */
+    private Vcpu[] vcpuByCpu = new Vcpu[0];
+    private int memorySlots;
 
     private Cell(KvmHypervisor hypervisor, int id, CellConfig config, KvmVm vm, MemoryMapping commPage) {
         this.hypervisor = hypervisor;
@@ -90,6 +94,7 @@ final class Cell {
             vm.setTssAddress(TSS_ADDRESS);
             vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
             vm.createIrqchip();
+            X86Msrs.installFilter(vm);
             cell = new Cell(hv, id, config, vm, commPage);
             cell.comm.setState(CellState.SHUT_DOWN.code());
             MmioBus.Builder mmio = MmioBus.builder();
@@ -107,6 +112,10 @@ final class Cell {
                 cell.vcpus.add(new Vcpu(cell, c, hostCpus[c], v, pio, mmioBus, lapic));
             }
             cell.tscKhz = khz;
+            cell.vcpuByCpu = new Vcpu[cpus[cpus.length - 1] + 1];
+            for (Vcpu v : cell.vcpus) {
+                cell.vcpuByCpu[v.cpu()] = v;
+            }
             for (Vcpu v : cell.vcpus) {
                 v.startThread();
             }
@@ -242,7 +251,7 @@ final class Cell {
         return console;
     }
 
-    SpscByteRing uartOutput() {
+    MpscByteRing uartOutput() {
         return uartOutput;
     }
 
@@ -279,14 +288,19 @@ final class Cell {
      * cell loadable and copies the images in. Every image is checked before
      * the first byte is copied.
      */
-    void load(List<LoadImage> images) throws HypervisorException {
+    /** @return true when the cell became loadable now (it was not since its start) */
+    boolean load(List<LoadImage> images) throws HypervisorException {
         List<MemoryRegion> targets = new ArrayList<>();
         for (LoadImage image : images) {
             targets.add(image.data().length == 0 ? null : loadTarget(image));
         }
         park();
+        for (Vcpu v : vcpus) {
+            v.clearFailure();
+        }
         failedCpus.set(0);
-        if (!loadable) {
+        boolean becameLoadable = !loadable;
+        if (becameLoadable) {
             comm.setState(CellState.SHUT_DOWN.code());
             loadable = true;
             loaded.clear();
@@ -302,6 +316,7 @@ final class Cell {
             MemorySegment.copy(image.data(), 0, dst, ValueLayout.JAVA_BYTE, 0, image.data().length);
             loaded.add(new long[] {image.address(), image.end()});
         }
+        return becameLoadable;
     }
 
     /** The LOADABLE, writable region an image lies completely inside, or a refusal naming the region. */
@@ -419,6 +434,82 @@ final class Cell {
 
     boolean wasStarted() {
         return started;
+    }
+
+    KvmHypervisor hypervisor() {
+        return hypervisor;
+    }
+
+    /** The vCPU of logical CPU {@code cpu} if this cell has it, else null. */
+    Vcpu vcpuOf(long cpu) {
+        return cpu >= 0 && cpu < vcpuByCpu.length ? vcpuByCpu[(int) cpu] : null;
+    }
+
+    int memorySlots() {
+        return memorySlots;
+    }
+
+    /** Pages of reserved memory this cell holds. */
+    long ramPages() {
+        long pages = 0;
+        for (MemoryRegion r : ram) {
+            pages += r.size() / MemoryRegion.PAGE_SIZE;
+        }
+        return pages;
+    }
+
+    /** How long one poll of the comm region waits: {@code msg_reply_timeout} counts these. */
+    static final long POLL_NANOS = 50_000;
+
+    /**
+     * Sends a message through the comm region and waits for the answer, as
+     * upstream's hypervisor does (spec 2): a passive cell, or one that is shut
+     * down or failed, counts as approving at once; a reply of APPROVED (for a
+     * request) or RECEIVED (for information) is success, any other reply a
+     * refusal; after {@code msg_reply_timeout} polls without an answer the cell
+     * is stopped and FAILED, which counts as approval.
+     *
+     * @return true when approved (or received), false when the cell refused
+     * @throws HypervisorException EINTR when the hypervisor is closed while waiting
+     */
+    boolean exchange(int message, boolean request) throws HypervisorException {
+        if (config.hasFlag(CellConfig.PASSIVE_COMMREG)) {
+            return true;
+        }
+        comm.send(message);
+        long timeout = config.msgReplyTimeout();
+        long polls = 0;
+        while (true) {
+            int state = comm.state();
+            if (state == CommRegion.STATE_SHUT_DOWN || state == CommRegion.STATE_FAILED) {
+                return true;
+            }
+            int reply = comm.reply();
+            if (reply != CommRegion.REPLY_NONE) {
+                return request ? reply == CommRegion.REPLY_REQUEST_APPROVED : reply == CommRegion.REPLY_RECEIVED;
+            }
+            if (timeout > 0 && ++polls >= timeout) {
+                hypervisor.print("Timeout expired while waiting for reply from target cell\n");
+                park();
+                comm.setState(CommRegion.STATE_FAILED);
+                return true;
+            }
+            if (hypervisor.closing()) {
+                throw new HypervisorException(Errno.EINTR, "the hypervisor is shutting down; cell \"" + name()
+                        + "\" did not answer");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(POLL_NANOS);
+        }
+    }
+
+    /** Asks the cell to shut down (before start, load, shutdown, destroy); false when it refuses. */
+    boolean approvesShutdown() throws HypervisorException {
+        return exchange(CommRegion.MSG_SHUTDOWN_REQUEST, true);
+    }
+
+    /** Tells the cell the configuration changed; its answer does not matter (spec 2). */
+    void notifyReconfiguration() throws HypervisorException {
+        exchange(CommRegion.MSG_RECONFIG_COMPLETED, false);
     }
 
     // ---- called on vCPU threads, outside the exit loop

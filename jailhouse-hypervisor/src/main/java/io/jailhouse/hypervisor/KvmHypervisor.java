@@ -46,6 +46,12 @@ public final class KvmHypervisor implements Hypervisor {
     private final ReentrantLock lock = new ReentrantLock();
     private final Thread consolePump;
     private volatile boolean closed;
+    /** Set first thing in close(), so a wait for a cell's reply gives up and releases the lock. */
+    private volatile boolean closing;
+    /** Figures for HYPERVISOR_GET_INFO, kept current by create and destroy (read by vCPU threads). */
+    private volatile long cellPagesInUse;
+    private volatile int slotsInUse;
+    private final int memorySlots;
 
     private KvmHypervisor(SystemConfig config, Partitioning partitioning, KvmDevice kvm, List<CpuidEntry> cpuid,
             ReservedMemory memory, int hostCpus) {
@@ -56,6 +62,65 @@ public final class KvmHypervisor implements Hypervisor {
         this.memory = memory;
         this.hostCpus = hostCpus;
         this.consolePump = Thread.ofPlatform().daemon().name("console-pump").unstarted(this::pumpConsoles);
+        int slots;
+        try {
+            slots = kvm.checkExtension(KvmCapability.NR_MEMSLOTS);
+        } catch (NativeException e) {
+            slots = 0;
+        }
+        this.memorySlots = slots;
+    }
+
+    boolean closing() {
+        return closing;
+    }
+
+    /**
+     * HYPERVISOR_GET_INFO (spec 3): the memory pool is the reserved memory
+     * (pages in all, pages held by cells); the remap pool is KVM's memory
+     * slots (slots per VM, slots in use over all cells); then the number of
+     * cells including the root. -1 for an unknown type.
+     */
+    long info(long type) {
+        return switch ((int) Math.min(type, Integer.MAX_VALUE)) {
+            case Hypercall.INFO_MEM_POOL_SIZE -> memory.size() / MemoryRegion.PAGE_SIZE;
+            case Hypercall.INFO_MEM_POOL_USED -> cellPagesInUse;
+            case Hypercall.INFO_REMAP_POOL_SIZE -> memorySlots;
+            case Hypercall.INFO_REMAP_POOL_USED -> slotsInUse;
+            case Hypercall.INFO_NUM_CELLS -> cells.size() + 1;
+            default -> -1;
+        };
+    }
+
+    /** Whether {@code cpu} is a CPU of the system config (a cell may ask only about its own). */
+    boolean cpuExists(long cpu) {
+        return cpu >= 0 && cpu < Integer.MAX_VALUE && config.rootCell().cpus().isSet((int) cpu);
+    }
+
+    private void updatePoolFigures(String when) {
+        long pages = 0;
+        int slots = 0;
+        for (Cell c : cells.values()) {
+            pages += c.ramPages();
+            slots += c.memorySlots();
+        }
+        cellPagesInUse = pages;
+        slotsInUse = slots;
+        print("Page pool usage " + when + ": mem " + pages + "/" + memory.size() / MemoryRegion.PAGE_SIZE
+                + ", remap " + slots + "/" + memorySlots + "\n");
+    }
+
+    /** RECONFIG_COMPLETED to every non-root cell; their answers do not matter (spec 2). */
+    private void notifyReconfiguration() throws HypervisorException {
+        for (Cell c : cells.values()) {
+            c.notifyReconfiguration();
+        }
+    }
+
+    private static void requireApproval(Cell cell) throws HypervisorException {
+        if (!cell.approvesShutdown()) {
+            throw new HypervisorException(Errno.EPERM, "cell \"" + cell.name() + "\" refused the shutdown request");
+        }
     }
 
     /**
@@ -192,6 +257,8 @@ public final class KvmHypervisor implements Hypervisor {
             Cell cell = Cell.create(this, kvm, supportedCpuid, id, cellConfig, hostCpuOf);
             cells.put(id, cell);
             print("Created cell \"" + cell.name() + "\"\n");
+            updatePoolFigures("after cell creation");
+            notifyReconfiguration();
             return cell.status();
         } finally {
             lock.unlock();
@@ -267,8 +334,10 @@ public final class KvmHypervisor implements Hypervisor {
         try {
             checkOpen();
             Cell cell = nonRoot(ref);
-            cell.load(images);
-            print("Cell \"" + cell.name() + "\" can be loaded\n");
+            requireApproval(cell);
+            if (cell.load(images)) {
+                print("Cell \"" + cell.name() + "\" can be loaded\n");
+            }
         } finally {
             lock.unlock();
         }
@@ -280,6 +349,7 @@ public final class KvmHypervisor implements Hypervisor {
         try {
             checkOpen();
             Cell cell = nonRoot(ref);
+            requireApproval(cell);
             return cell.start();
         } finally {
             lock.unlock();
@@ -297,7 +367,10 @@ public final class KvmHypervisor implements Hypervisor {
                 throw new HypervisorException(Errno.EPERM, "cell \"" + locker.name()
                         + "\" is running/locked: no cell can be destroyed until it is shut down");
             }
+            requireApproval(cell);
             destroy(cell);
+            updatePoolFigures("after cell destruction");
+            notifyReconfiguration();
         } finally {
             lock.unlock();
         }
@@ -404,6 +477,7 @@ public final class KvmHypervisor implements Hypervisor {
 
     @Override
     public void close() {
+        closing = true;
         lock.lock();
         try {
             if (closed) {
@@ -480,6 +554,11 @@ public final class KvmHypervisor implements Hypervisor {
             int n;
             while ((n = cell.uartOutput().drain(pumpBuffer)) > 0) {
                 cell.console().write(pumpBuffer, 0, n);
+            }
+            for (Vcpu v : cell.vcpus()) {
+                while ((n = v.hypercallOutput().drain(pumpBuffer)) > 0) {
+                    console.write(pumpBuffer, 0, n); // the debug-console hypercall goes to the hypervisor console
+                }
             }
         }
     }

@@ -4,6 +4,7 @@ import io.jailhouse.hypervisor.device.MmioBus;
 import io.jailhouse.hypervisor.device.MmioDevice;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.PioDevice;
+import io.jailhouse.hypervisor.device.SpscByteRing;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.KvmRun;
 import io.jailhouse.sys.KvmVcpu;
@@ -38,6 +39,8 @@ final class Vcpu implements Runnable {
     static final int FAIL_EXIT = 6;
     static final int FAIL_RUN = 7;
     static final int FAIL_RESET = 8;
+    static final int FAIL_MSR_WRITE = 9;
+    static final int FAIL_MSR_READ = 10;
 
     enum Status { STARTING, PARKED, RUNNING, FAILED, EXITED }
 
@@ -52,7 +55,7 @@ final class Vcpu implements Runnable {
     private final Thread thread;
 
     // control, guarded by this object's monitor (never taken by the exit loop)
-    private Status status = Status.STARTING;
+    private volatile Status status = Status.STARTING;
     private boolean runRequested;
     private boolean exitRequested;
     private long resetAddress;
@@ -69,6 +72,11 @@ final class Vcpu implements Runnable {
     long exitsXsetbv;
     long exitsMsr;
     long exitsManagement;
+
+    /** What this CPU prints through the debug-console hypercall, for the console thread. */
+    private final SpscByteRing hypercallOutput = new SpscByteRing(4096);
+    /** The result of the last hypercall, read back by the guest's IN from the hypercall port. */
+    private int hypercallResult;
 
     // what the failing exit was, recorded without allocation for the report
     private int failPort;
@@ -153,6 +161,13 @@ final class Vcpu implements Runnable {
         }
     }
 
+    /** Forgets a failure (cell load and shutdown clear the failed flags, as upstream). */
+    synchronized void clearFailure() {
+        if (status == Status.FAILED) {
+            status = Status.PARKED;
+        }
+    }
+
     synchronized boolean failed() {
         return status == Status.FAILED;
     }
@@ -218,6 +233,7 @@ final class Vcpu implements Runnable {
                 notifyAll();
             }
             kvmRun.setImmediateExit(false);
+            kvmRun.syncRegisters(true); // hypercall arguments without a register ioctl
             int outcome;
             String resetError = null;
             try {
@@ -278,6 +294,16 @@ final class Vcpu implements Runnable {
                     failAddress = r.failEntryReason();
                     return FAIL_ENTRY;
                 }
+                case KvmRun.EXIT_X86_WRMSR -> {
+                    exitsMsr++;
+                    failAddress = r.msrIndex() & 0xffffffffL;
+                    return FAIL_MSR_WRITE; // only the writes Jailhouse forbids come here (X86Msrs)
+                }
+                case KvmRun.EXIT_X86_RDMSR -> {
+                    exitsMsr++;
+                    failAddress = r.msrIndex() & 0xffffffffL;
+                    return FAIL_MSR_READ;
+                }
                 case KvmRun.EXIT_INTR -> exitsTotal--; // a kick, not the guest's doing
                 default -> {
                     failCode = r.exitReason();
@@ -293,6 +319,16 @@ final class Vcpu implements Runnable {
         int size = r.ioSize();
         boolean write = r.ioDirection() == KvmRun.IO_OUT;
         int count = r.ioCount();
+        if (port == Hypercall.PORT && size == 4 && count == 1) {
+            if (write) {
+                exitsHypercall++;
+                hypercallResult = hypercall(r.ioData(), r.syncedRegister(X86Register.RDI),
+                        r.syncedRegister(X86Register.RSI));
+            } else {
+                r.setIoData(hypercallResult);
+            }
+            return true;
+        }
         PioDevice d = count == 1 ? pio.deviceFor(port, size) : null; // string I/O is never allowed (spec 8)
         if (d == null || !d.accepts(port, size, write)) {
             failPort = port;
@@ -360,6 +396,90 @@ final class Vcpu implements Runnable {
         }
     }
 
+    /**
+     * One hypercall from this CPU (spec 3), made through the hypercall port:
+     * the code in EAX written with OUT, arguments in RDI and RSI, the result
+     * read back with IN. Non-root cells may only ask for information and use
+     * the debug console; the management calls are the root's (-EPERM).
+     */
+    private int hypercall(int code, long arg1, long arg2) {
+        try {
+            vcpu.loadSpecialRegisters();
+        } catch (NativeException e) {
+            return -Hypercall.EIO;
+        }
+        boolean protectedMode = (vcpu.cr0() & 1) != 0;
+        boolean v86 = (kvmRun.syncedRegister(X86Register.RFLAGS) & (1L << 17)) != 0;
+        int cpl = protectedMode ? vcpu.segmentAccessRights(X86Segment.SS) >> 5 & 3 : 0;
+        if (cpl != 0 || v86) {
+            return -Hypercall.EPERM;
+        }
+        if (!protectedMode || (vcpu.efer() & (1L << 10)) == 0) {
+            arg1 &= 0xffffffffL; // outside long mode the arguments are 32 bits
+            arg2 &= 0xffffffffL;
+        }
+        switch (code) {
+            case Hypercall.DISABLE, Hypercall.CELL_CREATE, Hypercall.CELL_START, Hypercall.CELL_SET_LOADABLE,
+                    Hypercall.CELL_DESTROY, Hypercall.CELL_GET_STATE -> {
+                return -Hypercall.EPERM; // root cell only: the root is Linux, which uses the CLI
+            }
+            case Hypercall.HYPERVISOR_GET_INFO -> {
+                long v = cell.hypervisor().info(arg1);
+                return v < 0 ? -Hypercall.EINVAL : (int) Math.min(v, Integer.MAX_VALUE);
+            }
+            case Hypercall.CPU_GET_INFO -> {
+                Vcpu target = cell.vcpuOf(arg1);
+                if (target == null) {
+                    return arg1 >= 0 && arg1 < 4096 && cell.hypervisor().cpuExists(arg1) ? -Hypercall.EPERM
+                            : -Hypercall.EINVAL;
+                }
+                if (arg2 == 0) {
+                    return target.status == Status.FAILED ? 2 : 0;
+                }
+                if (arg2 >= Hypercall.CPU_INFO_STAT_BASE && arg2 < Hypercall.CPU_INFO_STAT_BASE + 12) {
+                    return (int) (target.counter((int) (arg2 - Hypercall.CPU_INFO_STAT_BASE)) & 0x7fffffff);
+                }
+                return -Hypercall.EINVAL;
+            }
+            case Hypercall.DEBUG_CONSOLE_PUTC -> {
+                if (!cell.config().hasFlag(io.jailhouse.config.CellConfig.VIRTUAL_CONSOLE_PERMITTED)) {
+                    return -Hypercall.EPERM;
+                }
+                hypercallOutput.put((byte) arg1);
+                return 0;
+            }
+            default -> {
+                // "CPU %d: Unknown hypercall %ld, RIP: 0x%016llx", written without allocating
+                Hypercall.putText(hypercallOutput, "CPU ");
+                Hypercall.putDecimal(hypercallOutput, cpu);
+                Hypercall.putText(hypercallOutput, ": Unknown hypercall ");
+                Hypercall.putDecimal(hypercallOutput, code);
+                Hypercall.putText(hypercallOutput, ", RIP: 0x");
+                Hypercall.putHex16(hypercallOutput, kvmRun.syncedRegister(X86Register.RIP));
+                hypercallOutput.put((byte) '\n');
+                return -Hypercall.ENOSYS;
+            }
+        }
+    }
+
+    /** Counter {@code index} in upstream's order (spec 3), read racily by other threads. */
+    long counter(int index) {
+        return switch (index) {
+            case 0 -> exitsTotal;
+            case 1 -> exitsMmio;
+            case 2 -> exitsManagement;
+            case 3 -> exitsHypercall;
+            case 4 -> exitsPio;
+            case 8 -> exitsXsetbv;
+            case 10 -> exitsMsr;
+            default -> 0;
+        };
+    }
+
+    SpscByteRing hypercallOutput() {
+        return hypercallOutput;
+    }
+
     /** Upstream's FATAL line, register dump and parking line for a failed run (spec 8). */
     private String describeFailure(int outcome, String resetError) {
         StringBuilder sb = new StringBuilder();
@@ -375,6 +495,8 @@ final class Vcpu implements Runnable {
                     failCode == KvmRun.INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : ""));
             case FAIL_ENTRY -> sb.append(String.format("FATAL: VM-Entry failure, reason %d%n", failAddress));
             case FAIL_EXIT -> sb.append(String.format("FATAL: Unhandled VM-Exit, KVM exit reason %d%n", failCode));
+            case FAIL_MSR_WRITE -> sb.append(String.format("FATAL: Unhandled MSR write: %x%n", failAddress));
+            case FAIL_MSR_READ -> sb.append(String.format("FATAL: Unhandled MSR read: %x%n", failAddress));
             case FAIL_RUN -> sb.append(String.format("FATAL: KVM_RUN failed: %s%n", Errno.describe(failCode)));
             default -> sb.append(String.format("FATAL: cannot reset CPU %d: %s%n", cpu, resetError));
         }
@@ -418,7 +540,10 @@ final class Vcpu implements Runnable {
 
     /** This CPU's counters in upstream's index order (spec 3). */
     long[] counters() {
-        return new long[] {exitsTotal, exitsMmio, exitsManagement, exitsHypercall, exitsPio, 0, 0, 0,
-            exitsXsetbv, 0, exitsMsr, 0};
+        long[] c = new long[12];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = counter(i);
+        }
+        return c;
     }
 }

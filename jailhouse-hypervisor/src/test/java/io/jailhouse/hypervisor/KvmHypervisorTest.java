@@ -95,7 +95,8 @@ class KvmHypervisorTest {
         assertThat(hv.cells()).extracting(CellStatus::name).containsExactly("QEMU-VM", "tiny-demo");
         assertThat(hv.cells().get(0).assignedCpus()).containsExactly(0, 1, 3);
         assertThat(hv.statistics(ref).total().get("vmexits_pio")).isGreaterThanOrEqualTo(2);
-        assertThat(text(hv.console())).contains("Created cell \"tiny-demo\"", "Started cell \"tiny-demo\"");
+        assertThat(text(hv.console())).contains("Created cell \"tiny-demo\"",
+                "Page pool usage after cell creation: mem 256/", "Started cell \"tiny-demo\"");
 
         // restart: runs again from the reset vector
         hv.startCell(ref);
@@ -189,6 +190,86 @@ class KvmHypervisorTest {
                 assertThat(e.getMessage()).contains("does not exist on this host", "--partitioning relaxed");
             });
         }
+    }
+
+    /** tiny-demo, but answering the comm-region protocol itself (not passive), with a reply timeout. */
+    static CellConfig talkingTinyDemo(long msgReplyTimeout) throws Exception {
+        CellConfig t = tinyDemo();
+        return new CellConfig(t.architecture(), t.name(), t.id(), t.flags() & ~CellConfig.PASSIVE_COMMREG, t.cpus(),
+                t.memoryRegions(), t.cacheRegions(), t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(),
+                t.streamIds(), t.vpciIrqBase(), t.cpuResetAddress(), msgReplyTimeout, t.console());
+    }
+
+    static CellConfig apicDemo() throws Exception {
+        return ConfigFiles.read(CONFIGS.resolve("apic-demo.yaml"), CellConfig.class);
+    }
+
+    /** A 64 KiB image for 0xf0000: {@code code} at its start, a far jump there at the reset vector. */
+    static LoadImage codeAtImageStart(int... code) {
+        byte[] image = new byte[0x10000];
+        for (int i = 0; i < code.length; i++) {
+            image[i] = (byte) code[i];
+        }
+        int[] jump = {0xea, 0x00, 0x00, 0x00, 0xf0}; // jmp 0xf000:0x0000
+        for (int i = 0; i < jump.length; i++) {
+            image[0xfff0 + i] = (byte) jump[i];
+        }
+        return new LoadImage("test image", image, IMAGE_BASE);
+    }
+
+    // Real mode, DS = 0xffff: the comm region (0x100000) is at DS:0x10; cell_state at 0x18,
+    // msg_to_cell at 0x1c, reply_from_cell at 0x20.
+    /** Sets its state to running/locked, then spins without ever answering a message. */
+    static final int[] LOCK_AND_SPIN = {0xb8, 0xff, 0xff, 0x8e, 0xd8,
+        0x66, 0xc7, 0x06, 0x18, 0x00, 0x01, 0x00, 0x00, 0x00, 0xeb, 0xfe};
+    /** Answers every message with REQUEST_DENIED: clears msg_to_cell, then writes the reply. */
+    static final int[] DENY_EVERYTHING = {0xb8, 0xff, 0xff, 0x8e, 0xd8,
+        0x66, 0x83, 0x3e, 0x1c, 0x00, 0x00, 0x74, 0xf8,
+        0x66, 0xc7, 0x06, 0x1c, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x66, 0xc7, 0x06, 0x20, 0x00, 0x02, 0x00, 0x00, 0x00, 0xeb, 0xe4};
+
+    @Test
+    void aLockedCellBlocksCreateAndDestroyOfOthersUntilItsReplyTimesOut() throws Exception {
+        hv.createCell(talkingTinyDemo(2000)); // 2000 polls of 50 us: 0.1 s
+        CellRef ref = CellRef.ofId(1);
+        hv.loadCell(ref, List.of(codeAtImageStart(LOCK_AND_SPIN)));
+        hv.startCell(ref);
+        await(() -> hv.cells().get(1).state() == CellState.RUNNING_LOCKED, "the cell to lock");
+        assertThatThrownBy(() -> hv.createCell(apicDemo())).isInstanceOfSatisfying(HypervisorException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EPERM);
+            assertThat(e.getMessage()).contains("\"tiny-demo\" is running/locked");
+        });
+        // it never answers: the shutdown request times out, the cell is failed, and that counts as approval
+        hv.loadCell(ref, List.of());
+        assertThat(text(hv.console())).contains("Timeout expired while waiting for reply from target cell");
+        assertThat(hv.cell(ref).state()).isEqualTo(CellState.SHUT_DOWN);
+        assertThat(hv.createCell(apicDemo()).id()).isEqualTo(2);
+    }
+
+    @Test
+    void aCellThatDeniesKeepsRunningAndItsOperationsFailWithEperm() throws Exception {
+        hv.createCell(talkingTinyDemo(0));
+        CellRef ref = CellRef.ofId(1);
+        hv.loadCell(ref, List.of(codeAtImageStart(DENY_EVERYTHING)));
+        hv.startCell(ref);
+        // creating another cell sends it RECONFIG_COMPLETED: its refusal of a notification does not matter
+        assertThat(hv.createCell(apicDemo()).id()).isEqualTo(2);
+        for (ThrowingOp op : List.<ThrowingOp>of(() -> hv.loadCell(ref, List.of()), () -> hv.startCell(ref),
+                () -> hv.destroyCell(ref))) {
+            assertThatThrownBy(op::run).isInstanceOfSatisfying(HypervisorException.class, e -> {
+                assertThat(e.errno()).isEqualTo(Errno.EPERM);
+                assertThat(e.getMessage()).isEqualTo("cell \"tiny-demo\" refused the shutdown request");
+            });
+        }
+        assertThat(hv.cell(ref).state()).isEqualTo(CellState.RUNNING);
+        // disable stops at the first refusal
+        assertThatThrownBy(() -> hv.disable()).isInstanceOf(HypervisorException.class);
+        assertThat(hv.cells()).hasSize(3);
+    }
+
+    @FunctionalInterface
+    interface ThrowingOp {
+        void run() throws Exception;
     }
 
     @Test

@@ -13,6 +13,7 @@ public enum KvmCapability {
     SET_TSS_ADDR(4),
     EXT_CPUID(7),
     NR_VCPUS(9),
+    NR_MEMSLOTS(10),
     MP_STATE(14),
     IRQ_ROUTING(25),
     IRQFD(32),

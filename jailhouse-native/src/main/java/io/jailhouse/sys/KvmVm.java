@@ -54,6 +54,11 @@ public final class KvmVm implements AutoCloseable {
         return fd;
     }
 
+    /** {@code KVM_CHECK_EXTENSION} on the VM (some capabilities are per VM). */
+    public boolean has(KvmCapability cap) throws NativeException {
+        return Libc.ioctl(fd(), KvmDevice.KVM_CHECK_EXTENSION, cap.number()) > 0;
+    }
+
     /** Creates the in-kernel local APICs, IOAPIC and PIC ({@code KVM_CREATE_IRQCHIP}); before any vCPU. */
     public void createIrqchip() throws NativeException {
         Libc.ioctl(fd(), KVM_CREATE_IRQCHIP, 0);
