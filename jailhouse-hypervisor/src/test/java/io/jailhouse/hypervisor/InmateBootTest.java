@@ -105,6 +105,15 @@ class InmateBootTest {
     }
 
     @Test
+    void virtualConsoleGoesThroughTheHypercallPortToTheHypervisorConsole() throws Exception {
+        // tiny-demo's config permits the virtual console; con-virtual turns it on in the inmate
+        String out = run(tinyDemo(), 0xf0000, "con-virtual loops=2", 0xf1000);
+        assertTinyDemoOutput(out);
+        String hypervisorConsole = hv.console().read(0, ConsoleRing.HYPERVISOR_CAPACITY).text();
+        assertThat(hypervisorConsole).contains("Hello from this tiny cell!", "PM Timer:");
+    }
+
+    @Test
     void currentUpstreamContractImageAtZero() throws Exception {
         assertTinyDemoOutput(run(tinyDemo().withCpuResetAddress(0), 0, "loops=2", 0x1000));
     }

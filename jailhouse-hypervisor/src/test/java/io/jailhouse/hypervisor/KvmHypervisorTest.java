@@ -267,6 +267,19 @@ class KvmHypervisorTest {
         assertThat(hv.cells()).hasSize(3);
     }
 
+    @Test
+    void aForbiddenMsrWriteFailsTheCell() throws Exception {
+        hv.createCell(tinyDemo());
+        CellRef ref = CellRef.ofId(1);
+        // mov ecx,0x1b; xor eax,eax; xor edx,edx; wrmsr: clearing IA32_APIC_BASE, which upstream forbids
+        hv.loadCell(ref, List.of(resetVectorImage(0x66, 0xb9, 0x1b, 0x00, 0x00, 0x00, 0x66, 0x31, 0xc0, 0x66, 0x31,
+                0xd2, 0x0f, 0x30, 0xf4)));
+        hv.startCell(ref);
+        await(() -> hv.cells().get(1).state() == CellState.FAILED, "the cell to fail");
+        assertThat(text(hv.console())).contains("FATAL: Unhandled MSR write: 1b", "Parking CPU 2");
+        assertThat(hv.statistics(ref).total().get("vmexits_msr_other")).isEqualTo(1);
+    }
+
     @FunctionalInterface
     interface ThrowingOp {
         void run() throws Exception;
