@@ -1,0 +1,66 @@
+package io.jailhouse.bench;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.hypervisor.Hypervisor;
+import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.hypervisor.Partitioning;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How long the management operations take on this machine: cell create,
+ * load (64 KiB image), start, shutdown and destroy of the bundled tiny-demo
+ * cell, repeated, as medians. In-process, so the times are the hypervisor's,
+ * without the CLI's JVM start.
+ *
+ * <p>Usage: {@code LifecycleTimes [ROUNDS]}, run from the project root.
+ */
+public final class LifecycleTimes {
+    private LifecycleTimes() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        Path top = Path.of(System.getProperty("jailhouse.home", "."));
+        SystemConfig system = ConfigFiles.read(top.resolve("configs/x86/qemu-vm.yaml"), SystemConfig.class);
+        CellConfig tiny = ConfigFiles.read(top.resolve("configs/x86/tiny-demo.yaml"), CellConfig.class);
+        byte[] image = Files.readAllBytes(top.resolve("inmates/demos/x86/tiny-demo.bin"));
+        String[] ops = {"create", "load", "start", "shutdown", "destroy"};
+        List<List<Double>> times = new ArrayList<>();
+        for (int i = 0; i < ops.length; i++) {
+            times.add(new ArrayList<>());
+        }
+        try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
+            CellRef ref = CellRef.parse(tiny.name());
+            for (int r = 0; r < rounds; r++) {
+                long t0 = System.nanoTime();
+                hv.createCell(tiny);
+                long t1 = System.nanoTime();
+                hv.loadCell(ref, List.of(new LoadImage("tiny-demo.bin", image, 0xf0000)));
+                long t2 = System.nanoTime();
+                hv.startCell(ref);
+                long t3 = System.nanoTime();
+                hv.loadCell(ref, List.of());
+                long t4 = System.nanoTime();
+                hv.destroyCell(ref);
+                long t5 = System.nanoTime();
+                long[] t = {t0, t1, t2, t3, t4, t5};
+                for (int i = 0; i < ops.length; i++) {
+                    times.get(i).add((t[i + 1] - t[i]) / 1e6);
+                }
+            }
+        }
+        System.out.printf("tiny-demo cell, %d rounds, median (min-max) in ms:%n", rounds);
+        for (int i = 0; i < ops.length; i++) {
+            List<Double> s = new ArrayList<>(times.get(i));
+            s.sort(null);
+            System.out.printf("  %-9s %7.2f  (%.2f-%.2f)%n", ops[i], s.get(s.size() / 2), s.get(0), s.get(s.size() - 1));
+        }
+    }
+}
