@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,13 @@ struct comm_region {
 _Static_assert(sizeof(struct comm_region) == 76, "comm region layout");
 
 #define MAX_CMDLINES	4
+#define MAX_MESSAGES	4
+
+#define RO_MEM_SIZE	0x1000UL
+#define RO_MEM_PATTERN	0xfeedf00dU
+#define CELL_SHUT_DOWN	2
+#define CELL_FAILED	3
+#define MESSAGE_TIMEOUT_NS	5000000000ULL
 
 struct options {
 	uint64_t reset;
@@ -116,6 +124,9 @@ struct options {
 	bool virtual_console;
 	unsigned int comm_revision;
 	unsigned int cpus;
+	uint32_t message[MAX_MESSAGES];
+	int num_messages;
+	uint64_t ro_mem;		/* 0: none */
 	const char *image;
 	uint64_t load_addr;
 };
@@ -513,10 +524,11 @@ static void *vcpu_thread(void *arg)
 /* ---- set-up ----------------------------------------------------------- */
 
 static void *map_guest_memory(struct vm *vm, int slot, uint64_t gpa,
-			      size_t size)
+			      size_t size, uint32_t flags)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = slot,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 	};
@@ -559,6 +571,26 @@ static void load_cmdline(struct vm *vm, const char *text, uint64_t addr)
 		die("command line does not fit at 0x%llx",
 		    (unsigned long long)addr);
 	memcpy(vm->ram + addr, text, len);
+}
+
+/*
+ * A read-only page (like a cell region without JAILHOUSE_MEM_WRITE): reads
+ * see RO_MEM_PATTERN, writes exit as MMIO and are fatal.
+ */
+static void setup_ro_mem(struct vm *vm, uint64_t addr)
+{
+	uint32_t *page;
+	unsigned int i;
+
+	if (addr & (RO_MEM_SIZE - 1) || addr < COMM_REGION_BASE +
+	    COMM_REGION_SIZE)
+		die("--ro-mem 0x%llx: must be page-aligned, above the comm "
+		    "region", (unsigned long long)addr);
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+		die("KVM lacks KVM_CAP_READONLY_MEM");
+	page = map_guest_memory(vm, 2, addr, RO_MEM_SIZE, KVM_MEM_READONLY);
+	for (i = 0; i < RO_MEM_SIZE / 4; i++)
+		page[i] = RO_MEM_PATTERN;
 }
 
 static void setup_comm_region(struct vm *vm, const struct options *opt,
@@ -762,8 +794,11 @@ static void setup_vm(struct vm *vm, const struct options *opt)
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		die("KVM_CREATE_IRQCHIP:");
 
-	vm->ram = map_guest_memory(vm, 0, 0, RAM_SIZE);
-	vm->comm = map_guest_memory(vm, 1, COMM_REGION_BASE, COMM_REGION_SIZE);
+	vm->ram = map_guest_memory(vm, 0, 0, RAM_SIZE, 0);
+	vm->comm = map_guest_memory(vm, 1, COMM_REGION_BASE, COMM_REGION_SIZE,
+				    0);
+	if (opt->ro_mem)
+		setup_ro_mem(vm, opt->ro_mem);
 
 	load_image(vm, opt->image, opt->load_addr);
 	for (i = 0; i < opt->num_cmdlines; i++)
@@ -830,16 +865,62 @@ static struct timespec to_timespec(uint64_t ns)
 	};
 }
 
+static volatile uint32_t *comm_field(struct vm *vm, size_t offset)
+{
+	return (volatile uint32_t *)((uint8_t *)vm->comm + offset);
+}
+
+/*
+ * The hypervisor's side of the message exchange (spec 2), one message
+ * after the other: reply := 0, barrier, message; then poll until a reply,
+ * a terminal cell state, a fatal error or MESSAGE_TIMEOUT_NS. Each result
+ * goes to stderr.
+ */
+static void send_messages(struct vm *vm, const struct options *opt)
+{
+	volatile uint32_t *state = comm_field(vm,
+			offsetof(struct comm_region, cell_state));
+	volatile uint32_t *msg = comm_field(vm,
+			offsetof(struct comm_region, msg_to_cell));
+	volatile uint32_t *reply = comm_field(vm,
+			offsetof(struct comm_region, reply_from_cell));
+	uint32_t r = 0, st = 0;
+	uint64_t deadline;
+	int i;
+
+	for (i = 0; i < opt->num_messages; i++) {
+		*reply = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		*msg = opt->message[i];
+		deadline = now_ns() + MESSAGE_TIMEOUT_NS;
+		for (;;) {
+			st = *state;
+			r = *reply;
+			if (r || st == CELL_SHUT_DOWN || st == CELL_FAILED ||
+			    __atomic_load_n(&vm->fatal, __ATOMIC_SEQ_CST) ||
+			    now_ns() >= deadline)
+				break;
+			usleep(1000);
+		}
+		fflush(stdout);
+		fprintf(stderr, "kvm-floor: message %u: reply %u, "
+			"cell_state %u%s\n", opt->message[i], r, st,
+			r || st == CELL_SHUT_DOWN || st == CELL_FAILED ?
+			"" : " (no answer)");
+	}
+}
+
 /*
  * Main thread: waits for a stop condition. Returns true when --until
- * matched (and the linger time passed without a fatal error).
+ * matched (and the messages were sent and the linger time passed without
+ * a fatal error).
  */
 static bool supervise(struct vm *vm, const struct options *opt,
 		      uint64_t start)
 {
 	uint64_t timeout_at = start + (uint64_t)(opt->timeout * 1e9);
 	uint64_t linger_at = 0, t, wake;
-	bool result = false;
+	bool result = false, messages_sent = false;
 	struct timespec ts;
 
 	pthread_mutex_lock(&vm->lock);
@@ -848,6 +929,13 @@ static bool supervise(struct vm *vm, const struct options *opt,
 		if (vm->fatal)
 			break;
 		if (vm->until && vm->matches >= vm->count) {
+			if (opt->num_messages && !messages_sent) {
+				pthread_mutex_unlock(&vm->lock);
+				send_messages(vm, opt);
+				pthread_mutex_lock(&vm->lock);
+				messages_sent = true;
+				continue;
+			}
 			if (!linger_at)
 				linger_at = t + (uint64_t)(opt->linger * 1e9);
 			if (t >= linger_at) {
@@ -939,8 +1027,11 @@ static void usage(FILE *f)
 "                        flags), serve hypercalls on port 0x5f0\n"
 "  --comm-revision N     comm region ABI revision to offer (default 2;\n"
 "                        for testing the inmate's revision check)\n"
+"  --message CODE        once --until matched, send CODE to the cell (comm\n"
+"                        region) and report its answer; up to %d, in order\n"
+"  --ro-mem ADDR         a read-only 4 KiB page at ADDR (0x%08x words)\n"
 "Exit status: 0 if --until matched, 1 otherwise, 2 on set-up errors.\n",
-		MAX_CMDLINES, MAX_CPUS);
+		MAX_CMDLINES, MAX_CPUS, MAX_MESSAGES, RO_MEM_PATTERN);
 }
 
 static uint64_t parse_u64(const char *s, const char *what)
@@ -978,6 +1069,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "virtual-console", no_argument, NULL, 'v' },
 		{ "comm-revision", required_argument, NULL, 'R' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "ro-mem", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1027,6 +1120,15 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case 'R':
 			opt->comm_revision = parse_u64(optarg, "revision");
 			break;
+		case 'm':
+			if (opt->num_messages == MAX_MESSAGES)
+				die("too many --message options");
+			opt->message[opt->num_messages++] =
+				parse_u64(optarg, "message");
+			break;
+		case 'o':
+			opt->ro_mem = parse_u64(optarg, "read-only address");
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1039,6 +1141,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		usage(stderr);
 		exit(2);
 	}
+	if (opt->num_messages && !opt->until)
+		die("--message needs --until");
 	opt->image = argv[optind];
 	opt->load_addr = parse_u64(argv[optind + 1], "load address");
 	if (opt->reset != 0 && opt->reset != 0xffff0)

@@ -15,6 +15,15 @@ tiny=$top/inmates/demos/x86/tiny-demo.bin
 pio=$top/inmates/tests/x86/pio-loop.bin
 libtest=$top/inmates/tests/x86/lib-test.bin
 smp=$top/inmates/tests/x86/smp-test.bin
+apicdemo=$top/inmates/demos/x86/apic-demo.bin
+smpdemo=$top/inmates/demos/x86/smp-demo.bin
+badpio=$top/inmates/tests/x86/bad-pio.bin
+badmmio=$top/inmates/tests/x86/bad-mmio.bin
+rowrite=$top/inmates/tests/x86/ro-write.bin
+triplefault=$top/inmates/tests/x86/triple-fault.bin
+endless=$top/inmates/tests/x86/endless-loop.bin
+exitstorm=$top/inmates/tests/x86/exit-storm.bin
+ticker=$top/inmates/tests/x86/ticker.bin
 timeout=60
 
 if ! make -s -C "$top/inmates" >/dev/null || ! make -s -C "$top/bench/floor" >/dev/null; then
@@ -164,6 +173,210 @@ smp_case() {
 
 smp_case smp-A --reset 0 "$smp" 0
 smp_case smp-B --reset 0xffff0 "$smp" 0xf0000
+
+# ---- demos -------------------------------------------------------------
+
+# apic-demo: calibration line(s), at least 3 timer lines (the floor may
+# stop the demo in the middle of the last one); then the message
+# protocol through kvm-floor --message: RECONFIG_COMPLETED -> UNKNOWN (1),
+# first SHUTDOWN_REQUEST -> DENIED (2), second -> no reply, SHUT_DOWN (2);
+# cell_state RUNNING_LOCKED (1) until then
+timer_re='^Timer fired, jitter: +-?[0-9]+ ns, min: +-?[0-9]+ ns, max: +-?[0-9]+ ns$'
+apic_case() {
+	local name=$1 protocol=$2
+	shift 2
+	if [ "$protocol" = yes ]; then
+		run "$name" --until "Timer fired" --count 3 --linger 0.3 \
+			--message 2 --message 1 --message 1 "$@"
+	else
+		run "$name" --until "Timer fired" --count 3 --linger 0.3 "$@"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif ! head -n1 "$out" | grep -Eq '^Calibrated TSC frequency: [1-9][0-9]*\.[0-9]{3} kHz$'; then
+		fail "$name" "no TSC calibration line first"
+	elif grep -q '^Calibrated APIC' "$out" &&
+	     ! grep -Eq '^Calibrated APIC frequency: [1-9][0-9]* kHz$' "$out"; then
+		fail "$name" "malformed APIC calibration line"
+	elif [ "$(count_lines "$timer_re")" -lt 3 ] ||
+	     grep '^Timer fired' "$out" | head -n -1 | grep -Evq "$timer_re"; then
+		fail "$name" "expected at least 3 well-formed 'Timer fired' lines"
+	elif [ "$protocol" = yes ] && {
+	     ! grep -Fxq 'kvm-floor: message 2: reply 1, cell_state 1' "$err" ||
+	     ! grep -Fxq 'kvm-floor: message 1: reply 2, cell_state 1' "$err" ||
+	     ! grep -Fxq 'kvm-floor: message 1: reply 0, cell_state 2' "$err" ||
+	     [ "$(count_lines '^Rejecting first shutdown request - try again!$')" -ne 1 ] ||
+	     [ "$(tail -n1 "$out")" != "Stopped APIC demo" ]; }; then
+		fail "$name" "message protocol: UNKNOWN, DENIED, then SHUT_DOWN expected"
+	elif [ "$protocol" = no ] && ! grep -q 'cell_state 1$' "$err"; then
+		fail "$name" "cell_state RUNNING_LOCKED (1) expected"
+	else
+		pass "$name ($(grep -E '^Calibrated' "$out" | sed 's/Calibrated //' | paste -sd, -); $(grep -E "$timer_re" "$out" | tail -n1 | sed 's/^Timer fired, //'))"
+	fi
+}
+
+apic_case apic-demo-A-protocol yes --reset 0 "$apicdemo" 0
+apic_case apic-demo-B no --reset 0xffff0 "$apicdemo" 0xf0000
+
+# smp-demo: every line whole and expected; one hello and one IPI per AP.
+# The primary is whichever CPU arrived first (not necessarily 0).
+smp_demo_case() {
+	local name=$1 cpus=$2 others primary
+	shift 2
+	others=$((cpus - 1))
+	run "$name" --cpus "$cpus" --until "Received IPI on" \
+		--count "$others" --linger 0.2 "$@"
+	primary=$(head -n1 "$out" | sed -n 's/^SMP demo, primary CPU: \([0-9]\)$/\1/p')
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif [ -z "$primary" ] ||
+	     [ "$(head -n4 "$out" | paste -sd'|' -)" != \
+	       "SMP demo, primary CPU: $primary|Waiting for the rest...||Found $others other CPU(s)" ]; then
+		fail "$name" "unexpected start-up lines"
+	elif [ "$(count_lines '^ Starting CPU [0-9]+$')" -ne "$others" ] ||
+	     [ "$(count_lines '^Hello from CPU [0-9]+!$')" -ne "$others" ] ||
+	     [ "$(count_lines "^Received IPI on $primary\$")" -ne "$others" ] ||
+	     grep -Eq "^( Starting CPU|Hello from CPU) $primary(!|)\$" "$out"; then
+		fail "$name" "expected $others start, hello and IPI lines"
+	elif grep -Ev "^(SMP demo, primary CPU: $primary|Waiting for the rest\.\.\.|Found [0-9]+ other CPU\(s\)| Starting CPU [0-9]+|Hello from CPU [0-9]+!|Received IPI on $primary|)\$" "$out" | grep -q .; then
+		fail "$name" "garbled console lines"
+	else
+		pass "$name (primary CPU $primary)"
+	fi
+}
+
+smp_demo_case smp-demo-A-2cpus 2 --reset 0 "$smpdemo" 0
+smp_demo_case smp-demo-B-3cpus 3 --reset 0xffff0 "$smpdemo" 0xf0000
+
+# ---- hostile test inmates -----------------------------------------------
+
+# expect_fatal NAME ANNOUNCEMENT FATAL-LINE-ERE FLOOR-ARGS...: the inmate
+# announces what it does, the floor stops it with the FATAL line, and the
+# inmate never reports "survived"
+expect_fatal() {
+	local name=$1 announce=$2 fatal_re=$3
+	shift 3
+	run "$name" --timeout 10 "$@"
+	if [ "$rc" -ne 1 ]; then
+		fail "$name" "kvm-floor exit status $rc, expected 1 (FATAL)"
+	elif ! grep -Fxq "$announce" "$out"; then
+		fail "$name" "no announcement '$announce'"
+	elif ! grep -Eq "$fatal_re" "$err"; then
+		fail "$name" "no FATAL line matching '$fatal_re'"
+	elif grep -q 'survived' "$out"; then
+		fail "$name" "inmate survived"
+	else
+		pass "$name ($(grep -E '^FATAL' "$err" | head -n1))"
+	fi
+}
+
+expect_fatal bad-pio-A "bad-pio: writing port 0x1234" \
+	'^FATAL: Invalid PIO write, port: 1234 size: 1$' \
+	--reset 0 "$badpio" 0
+expect_fatal bad-pio-B-port-0x3e8 "bad-pio: writing port 0x3e8" \
+	'^FATAL: Invalid PIO write, port: 3e8 size: 1$' \
+	--reset 0xffff0 --cmdline "port=0x3e8" --cmdline-addr 0xf1000 \
+	"$badpio" 0xf0000
+expect_fatal bad-mmio-read "bad-mmio: reading 0x0000000010000000" \
+	'^FATAL: Invalid MMIO/RAM read, addr: 0x0000000010000000 size: 4$' \
+	--reset 0 "$badmmio" 0
+expect_fatal bad-mmio-write-B "bad-mmio: writing 0xdeadbeef to 0x0000000123456000" \
+	'^FATAL: Invalid MMIO/RAM write, addr: 0x0000000123456000 size: 4$' \
+	--reset 0xffff0 --cmdline "write=1 addr=0x123456000" \
+	--cmdline-addr 0xf1000 "$badmmio" 0xf0000
+expect_fatal ro-write "ro-write: writing 0x0badc0de to 0x0000000000200000" \
+	'^FATAL: Invalid MMIO/RAM write, addr: 0x0000000000200000 size: 4$' \
+	--ro-mem 0x200000 --reset 0 "$rowrite" 0
+if [ "$rc" -eq 1 ] && ! grep -Fxq "ro-write: read 0xfeedf00d" "$out"; then
+	passed=$((passed - 1))
+	fail ro-write "the read before the write did not return 0xfeedf00d"
+fi
+# ud2 through an empty IDT: a triple fault everywhere
+expect_fatal triple-fault-ud2 \
+	"triple-fault: loading an empty IDT and executing ud2" \
+	'^FATAL: Unhandled VM-Exit, reason 2 \(triple fault\)$' \
+	--reset 0 --cmdline "insn=ud2" "$triplefault" 0
+# int3 (the default): a triple fault on hardware KVM; KVM hosts that emulate
+# ring-0 code may report an emulation failure of the int3 (cc) instead
+expect_fatal triple-fault-int3-B \
+	"triple-fault: loading an empty IDT and executing int3" \
+	'^FATAL: Unhandled VM-Exit, reason 2 \(triple fault\)$|^FATAL: KVM internal error, suberror 1,' \
+	--reset 0xffff0 "$triplefault" 0xf0000
+
+# the "survived" path works: port 0x80 is always ignored
+name=bad-pio-survives-port-0x80
+run "$name" --until "bad-pio: survived" --timeout 10 \
+	--cmdline "port=0x80" "$badpio" 0
+if [ "$rc" -ne 0 ]; then
+	fail "$name" "kvm-floor exit status $rc"
+else
+	pass "$name"
+fi
+
+# endless-loop: announces, then spins without exits (no FATAL, no output)
+name=endless-loop
+run "$name" --until "endless-loop: spinning with interrupts off" \
+	--linger 0.5 --timeout 10 "$endless" 0
+if [ "$rc" -ne 0 ] || [ "$(wc -l <"$out")" -ne 1 ]; then
+	fail "$name" "kvm-floor exit status $rc or unexpected output"
+else
+	pass "$name"
+fi
+
+# exit-storm: the counter every 20000 port 0x80 writes
+name=exit-storm
+run "$name" --until "exit-storm: 60000 exits" --timeout 20 --reset 0xffff0 \
+	"$exitstorm" 0xf0000
+if [ "$rc" -ne 0 ]; then
+	fail "$name" "kvm-floor exit status $rc"
+elif [ "$(paste -sd'|' "$out")" != "exit-storm: writing port 0x80 in a loop|exit-storm: 20000 exits|exit-storm: 40000 exits|exit-storm: 60000 exits" ]; then
+	fail "$name" "unexpected console lines"
+else
+	pass "$name ($(grep -Eo 'io [0-9]+' "$err") exits, $(grep -Eo '[0-9]+ ns/exit' "$err") host)"
+fi
+
+# ticker: ticks 1..N, due every period of PM-timer time; the TSC stamps of
+# consecutive ticks must lie between 0.5 and 2 periods apart
+ticker_case() {
+	local name=$1 period=$2 ticks=$3 gaps
+	shift 3
+	run "$name" --until "ticker: done" --timeout 20 \
+		--cmdline "period=$period ticks=$ticks" "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+		return
+	fi
+	gaps=$(awk -v n="$ticks" -v p="$period" '
+		$1 == "tick" { if ($2 != ++seen || $5 != "ns") bad = 1
+			       if (seen > 1) { g = ($4 - last) / 1e6
+					       if (g < p / 2 || g > 2 * p) bad = 1
+					       if (g > max) max = g
+					       if (min == "" || g < min) min = g }
+			       last = $4 }
+		END { if (bad || seen != n) print "bad"
+		      else printf "%.1f..%.1f ms", min, max }' "$out")
+	if [ "$(head -n1 "$out")" != "ticker: a tick every $period ms" ] ||
+	   [ "$gaps" = bad ]; then
+		fail "$name" "expected ticks 1..$ticks about $period ms apart"
+	else
+		pass "$name (gaps $gaps)"
+	fi
+}
+
+ticker_case ticker-A-50ms 50 6 --reset 0 "$ticker" 0
+ticker_case ticker-B-100ms 100 3 --reset 0xffff0 "$ticker" 0xf0000
+
+# a preview of the isolation tests: the ticker keeps its period while a
+# hostile inmate runs in another VM (its own kvm-floor, killed afterwards)
+for hostile in endless-loop exit-storm; do
+	"$floor" --timeout 10 "$top/inmates/tests/x86/$hostile.bin" 0 \
+		>"$work/$hostile-beside.out" 2>&1 &
+	bg=$!
+	sleep 0.2
+	ticker_case "ticker-beside-$hostile" 100 8 --reset 0 "$ticker" 0
+	kill "$bg" 2>/dev/null
+	wait "$bg" 2>/dev/null
+done
 
 # comm region of another ABI revision: the inmate must set cell_state 4
 # (FAILED_COMM_REV), print nothing and halt
