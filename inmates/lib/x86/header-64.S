@@ -15,9 +15,24 @@
  * is exactly 64 KiB, its last 16 bytes hold a far jump to reset_stub,
  * which copies the image down to 0 and enters it at 0:0 like a CPU reset
  * to address 0 would.
+ *
+ * Restarts: "cell start" may run a cell again without loading it again,
+ * so nothing here may depend on memory the previous run changed. The boot
+ * bookkeeping shared before .bss is cleared therefore lives in the unused
+ * tail of the comm page, which the hypervisor zeroes at every start
+ * (spec 2): the sequence counter, the "counters reset" flag, and the reset
+ * stub's copy lock. (The last 8 bytes of the page are the test device's.)
  */
 
 #include <inmate.h>
+
+#define BOOT_SEQUENCE	(COMM_REGION_BASE + 0xf00)
+#define BOOT_READY	(COMM_REGION_BASE + 0xf04)
+#define COPY_LOCK	(COMM_REGION_BASE + 0xf08)
+#define COPY_DONE	(COMM_REGION_BASE + 0xf0c)
+/* The same, from real mode with a segment based at 0xffff0. */
+#define COMM_SEGMENT	0xffff
+#define COMM_OFFSET(a)	((a) - 0xffff0)
 
 	.code16
 	.section ".boot", "ax"
@@ -83,12 +98,25 @@ start64:
 	jmp park
 
 1:	mov $1, %eax
-	lock xadd %eax, cpu_sequence
+	lock xadd %eax, BOOT_SEQUENCE
 	cmp $SMP_MAX_CPUS, %eax
 	jae park
 	mov %eax, %edi
 
-	mov $1, %eax
+	/*
+	 * The first CPU zeroes the CPU count a previous run may have left;
+	 * the others count themselves only once it has.
+	 */
+	test %edi, %edi
+	jnz 2f
+	movl $0, smp_num_cpus
+	movl $1, BOOT_READY
+	jmp 3f
+2:	pause
+	cmpl $0, BOOT_READY
+	je 2b
+
+3:	mov $1, %eax
 	cpuid
 	shr $24, %ebx			/* initial APIC ID */
 	mov %bl, smp_cpu_ids(%rdi)
@@ -126,9 +154,9 @@ park:	cli
 	 * Caveat: with no string loaded anywhere, 0x1000 then keeps whatever
 	 * the RAM held before (zero on a fresh cell).
 	 *
-	 * All cell CPUs start here at once: the first to take copy_lock
-	 * copies, the others wait for copy_done. Both flags live in the
-	 * 0xf0000 copy, which nobody else writes.
+	 * All cell CPUs start here at once: the first to take the copy lock
+	 * copies, the others wait until it is done. Both flags are in the
+	 * comm page, zeroed at every start, so a restart copies again.
 	 */
 	.code16
 reset_stub:
@@ -138,9 +166,11 @@ reset_stub:
 	mov %ax, %ds			/* source: the image at 0xf0000 */
 	xor %ax, %ax
 	mov %ax, %es			/* destination: 0 */
+	mov $COMM_SEGMENT, %ax
+	mov %ax, %fs			/* the comm page, for the copy lock */
 
 	mov $1, %al
-	xchg %al, copy_lock		/* implicitly locked */
+	xchg %al, %fs:COMM_OFFSET(COPY_LOCK)	/* implicitly locked */
 	test %al, %al
 	jnz 2f
 
@@ -159,18 +189,13 @@ reset_stub:
 	shr $2, %cx
 	rep movsl			/* rest of the 64 KiB */
 
-	movb $1, copy_done
+	movb $1, %fs:COMM_OFFSET(COPY_DONE)
 	ljmp $0, $__reset_entry
 
 2:	pause
-	cmpb $0, copy_done
+	cmpb $0, %fs:COMM_OFFSET(COPY_DONE)
 	je 2b
 	ljmp $0, $__reset_entry
-
-copy_lock:
-	.byte 0
-copy_done:
-	.byte 0
 
 	.balign 8
 gdt:
@@ -198,8 +223,6 @@ ap_entry:
 	.quad 0
 ap_stack:
 	.quad 0
-cpu_sequence:
-	.long 0
 smp_num_cpus:
 	.long 0
 smp_cpu_ids:

@@ -29,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * socket or VM survives a test. Skipped loudly without KVM.
  */
 class KvmLifecycleTest {
-    static final Path TINY_DEMO = Path.of("..", "inmates", "demos", "x86", "tiny-demo.bin").toAbsolutePath().normalize();
+    static final Path DEMOS = Path.of("..", "inmates", "demos", "x86").toAbsolutePath().normalize();
+    static final Path TINY_DEMO = DEMOS.resolve("tiny-demo.bin");
+    static final Path APIC_DEMO = DEMOS.resolve("apic-demo.bin");
     static final Pattern PM_TIMER = Pattern.compile("PM Timer: +\\d+");
 
     @TempDir
@@ -44,6 +46,7 @@ class KvmLifecycleTest {
             assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
         });
         assertThat(TINY_DEMO).as("built by the inmates module").isRegularFile();
+        assertThat(APIC_DEMO).as("built by the inmates module").isRegularFile();
     }
 
     @BeforeEach
@@ -126,6 +129,74 @@ class KvmLifecycleTest {
         ok("cell", "start", "1");
         ok("cell", "destroy", "tiny-demo");
         assertThat(ok("cell", "list").out()).doesNotContain("tiny-demo");
+        ok("disable");
+        assertThat(run.socket()).doesNotExist();
+        assertThat(CliRun.of(main, "cell", "list").out()).isEmpty();
+    }
+
+    /** Polls {@code cell console NAME} until {@code text} appears {@code times} times. */
+    String awaitConsole(String cell, String text, int times) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String out = "";
+        while (out.split(Pattern.quote(text), -1).length - 1 < times) {
+            assertThat(System.nanoTime()).as("\"" + text + "\" x" + times + " from " + cell + " in time; so far:\n"
+                    + out + "\nhypervisor console:\n" + CliRun.of(main, "console").out()).isLessThan(deadline);
+            Thread.sleep(100);
+            out = ok("cell", "console", cell).out();
+        }
+        return out;
+    }
+
+    /**
+     * The walkthrough of the seed's README (shared/spec/walkthrough.md), with
+     * its literal commands on the bundled configs: apic-demo locks the
+     * hypervisor and refuses its first shutdown; a second cell is created
+     * once apic-demo is shut down; both are reloaded and restarted while the
+     * lock holds; disable needs a second try.
+     */
+    @Test
+    void walkthrough() throws Exception {
+        assertThat(ok("hardware", "check", cfg("qemu-vm.cell")).out()).contains("Check passed!");
+        Path sysconfig = tmp.resolve("sysconfig.c");
+        ok("config", "create", sysconfig.toString());
+        assertThat(Files.readString(sysconfig)).contains("#include <jailhouse/cell-config.h>");
+
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        ok("cell", "create", cfg("apic-demo.cell"));
+        ok("cell", "load", "apic-demo", APIC_DEMO.toString(), "-a", "0xf0000");
+        ok("cell", "start", "apic-demo");
+        String out = awaitConsole("apic-demo", "Timer fired, jitter:", 3);
+        assertThat(out).contains("Calibrated TSC frequency:");
+        assertThat(ok("cell", "list").out()).contains("1       apic-demo               running/locked    3");
+
+        // while apic-demo runs, no cell can be created
+        assertThat(fails("cell", "create", cfg("tiny-demo.cell")).err())
+                .startsWith("JAILHOUSE_CELL_CREATE: Operation not permitted (cell \"apic-demo\" is running/locked");
+        // its first shutdown request is refused, the second accepted
+        assertThat(fails("cell", "shutdown", "apic-demo").err())
+                .startsWith("JAILHOUSE_CELL_LOAD: Operation not permitted (cell \"apic-demo\" refused the shutdown request");
+        assertThat(awaitConsole("apic-demo", "Rejecting first shutdown request - try again!", 1)).isNotEmpty();
+        ok("cell", "shutdown", "apic-demo");
+        assertThat(awaitConsole("apic-demo", "Stopped APIC demo", 1)).isNotEmpty();
+        assertThat(ok("cell", "list").out()).contains("1       apic-demo               shut down         3");
+
+        // a second cell, by id as well as by name
+        ok("cell", "create", cfg("tiny-demo.cell"));
+        ok("cell", "load", "tiny-demo", TINY_DEMO.toString(), "-a", "0xf0000");
+        ok("cell", "start", "2");
+        awaitConsole("tiny-demo", "PM Timer:", 1);
+
+        // reloading and restarting existing cells works while apic-demo holds the lock again
+        ok("cell", "start", "apic-demo");
+        awaitConsole("apic-demo", "Calibrated TSC frequency:", 2);
+        assertThat(ok("cell", "list").out()).contains("running/locked");
+        ok("cell", "load", "tiny-demo", TINY_DEMO.toString(), "-a", "0xf0000");
+        ok("cell", "start", "tiny-demo");
+        assertThat(fails("cell", "destroy", "tiny-demo").err())
+                .startsWith("JAILHOUSE_CELL_DESTROY: Operation not permitted (cell \"apic-demo\" is running/locked");
+
+        // disable: apic-demo refuses the first time, so disable is called again
+        assertThat(fails("disable").err()).startsWith("JAILHOUSE_DISABLE: Operation not permitted");
         ok("disable");
         assertThat(run.socket()).doesNotExist();
         assertThat(CliRun.of(main, "cell", "list").out()).isEmpty();

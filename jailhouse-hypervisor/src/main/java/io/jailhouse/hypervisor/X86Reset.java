@@ -85,6 +85,7 @@ final class X86Reset {
      * all general registers 0, RFLAGS 0x2, x2APIC on, runnable.
      */
     static void reset(KvmVcpu vcpu, long resetAddress, byte[] lapic) throws NativeException {
+        vcpu.clearPendingEvents();
         vcpu.setMsr(MSR_IA32_APIC_BASE, APIC_BASE_X2APIC);
         vcpu.setLapic(lapic);
         vcpu.setMsr(MSR_IA32_PAT, PAT_RESET);

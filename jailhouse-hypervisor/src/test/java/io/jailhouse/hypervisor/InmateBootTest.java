@@ -113,6 +113,35 @@ class InmateBootTest {
         assertThat(hypervisorConsole).contains("Hello from this tiny cell!", "PM Timer:");
     }
 
+    /** "cell start" again without a load: the image must boot from what the first run left in memory. */
+    private void restartsWithoutReload(CellConfig cell, long imageAddress) throws Exception {
+        hv.createCell(cell);
+        CellRef ref = CellRef.parse(cell.name());
+        hv.loadCell(ref, List.of(new LoadImage(TINY_DEMO.toString(), Files.readAllBytes(TINY_DEMO), imageAddress),
+                new LoadImage("string", "loops=1\0".getBytes(StandardCharsets.ISO_8859_1), imageAddress + 0x1000)));
+        ConsoleRing console = hv.cellConsole(ref);
+        for (int run = 1; run <= 3; run++) {
+            hv.startCell(ref);
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (PM_TIMER.matcher(console.read(0, console.capacity()).text()).results().count() < run) {
+                assertThat(System.nanoTime()).as("run %d of tiny-demo; console:%n%s", run,
+                        console.read(0, console.capacity()).text()).isLessThan(deadline);
+                Thread.sleep(20);
+            }
+        }
+        assertThat(console.read(0, console.capacity()).text().split("Hello from this tiny cell!", -1)).hasSize(4);
+    }
+
+    @Test
+    void restartWithoutReloadUnderTheSeedContract() throws Exception {
+        restartsWithoutReload(tinyDemo(), 0xf0000);
+    }
+
+    @Test
+    void restartWithoutReloadUnderTheCurrentContract() throws Exception {
+        restartsWithoutReload(tinyDemo().withCpuResetAddress(0), 0);
+    }
+
     @Test
     void currentUpstreamContractImageAtZero() throws Exception {
         assertTinyDemoOutput(run(tinyDemo().withCpuResetAddress(0), 0, "loops=2", 0x1000));

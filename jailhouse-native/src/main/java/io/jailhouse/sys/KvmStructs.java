@@ -75,6 +75,15 @@ public final class KvmStructs {
     /** {@code struct kvm_mp_state}. */
     public static final StructLayout MP_STATE = structLayout(JAVA_INT.withName("mp_state"));
 
+    /**
+     * {@code struct kvm_vcpu_events} (64 bytes): exception, interrupt, NMI and
+     * SIPI state, then {@code flags} at offset 28 and the SMI and triple-fault parts.
+     */
+    public static final StructLayout VCPU_EVENTS = structLayout(sequenceLayout(64, JAVA_BYTE).withName("bytes"));
+    public static final long VCPU_EVENTS_FLAGS = 28;
+    /** {@code KVM_VCPUEVENT_VALID_NMI_PENDING}: the NMI pending field is to be taken. */
+    public static final int VCPUEVENT_VALID_NMI_PENDING = 1;
+
     /** {@code struct kvm_xcr}. */
     public static final StructLayout XCR = structLayout(
             JAVA_INT.withName("xcr"), JAVA_INT.withName("reserved"), JAVA_LONG.withName("value"));

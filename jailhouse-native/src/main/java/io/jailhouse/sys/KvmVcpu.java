@@ -32,6 +32,8 @@ public final class KvmVcpu implements AutoCloseable {
     static final IoctlRequest KVM_GET_MP_STATE = IoctlRequest.ior("KVM_GET_MP_STATE", KvmDevice.KVMIO, 0x98, KvmStructs.MP_STATE.byteSize());
     static final IoctlRequest KVM_SET_MP_STATE = IoctlRequest.iow("KVM_SET_MP_STATE", KvmDevice.KVMIO, 0x99, KvmStructs.MP_STATE.byteSize());
     static final IoctlRequest KVM_GET_TSC_KHZ = IoctlRequest.io("KVM_GET_TSC_KHZ", KvmDevice.KVMIO, 0xa3);
+    static final IoctlRequest KVM_SET_VCPU_EVENTS = IoctlRequest.iow("KVM_SET_VCPU_EVENTS", KvmDevice.KVMIO, 0xa0,
+            KvmStructs.VCPU_EVENTS.byteSize());
     static final IoctlRequest KVM_GET_XCRS = IoctlRequest.ior("KVM_GET_XCRS", KvmDevice.KVMIO, 0xa6, KvmStructs.XCRS.byteSize());
 
     public static final int MP_STATE_RUNNABLE = 0;
@@ -296,6 +298,19 @@ public final class KvmVcpu implements AutoCloseable {
             MemorySegment m = a.allocate(KvmStructs.MP_STATE);
             m.set(JAVA_INT, 0, state);
             Libc.ioctl(fd, KVM_SET_MP_STATE, m);
+        }
+    }
+
+    /**
+     * Drops every pending or half-delivered exception, interrupt and NMI
+     * ({@code KVM_SET_VCPU_EVENTS} with an empty struct): a CPU reset must not
+     * carry an interrupt of the previous run into the new one.
+     */
+    public void clearPendingEvents() throws NativeException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(KvmStructs.VCPU_EVENTS);
+            m.set(JAVA_INT, KvmStructs.VCPU_EVENTS_FLAGS, KvmStructs.VCPUEVENT_VALID_NMI_PENDING);
+            Libc.ioctl(fd, KVM_SET_VCPU_EVENTS, m);
         }
     }
 
