@@ -60,7 +60,14 @@ class KvmLifecycleTest {
     @AfterEach
     void nothingSurvives() throws Exception {
         if (run.readPid().isPresent()) {
-            CliRun.of(main, "disable");
+            // A failed test may leave a cell that never answers, and disable waits for answers as upstream
+            // does: give it a while, then stop the daemon, which ends such waits.
+            Thread disable = Thread.ofVirtual().start(() -> CliRun.of(main, "disable"));
+            disable.join(java.time.Duration.ofSeconds(30));
+            if (disable.isAlive()) {
+                run.readPid().ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy));
+                disable.join(java.time.Duration.ofSeconds(30));
+            }
         }
         List<ProcessHandle> ours = ProcessHandle.current().descendants()
                 .filter(p -> p.info().arguments().map(a -> List.of(a).contains(run.path().toString())).orElse(false))
