@@ -54,6 +54,7 @@ public final class FakeHost {
                 31 22 0:27 / /dev/hugepages rw,relatime - hugetlbfs hugetlbfs rw,pagesize=2M
                 """);
         h.write("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
+        h.write("/sys/fs/cgroup/cpuset.cpus.isolated", "\n"); // Linux 6.7 on: remote cpuset partitions
         h.write("/proc/meminfo", "MemTotal:        1015808 kB\nHugePages_Total:     512\nHugepagesize:       2048 kB\n");
         h.write("/usr/bin/gcc", "#!/bin/sh\n");
         try {

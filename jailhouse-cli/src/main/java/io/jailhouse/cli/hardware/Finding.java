@@ -38,12 +38,13 @@ public record Finding(String feature, Need need, Outcome outcome, String detail,
             case ABSENT -> switch (need) {
                 case REQUIRED -> "MISSING";
                 case STRICT -> "missing (relaxed only)";
+                case ISOLATION -> "missing (pinning only)";
                 case OPTIONAL -> "missing (optional)";
                 case INFORMATIONAL -> "no";
             };
             case UNKNOWN -> switch (need) {
                 case REQUIRED -> "SKIPPED";
-                case STRICT, OPTIONAL, INFORMATIONAL -> "skipped";
+                case STRICT, ISOLATION, OPTIONAL, INFORMATIONAL -> "skipped";
             };
         };
     }
@@ -58,5 +59,10 @@ public record Finding(String feature, Need need, Outcome outcome, String detail,
 
     public boolean limitsToRelaxed() {
         return need == Need.STRICT && outcome == Outcome.ABSENT;
+    }
+
+    /** Strict partitioning can pin cell CPUs but not keep host tasks off them. */
+    public boolean limitsToPinning() {
+        return need == Need.ISOLATION && outcome == Outcome.ABSENT;
     }
 }

@@ -9,6 +9,7 @@ import io.jailhouse.config.SystemConfig;
 import io.jailhouse.config.host.CpuInfo;
 import io.jailhouse.config.host.HostDataException;
 import io.jailhouse.config.host.HostRoot;
+import io.jailhouse.hypervisor.CpusetIsolation;
 import io.jailhouse.sys.KvmCapability;
 import io.jailhouse.sys.KvmDevice;
 import java.io.File;
@@ -60,6 +61,8 @@ public final class HardwareCheck {
             new CapabilityUse(KvmCapability.X86_USER_SPACE_MSR, Need.OPTIONAL, "reporting forbidden MSR accesses"),
             new CapabilityUse(KvmCapability.X86_MSR_FILTER, Need.OPTIONAL, "reporting forbidden MSR accesses"),
             new CapabilityUse(KvmCapability.XEN_HVM, Need.OPTIONAL, "vmcall intercept (else the hypercall port)"));
+
+    static final String CPUSET = "cgroup cpuset controller";
 
     private final HostRoot root;
     private final KvmStatus kvm;
@@ -171,8 +174,7 @@ public final class HardwareCheck {
         } catch (HostDataException e) {
             mountError = e.getMessage();
         }
-        out.add(mounts == null ? Finding.unknown("cgroup v2 cpuset controller", Need.STRICT, mountError)
-                : cpuset(mounts));
+        out.add(mounts == null ? Finding.unknown(CPUSET, Need.ISOLATION, mountError) : cpuset());
         out.add(mounts == null ? Finding.unknown("Huge pages", Need.OPTIONAL, mountError) : hugePages(mounts));
         out.add(jdk.feature() >= MINIMUM_JDK ? Finding.present("JDK >= " + MINIMUM_JDK, Need.REQUIRED, jdk.toString())
                 : Finding.absent("JDK >= " + MINIMUM_JDK, Need.REQUIRED, jdk + ": the FFM API is final from 22 on"));
@@ -180,33 +182,15 @@ public final class HardwareCheck {
         return out;
     }
 
-    /** Strict partitioning moves host tasks off cell CPUs with a cgroup v2 cpuset. */
-    private Finding cpuset(List<HostFacts.Mount> mounts) {
-        String feature = "cgroup v2 cpuset controller";
-        List<String> seen = new ArrayList<>();
-        for (HostFacts.Mount m : mounts) {
-            if (!m.type().equals("cgroup2")) {
-                continue;
-            }
-            String controllers = m.mountPoint().endsWith("/") ? m.mountPoint() + "cgroup.controllers"
-                    : m.mountPoint() + "/cgroup.controllers";
-            try {
-                String list = root.readValue(controllers);
-                if (List.of(list.split("\\s+")).contains("cpuset")) {
-                    return Finding.present(feature, Need.STRICT, m.mountPoint());
-                }
-                seen.add(m.mountPoint() + " offers " + (list.isEmpty() ? "no controllers" : list));
-            } catch (HostDataException e) {
-                seen.add(e.getMessage());
-            }
-        }
-        boolean v1 = mounts.stream().anyMatch(m -> m.type().equals("cgroup")
-                && List.of(m.superOptions().split(",")).contains("cpuset"));
-        String detail = seen.isEmpty() ? "no cgroup2 file system mounted" : String.join("; ", seen);
-        if (v1) {
-            detail += " (cpuset is held by a cgroup v1 hierarchy)";
-        }
-        return Finding.absent(feature, Need.STRICT, detail);
+    /**
+     * Strict partitioning keeps host tasks off cell CPUs with cgroup cpusets:
+     * reported by the same detection the hypervisor uses, so this row says what
+     * it will do.
+     */
+    private Finding cpuset() {
+        CpusetIsolation cpusets = CpusetIsolation.detect(root.path());
+        return cpusets.available() ? Finding.present(CPUSET, Need.ISOLATION, cpusets.describe())
+                : Finding.absent(CPUSET, Need.ISOLATION, cpusets.describe());
     }
 
     /** Cell memory is backed by hugetlbfs where huge pages are available, else by /dev/shm. */

@@ -51,6 +51,11 @@ public record HardwareReport(List<List<Finding>> groups) {
             out.add("Note: only relaxed partitioning (cell CPUs sharing host CPUs) is possible here, for lack of: "
                     + String.join(", ", relaxed) + ".");
         }
+        List<String> pinning = findings().stream().filter(Finding::limitsToPinning).map(Finding::feature).toList();
+        if (!pinning.isEmpty()) {
+            out.add("Note: strict partitioning pins each cell CPU to its own host CPU but cannot keep host tasks off it"
+                    + " here, for lack of: " + String.join(", ", pinning) + ".");
+        }
         switch (exitCode()) {
             case EXIT_FAILED -> out.add("Check FAILED!");
             case EXIT_SKIPPED -> {

@@ -65,7 +65,9 @@ class HardwareCheckTest {
         assertThat(line(r, "KVM_CAP_MAX_VCPUS")).endsWith("1024");
         assertThat(line(r, "VT-x or AMD-V")).contains("no").endsWith("nested KVM without hardware virtualization: "
                 + "cell kernel code is emulated, slowly");
-        assertThat(line(r, "cgroup v2 cpuset controller")).contains("ok").endsWith("/sys/fs/cgroup");
+        assertThat(line(r, "cgroup cpuset controller")).isEqualTo(String.format("%-32s%-24s%s",
+                "cgroup cpuset controller", "ok", "cgroup v2 cpuset at /sys/fs/cgroup: cell CPUs become exclusive "
+                        + "cpuset partitions, host tasks are kept off them"));
         assertThat(line(r, "Huge pages")).endsWith("hugetlbfs at /dev/hugepages, 512 pages of 2048 kB");
         assertThat(line(r, "JDK >= 22")).endsWith("25.0.1+8");
         assertThat(line(r, "gcc (to build inmates)")).endsWith("/usr/bin/gcc");
@@ -116,6 +118,7 @@ class HardwareCheckTest {
 
     @Test
     void smallHostIsRelaxedOnly() {
+        // This project's own test machine: cgroup v2 without cpuset, the cpuset controller on a v1 hierarchy.
         host.write("/sys/devices/system/cpu/online", "0\n")
                 .write("/sys/fs/cgroup/cgroup.controllers", "memory pids\n")
                 .write("/proc/self/mountinfo", """
@@ -123,15 +126,46 @@ class HardwareCheckTest {
                         30 22 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
                         31 22 0:27 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset
                         """)
-                .write("/sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n");
+                .write("/sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n")
+                .write("/sys/fs/cgroup/cpuset/cpuset.cpus", "0\n")
+                .write("/sys/fs/cgroup/cpuset/tasks", "1\n");
         HardwareReport r = check(workingKvm(allCapabilities()), null);
         assertThat(line(r, "Number of CPUs > 1")).contains("missing (relaxed only)").endsWith("1 CPU: no CPU to give a cell exclusively");
-        assertThat(line(r, "cgroup v2 cpuset controller")).contains("missing (relaxed only)")
-                .endsWith("/sys/fs/cgroup/unified offers hugetlb (cpuset is held by a cgroup v1 hierarchy)");
+        assertThat(line(r, "cgroup cpuset controller")).contains("ok")
+                .endsWith("cgroup v1 cpuset at /sys/fs/cgroup/cpuset: host tasks are kept off cell CPUs");
         assertThat(line(r, "Huge pages")).contains("missing (optional)").endsWith("no hugetlbfs mounted, HugePages_Total 512: cell memory uses /dev/shm");
         assertThat(r.render()).contains("Note: only relaxed partitioning (cell CPUs sharing host CPUs) is possible here, "
-                + "for lack of: Number of CPUs > 1, cgroup v2 cpuset controller.");
+                + "for lack of: Number of CPUs > 1.");
         assertThat(r.exitCode()).isZero();
+    }
+
+    @Test
+    void withoutCpusetsStrictPartitioningOnlyPins() {
+        host.delete("/sys/fs/cgroup/cpuset.cpus.isolated")
+                .write("/proc/self/mountinfo", """
+                        22 1 253:1 / / rw - ext4 /dev/vda rw
+                        30 22 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+                        31 22 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+                        """)
+                .write("/sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n");
+        HardwareReport r = check(workingKvm(allCapabilities()), null);
+        assertThat(line(r, "cgroup cpuset controller")).isEqualTo(String.format("%-32s%-24s%s",
+                "cgroup cpuset controller", "missing (pinning only)", "no cpuset controller (cgroup v2 at "
+                        + "/sys/fs/cgroup/unified without cpuset, no v1 cpuset hierarchy): cell CPUs are pinned but "
+                        + "shared with host tasks"));
+        assertThat(r.render()).contains("Note: strict partitioning pins each cell CPU to its own host CPU but cannot "
+                + "keep host tasks off it here, for lack of: cgroup cpuset controller.");
+        assertThat(r.render()).noneMatch(l -> l.startsWith("Note: only relaxed"));
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.render().getLast()).isEqualTo("Check passed!");
+    }
+
+    @Test
+    void v2CpusetOfAKernelBefore67IsNotUsed() {
+        host.delete("/sys/fs/cgroup/cpuset.cpus.isolated");
+        HardwareReport r = check(workingKvm(allCapabilities()), null);
+        assertThat(line(r, "cgroup cpuset controller")).contains("missing (pinning only)")
+                .contains("cgroup v2 cpuset at /sys/fs/cgroup without remote partitions (Linux 6.7)");
     }
 
     @Test
@@ -149,7 +183,7 @@ class HardwareCheckTest {
         host.delete("/proc/cpuinfo").delete("/proc/self/mountinfo");
         HardwareReport r = check(workingKvm(allCapabilities()), null);
         assertThat(line(r, "Processor features")).contains("SKIPPED").contains("cpuinfo: not found");
-        assertThat(line(r, "cgroup v2 cpuset controller")).contains("skipped").contains("mountinfo: not found");
+        assertThat(line(r, "cgroup cpuset controller")).contains("skipped").contains("mountinfo: not found");
         assertThat(r.exitCode()).isEqualTo(1);
     }
 
