@@ -184,7 +184,8 @@ public final class Jailhoused implements AutoCloseable {
             PeerAuthorization authorization = PeerAuthorization.rootAnd(server.owner());
             runDirectory.writePid(pid);
             Jailhoused daemon = new Jailhoused(runDirectory, server, hypervisor, log);
-            List<String> notices = notices(config, partitioning);
+            List<String> notices = new ArrayList<>(notices(config, partitioning));
+            notices.addAll(hypervisor.notices());
             server.serve(new ControlOperations(hypervisor, pid, notices, log), authorization, daemon::close);
             notices.forEach(log::info);
             log.info("listening on " + server.socket());

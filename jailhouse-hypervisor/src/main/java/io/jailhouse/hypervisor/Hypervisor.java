@@ -16,6 +16,11 @@ public interface Hypervisor extends AutoCloseable {
 
     Partitioning partitioning();
 
+    /** What the user should know about this hypervisor once enabled (memory backing, CPU isolation). */
+    default List<String> notices() {
+        return List.of();
+    }
+
     /** Creates a cell from its config; it is then in state "shut down". */
     CellStatus createCell(CellConfig config) throws HypervisorException;
 

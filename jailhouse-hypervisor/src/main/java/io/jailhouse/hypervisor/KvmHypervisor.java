@@ -45,6 +45,8 @@ public final class KvmHypervisor implements Hypervisor {
     private final ConcurrentSkipListMap<Integer, Cell> cells = new ConcurrentSkipListMap<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Thread consolePump;
+    /** Keeps host tasks off cell CPUs in strict mode; null in relaxed mode, where CPUs are shared anyway. */
+    private final CpusetIsolation cpusets;
     private volatile boolean closed;
     /** Set first thing in close(), so a wait for a cell's reply gives up and releases the lock. */
     private volatile boolean closing;
@@ -54,7 +56,8 @@ public final class KvmHypervisor implements Hypervisor {
     private final int memorySlots;
 
     private KvmHypervisor(SystemConfig config, Partitioning partitioning, KvmDevice kvm, List<CpuidEntry> cpuid,
-            ReservedMemory memory, int hostCpus) {
+            ReservedMemory memory, int hostCpus, CpusetIsolation cpusets) {
+        this.cpusets = cpusets;
         this.config = config;
         this.partitioning = partitioning;
         this.kvm = kvm;
@@ -69,6 +72,17 @@ public final class KvmHypervisor implements Hypervisor {
             slots = 0;
         }
         this.memorySlots = slots;
+    }
+
+    @Override
+    public List<String> notices() {
+        List<String> notices = new ArrayList<>();
+        notices.add("Cell memory: 0x" + Long.toHexString(memory.size()) + " bytes of reserved memory in "
+                + memory.file() + (memory.file().startsWith("/dev/shm") ? " (no hugetlbfs with enough free pages)" : "")
+                + ".");
+        notices.add(cpusets == null ? "CPU isolation: none (relaxed partitioning shares host CPUs)."
+                : "CPU isolation: " + cpusets.describe() + ".");
+        return notices;
     }
 
     boolean closing() {
@@ -172,12 +186,15 @@ public final class KvmHypervisor implements Hypervisor {
             memory = ReservedMemory.create(ReservedMemory.extentOf(config), memoryDirectory,
                     "jailhouse-memory-" + Libc.getpid());
             int hostCpus = Runtime.getRuntime().availableProcessors();
-            KvmHypervisor hv = new KvmHypervisor(config, partitioning, kvm, cpuid, memory, hostCpus);
+            CpusetIsolation cpusets = partitioning == Partitioning.STRICT ? CpusetIsolation.detect() : null;
+            KvmHypervisor hv = new KvmHypervisor(config, partitioning, kvm, cpuid, memory, hostCpus, cpusets);
             hv.consolePump.start();
             hv.print("\nInitializing Jailhouse hypervisor " + VERSION + " on KVM (API " + api + ")\n");
             hv.print("Partitioning: " + (partitioning == Partitioning.STRICT ? "strict" : "relaxed")
                     + ", " + hostCpus + " host CPUs\n");
-            hv.print("Reserved memory: 0x" + Long.toHexString(memory.size()) + " bytes at " + memory.file() + "\n");
+            for (String notice : hv.notices()) {
+                hv.print(notice + "\n");
+            }
             hv.print("Activating hypervisor\n");
             return hv;
         } catch (NativeException e) {
@@ -255,6 +272,19 @@ public final class KvmHypervisor implements Hypervisor {
                 hostCpuOf[c] = partitioning == Partitioning.STRICT ? c : c % hostCpus;
             }
             Cell cell = Cell.create(this, kvm, supportedCpuid, id, cellConfig, hostCpuOf);
+            if (cpusets != null) {
+                Map<Integer, Integer> threadOfCpu = new java.util.TreeMap<>();
+                for (Vcpu v : cell.vcpus()) {
+                    threadOfCpu.put(v.hostCpu(), v.tid());
+                }
+                try {
+                    CpusetIsolation.Isolation done = cpusets.isolate(cell.name(), threadOfCpu);
+                    print(done.summary() + "\n");
+                } catch (HypervisorException e) {
+                    cell.destroy(); // upstream fails the create when it cannot take the CPUs from Linux
+                    throw e;
+                }
+            }
             cells.put(id, cell);
             print("Created cell \"" + cell.name() + "\"\n");
             updatePoolFigures("after cell creation");
@@ -381,6 +411,13 @@ public final class KvmHypervisor implements Hypervisor {
         cell.destroy();
         drain(cell);
         cells.remove(cell.id());
+        if (cpusets != null) {
+            try {
+                cpusets.release(cell.name()); // its threads are gone: the CPUs go back to the host
+            } catch (HypervisorException e) {
+                print("Returning the CPUs of cell \"" + cell.name() + "\" to the host failed: " + e.getMessage() + "\n");
+            }
+        }
     }
 
     /** Whether another cell maps pages of {@code r} too (shared memory): those are not cleared. */
@@ -489,6 +526,13 @@ public final class KvmHypervisor implements Hypervisor {
             closed = true;
         } finally {
             lock.unlock();
+        }
+        if (cpusets != null) {
+            try {
+                cpusets.close();
+            } catch (HypervisorException e) {
+                print("Restoring the host's cpusets failed: " + e.getMessage() + "\n");
+            }
         }
         consolePump.interrupt();
         try {

@@ -161,6 +161,11 @@ final class Vcpu implements Runnable {
         }
     }
 
+    /** The kernel thread id of this CPU's thread (0 before it started). */
+    synchronized int tid() {
+        return tid;
+    }
+
     /** Forgets a failure (cell load and shutdown clear the failed flags, as upstream). */
     synchronized void clearFailure() {
         if (status == Status.FAILED) {

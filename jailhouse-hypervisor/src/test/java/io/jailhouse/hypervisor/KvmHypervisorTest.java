@@ -280,6 +280,52 @@ class KvmHypervisorTest {
         assertThat(hv.statistics(ref).total().get("vmexits_msr_other")).isEqualTo(1);
     }
 
+    /**
+     * Strict partitioning on this host: a cell on host CPU 1 takes that CPU
+     * from every other host task (a process started meanwhile may only run
+     * on CPU 0) and gives it back when destroyed. Where the host has no
+     * cpuset hierarchy the cell is only pinned, and the test says so.
+     */
+    @Test
+    void strictPartitioningKeepsHostTasksOffACellsCpu() throws Exception {
+        int hostCpus = Runtime.getRuntime().availableProcessors();
+        assumeTrue(hostCpus >= 2, "needs a host with 2 CPUs");
+        CpusetIsolation probe = CpusetIsolation.detect();
+        if (!probe.available()) {
+            System.err.println("!!!!! CPUSET TEST SKIPPED: " + probe.describe() + " !!!!!");
+            assumeTrue(false, probe.describe());
+        }
+        hv.close();
+        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
+                Partitioning.STRICT);
+        assertThat(hv.notices()).anyMatch(n -> n.startsWith("CPU isolation: cgroup"));
+        CellConfig t = tinyDemo();
+        int cpu = hostCpus - 1;
+        CellConfig onLastCpu = new CellConfig(t.architecture(), "isolated", t.id(), t.flags(),
+                io.jailhouse.config.Bitmap.of(t.cpus().sizeBytes(), cpu), t.memoryRegions(), t.cacheRegions(),
+                t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(), t.streamIds(), t.vpciIrqBase(),
+                t.cpuResetAddress(), t.msgReplyTimeout(), t.console());
+        hv.createCell(onLastCpu);
+        try {
+            assertThat(allowedCpusOfANewProcess()).isEqualTo(hostCpus == 2 ? "0" : "0-" + (cpu - 1));
+            assertThat(text(hv.console())).contains("cell \"isolated\"");
+            hv.loadCell(CellRef.ofId(1), List.of(resetVectorImage(SAY_HI)));
+            hv.startCell(CellRef.ofId(1));
+            ConsoleRing console = hv.cellConsole(CellRef.ofId(1));
+            await(() -> text(console).contains("Hi"), "the isolated cell's output");
+        } finally {
+            hv.destroyCell(CellRef.ofId(1));
+        }
+        assertThat(allowedCpusOfANewProcess()).isEqualTo("0-" + cpu);
+    }
+
+    private static String allowedCpusOfANewProcess() throws Exception {
+        Process p = new ProcessBuilder("grep", "Cpus_allowed_list", "/proc/self/status").start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        p.waitFor();
+        return out.replaceAll(".*:\\s*", "");
+    }
+
     @FunctionalInterface
     interface ThrowingOp {
         void run() throws Exception;
