@@ -142,6 +142,44 @@ class InmateBootTest {
         restartsWithoutReload(tinyDemo().withCpuResetAddress(0), 0);
     }
 
+    /**
+     * smp-demo on the bundled smp-demo cell (CPUs 1-3): all three start at
+     * the reset vector together, the primary restarts the others with
+     * INIT/SIPI through the in-kernel local APICs, each says hello and sends
+     * an IPI back.
+     */
+    @Test
+    void smpDemoBringsUpTheOtherCpusAndTheyInterruptThePrimary() throws Exception {
+        CellConfig smp = ConfigFiles.read(CONFIGS.resolve("smp-demo.yaml"), CellConfig.class);
+        hv.createCell(smp);
+        CellRef ref = CellRef.parse("smp-demo");
+        Path image = Path.of("..", "inmates", "demos", "x86", "smp-demo.bin");
+        hv.loadCell(ref, List.of(new LoadImage(image.toString(), Files.readAllBytes(image), 0xf0000)));
+        hv.startCell(ref);
+        ConsoleRing console = hv.cellConsole(ref);
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        String out = "";
+        while (out.split("Received IPI on", -1).length < 3) {
+            assertThat(System.nanoTime()).as("smp-demo's IPIs; console:%n%s%nhypervisor:%n%s", out,
+                    hv.console().read(0, 4096).text()).isLessThan(deadline);
+            Thread.sleep(50);
+            out = console.read(0, console.capacity()).text();
+        }
+        Matcher primary = Pattern.compile("SMP demo, primary CPU: (\\d)").matcher(out);
+        assertThat(primary.find()).as(out).isTrue();
+        int first = Integer.parseInt(primary.group(1));
+        assertThat(first).isBetween(1, 3);
+        assertThat(out).contains("Waiting for the rest...", "Found 2 other CPU(s)");
+        for (int cpu = 1; cpu <= 3; cpu++) {
+            if (cpu != first) {
+                assertThat(out).contains(" Starting CPU " + cpu, "Hello from CPU " + cpu + "!");
+            }
+        }
+        assertThat(out).contains("Received IPI on " + first);
+        assertThat(hv.cell(ref).state()).isEqualTo(CellState.RUNNING);
+        assertThat(hv.cell(ref).failedCpus()).isEmpty();
+    }
+
     @Test
     void currentUpstreamContractImageAtZero() throws Exception {
         assertTinyDemoOutput(run(tinyDemo().withCpuResetAddress(0), 0, "loops=2", 0x1000));
