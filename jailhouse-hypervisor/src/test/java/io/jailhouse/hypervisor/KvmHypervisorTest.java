@@ -326,6 +326,46 @@ class KvmHypervisorTest {
         return out.replaceAll(".*:\\s*", "");
     }
 
+    @Test
+    void memoryConflictsBetweenCellsAreRefused() throws Exception {
+        hv.createCell(tinyDemo());
+        CellConfig t = tinyDemo();
+        // CPU 3 is free, but the RAM at 0x3ee00000 is tiny-demo's
+        CellConfig sameRam = new CellConfig(t.architecture(), "same-ram", t.id(), t.flags(),
+                io.jailhouse.config.Bitmap.of(t.cpus().sizeBytes(), 3), t.memoryRegions(), t.cacheRegions(),
+                t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(), t.streamIds(), t.vpciIrqBase(),
+                t.cpuResetAddress(), t.msgReplyTimeout(), t.console());
+        assertThatThrownBy(() -> hv.createCell(sameRam)).isInstanceOfSatisfying(HypervisorException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EBUSY);
+            assertThat(e.getMessage()).startsWith("Overlapping memory regions between cells:")
+                    .contains("0x3ee00000", "same-ram", "tiny-demo");
+        });
+        assertThat(hv.cells()).hasSize(2);
+    }
+
+    @Test
+    void memoryAndCountersOfADestroyedCellDoNotReachTheNextOne() throws Exception {
+        hv.createCell(tinyDemo());
+        CellRef ref = CellRef.ofId(1);
+        LoadImage image = resetVectorImage(SAY_HI);
+        java.util.Arrays.fill(image.data(), 0, 0xfff0, (byte) 0xaa);
+        hv.loadCell(ref, List.of(image));
+        hv.startCell(ref);
+        ConsoleRing console = hv.cellConsole(ref);
+        await(() -> text(console).contains("Hi"), "the cell's output");
+        assertThat(hv.statistics(ref).total().get("vmexits_total")).isPositive();
+        ReservedMemory memory = ((KvmHypervisor) hv).reservedMemory();
+        long imagePhys = 0x3ee00000L + 0xf0000;
+        assertThat(memory.slice(imagePhys, 1).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 0xaa);
+        hv.destroyCell(ref);
+        for (long off = 0; off < 0x10000; off += 0x1000) {
+            assertThat(memory.slice(imagePhys + off, 8).get(java.lang.foreign.ValueLayout.JAVA_LONG, 0))
+                    .as("reserved memory at 0x%x after destroy", imagePhys + off).isZero();
+        }
+        hv.createCell(tinyDemo());
+        assertThat(hv.statistics(CellRef.ofId(1)).total().values()).containsOnly(0L);
+    }
+
     @FunctionalInterface
     interface ThrowingOp {
         void run() throws Exception;
