@@ -185,6 +185,7 @@ final class Cell {
                     memory.slice(r.physStart(), r.size()));
             ram.add(r);
         }
+        memorySlots = slot;
     }
 
     /** Emulated devices first, then the rest of the whitelist as unbacked ports. */

@@ -96,7 +96,7 @@ class KvmHypervisorTest {
         assertThat(hv.cells().get(0).assignedCpus()).containsExactly(0, 1, 3);
         assertThat(hv.statistics(ref).total().get("vmexits_pio")).isGreaterThanOrEqualTo(2);
         assertThat(text(hv.console())).contains("Created cell \"tiny-demo\"",
-                "Page pool usage after cell creation: mem 256/", "Started cell \"tiny-demo\"");
+                "Page pool usage after cell creation: mem 256/", "remap 2/", "Started cell \"tiny-demo\"");
 
         // restart: runs again from the reset vector
         hv.startCell(ref);
