@@ -1,12 +1,9 @@
 package io.jailhouse.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
-import io.jailhouse.config.SystemConfig;
-import io.jailhouse.sys.KvmDevice;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,31 +19,13 @@ import org.junit.jupiter.api.Test;
  * from real mode to long mode in a cell under both boot contracts of spec
  * 5.6, with its command line delivered each way.
  */
-class InmateBootTest {
-    static final Path CONFIGS = Path.of("..", "configs", "x86");
+class InmateBootTest extends KvmCellTestBase {
     static final Path TINY_DEMO = Path.of("..", "inmates", "demos", "x86", "tiny-demo.bin");
     static final Pattern PM_TIMER = Pattern.compile("PM Timer: +(\\d+)");
 
-    Hypervisor hv;
-
     @BeforeAll
-    static void requireKvmAndImage() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
+    static void requireImage() {
         assertThat(TINY_DEMO).as("the inmates module builds it (make -C inmates)").isRegularFile();
-    }
-
-    @BeforeEach
-    void enable() throws Exception {
-        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
-                Partitioning.RELAXED);
-    }
-
-    @AfterEach
-    void disable() {
-        hv.close();
     }
 
     private String run(CellConfig cell, long imageAddress, String cmdline, long cmdlineAddress) throws Exception {

@@ -1,13 +1,10 @@
 package io.jailhouse.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.MemoryRegion;
-import io.jailhouse.config.SystemConfig;
-import io.jailhouse.sys.KvmDevice;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,9 +13,6 @@ import java.util.List;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -30,33 +24,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  * schedule throughout. Relaxed partitioning here: the two cells' CPUs map to
  * the host's two CPUs. Skipped loudly without KVM.
  */
-class IsolationTest {
-    static final Path CONFIGS = Path.of("..", "configs", "x86");
+class IsolationTest extends KvmCellTestBase {
     static final Path TESTS = Path.of("..", "inmates", "tests", "x86");
     static final Pattern TICK = Pattern.compile("tick (\\d+) at (\\d+) ns");
     /** The ticker's period is 100 ms; a tick later than this behind the previous one is a miss. */
     static final long MAX_TICK_GAP_NS = 250_000_000L;
-
-    Hypervisor hv;
-
-    @BeforeAll
-    static void requireKvm() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
-    }
-
-    @BeforeEach
-    void enable() throws Exception {
-        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
-                Partitioning.RELAXED);
-    }
-
-    @AfterEach
-    void disable() {
-        hv.close();
-    }
 
     static CellConfig withFlagsAndRegions(CellConfig t, String name, long flags, List<MemoryRegion> regions) {
         return new CellConfig(t.architecture(), name, t.id(), flags, t.cpus(), regions, t.cacheRegions(),

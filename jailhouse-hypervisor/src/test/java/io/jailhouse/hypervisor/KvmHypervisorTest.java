@@ -8,13 +8,9 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.sys.Errno;
-import io.jailhouse.sys.KvmDevice;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,32 +18,8 @@ import org.junit.jupiter.api.Test;
  * the x86 reset vector (the bundled demo cells start at 0xffff0), so the
  * hypervisor is tested without the inmate library. Skipped loudly without KVM.
  */
-class KvmHypervisorTest {
-    static final Path CONFIGS = Path.of("..", "configs", "x86");
+class KvmHypervisorTest extends KvmCellTestBase {
     static final long IMAGE_BASE = 0xf0000;
-
-    Hypervisor hv;
-
-    @BeforeAll
-    static void requireKvm() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
-    }
-
-    @BeforeEach
-    void enable() throws Exception {
-        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
-                Partitioning.RELAXED);
-    }
-
-    @AfterEach
-    void disable() {
-        if (hv != null) {
-            hv.close();
-        }
-    }
 
     static CellConfig tinyDemo() throws Exception {
         return ConfigFiles.read(CONFIGS.resolve("tiny-demo.yaml"), CellConfig.class);
