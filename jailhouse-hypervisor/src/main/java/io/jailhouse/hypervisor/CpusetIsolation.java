@@ -1,5 +1,7 @@
 package io.jailhouse.hypervisor;
 
+import io.jailhouse.config.host.Mount;
+
 import io.jailhouse.config.Bitmap;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.NativeException;
@@ -197,46 +199,46 @@ public final class CpusetIsolation implements AutoCloseable {
 
     static CpusetIsolation detect(Path hostRoot, CgroupFiles files, long daemonPid) {
         Path root = hostRoot.toAbsolutePath().normalize();
-        List<String[]> mounts;
+        List<Mount> mounts;
         try {
             mounts = mounts(root);
         } catch (IOException e) {
             return none(root, files, daemonPid, "cannot read " + resolve(root, MOUNTINFO) + ": " + describe(e));
         }
         List<String> v2Seen = new ArrayList<>();
-        for (String[] m : mounts) {
-            if (!m[1].equals("cgroup2")) {
+        for (Mount m : mounts) {
+            if (!m.type().equals("cgroup2")) {
                 continue;
             }
-            Path dir = resolve(root, m[0]);
+            Path dir = resolve(root, m.mountPoint());
             String controllers;
             try {
                 controllers = files.read(dir.resolve("cgroup.controllers")).trim();
             } catch (IOException e) {
-                v2Seen.add("cgroup v2 at " + m[0] + " unreadable: " + describe(e));
+                v2Seen.add("cgroup v2 at " + m.mountPoint() + " unreadable: " + describe(e));
                 continue;
             }
             if (!List.of(controllers.split("\\s+")).contains("cpuset")) {
-                v2Seen.add("cgroup v2 at " + m[0] + " without cpuset");
+                v2Seen.add("cgroup v2 at " + m.mountPoint() + " without cpuset");
             } else if (!Files.exists(dir.resolve(V2_PARTITIONS_MARK))) {
-                v2Seen.add("cgroup v2 cpuset at " + m[0] + " without remote partitions (Linux 6.7)");
+                v2Seen.add("cgroup v2 cpuset at " + m.mountPoint() + " without remote partitions (Linux 6.7)");
             } else {
-                return new CpusetIsolation(Hierarchy.V2, root, m[0], "cpuset.", null, files, daemonPid);
+                return new CpusetIsolation(Hierarchy.V2, root, m.mountPoint(), "cpuset.", null, files, daemonPid);
             }
         }
         List<String> v1Seen = new ArrayList<>();
-        for (String[] m : mounts) {
-            if (!m[1].equals("cgroup") || !List.of(m[2].split(",")).contains("cpuset")) {
+        for (Mount m : mounts) {
+            if (!m.type().equals("cgroup") || !List.of(m.superOptions().split(",")).contains("cpuset")) {
                 continue;
             }
-            Path dir = resolve(root, m[0]);
+            Path dir = resolve(root, m.mountPoint());
             String prefix = Files.exists(dir.resolve("cpuset.cpus")) ? "cpuset."
                     : Files.exists(dir.resolve("cpus")) ? "" : null;
             if (prefix == null || !Files.exists(dir.resolve("tasks"))) {
-                v1Seen.add("cgroup v1 cpuset at " + m[0] + " without cpuset.cpus or tasks");
+                v1Seen.add("cgroup v1 cpuset at " + m.mountPoint() + " without cpuset.cpus or tasks");
                 continue;
             }
-            return new CpusetIsolation(Hierarchy.V1, root, m[0], prefix, null, files, daemonPid);
+            return new CpusetIsolation(Hierarchy.V1, root, m.mountPoint(), prefix, null, files, daemonPid);
         }
         if (v2Seen.isEmpty()) {
             v2Seen.add("no cgroup v2");
@@ -251,40 +253,12 @@ public final class CpusetIsolation implements AutoCloseable {
         return new CpusetIsolation(Hierarchy.NONE, root, null, null, reason, files, pid);
     }
 
-    /** The mounts as {mount point, type, super options}. */
-    private static List<String[]> mounts(Path root) throws IOException {
-        List<String[]> out = new ArrayList<>();
-        for (String line : Files.readAllLines(resolve(root, MOUNTINFO), StandardCharsets.UTF_8)) {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPEROPTIONS
-            String[] f = line.trim().split(" ");
-            int dash = -1;
-            for (int j = 6; j < f.length; j++) {
-                if (f[j].equals("-")) {
-                    dash = j;
-                    break;
-                }
-            }
-            if (dash < 0 || dash + 1 >= f.length) {
-                continue;
-            }
-            out.add(new String[] {unescape(f[4]), f[dash + 1], dash + 3 < f.length ? f[dash + 3] : ""});
+    private static List<Mount> mounts(Path root) throws IOException {
+        try {
+            return Mount.parseMountInfo(Files.readString(resolve(root, MOUNTINFO), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        return out;
-    }
-
-    /** mountinfo writes blanks and backslashes in paths as octal escapes ({@code \040}). */
-    private static String unescape(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
     }
 
     private static Path resolve(Path root, String hostPath) {

@@ -1,5 +1,7 @@
 package io.jailhouse.cli.hardware;
 
+import io.jailhouse.config.host.Mount;
+
 import io.jailhouse.config.Architecture;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.Bitmap;
@@ -167,7 +169,7 @@ public final class HardwareCheck {
 
     private List<Finding> system() {
         List<Finding> out = new ArrayList<>();
-        List<HostFacts.Mount> mounts = null;
+        List<Mount> mounts = null;
         String mountError = null;
         try {
             mounts = HostFacts.mounts(root);
@@ -194,10 +196,10 @@ public final class HardwareCheck {
     }
 
     /** Cell memory is backed by hugetlbfs where huge pages are available, else by /dev/shm. */
-    private Finding hugePages(List<HostFacts.Mount> mounts) {
+    private Finding hugePages(List<Mount> mounts) {
         String feature = "Huge pages";
         List<String> hugetlbfs = mounts.stream().filter(m -> m.type().equals("hugetlbfs"))
-                .map(HostFacts.Mount::mountPoint).toList();
+                .map(Mount::mountPoint).toList();
         OptionalLong total;
         OptionalLong size;
         try {

@@ -1,5 +1,7 @@
 package io.jailhouse.cli.hardware;
 
+import io.jailhouse.config.host.Mount;
+
 import io.jailhouse.config.Bitmap;
 import io.jailhouse.config.host.HostDataException;
 import io.jailhouse.config.host.HostRoot;
@@ -13,9 +15,6 @@ final class HostFacts {
     static final String MEMINFO = "/proc/meminfo";
     static final String ONLINE_CPUS = "/sys/devices/system/cpu/online";
 
-    /** A line of mountinfo: where a file system of which type is mounted, with its super options. */
-    record Mount(String mountPoint, String type, String superOptions) {
-    }
 
     private HostFacts() {
     }
@@ -35,43 +34,11 @@ final class HostFacts {
     }
 
     static List<Mount> mounts(HostRoot root) throws HostDataException {
-        List<Mount> out = new ArrayList<>();
-        String[] lines = root.readText(MOUNTINFO).split("\n");
-        for (int i = 0; i < lines.length; i++) {
-            if (lines[i].isBlank()) {
-                continue;
-            }
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPEROPTIONS
-            String[] f = lines[i].trim().split(" ");
-            int dash = -1;
-            for (int j = 6; j < f.length; j++) {
-                if (f[j].equals("-")) {
-                    dash = j;
-                    break;
-                }
-            }
-            if (f.length < 7 || dash < 0 || dash + 1 >= f.length) {
-                throw new HostDataException(root.describe(MOUNTINFO) + " line " + (i + 1),
-                        "not 'ID PARENT DEV ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE OPTIONS'");
-            }
-            out.add(new Mount(unescape(f[4]), f[dash + 1], dash + 3 < f.length ? f[dash + 3] : ""));
+        try {
+            return Mount.parseMountInfo(root.readText(MOUNTINFO));
+        } catch (IllegalArgumentException e) {
+            throw new HostDataException(root.describe(MOUNTINFO), e.getMessage());
         }
-        return out;
-    }
-
-    /** mountinfo writes blanks and backslashes in paths as octal escapes ({@code \040}). */
-    static String unescape(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
     }
 
     /** A {@code Key: value [kB]} number of /proc/meminfo, if listed. */
