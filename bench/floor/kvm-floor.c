@@ -10,9 +10,10 @@
  * Guest: 1 MiB RAM at 0, the communication region page at 0x100000,
  * --cpus vCPUs (default 1) all RUNNABLE in real mode at the reset address,
  * x2APIC on from reset, in-kernel irqchip. Devices in user space: 8250
- * UART at 0x3f8, PM timer at 0x608, port 0x80 (ignored) and, with
- * --virtual-console, the hypercall port. Anything else stops the guest
- * with a Jailhouse-style FATAL line.
+ * UART at 0x3f8 (or --uart PORT), PM timer at 0x608, port 0x80 (ignored),
+ * an empty PCI bus behind 0xcf8/0xcfc (config reads return all ones) and,
+ * with --virtual-console, the hypercall port. Anything else stops the
+ * guest with a Jailhouse-style FATAL line.
  *
  * One thread per vCPU runs KVM_RUN (a halted vCPU blocks inside KVM_RUN
  * with the in-kernel irqchip); the main thread watches the stop
@@ -55,6 +56,8 @@
 #define UART_LSR		5
 #define UART_LSR_IDLE		0x60	/* THR empty, transmitter empty */
 #define PM_TIMER_PORT		0x608
+#define PCI_ADDR_PORT		0xcf8
+#define PCI_DATA_PORT		0xcfc
 #define PM_TIMER_HZ		3579545ULL
 #define POST_PORT		0x80
 #define HC_PORT			0x5f0	/* JAILHOUSE_HC_PORT of the inmate lib */
@@ -127,6 +130,7 @@ struct options {
 	uint32_t message[MAX_MESSAGES];
 	int num_messages;
 	uint64_t ro_mem;		/* 0: none */
+	uint16_t uart_base;
 	const char *image;
 	uint64_t load_addr;
 };
@@ -146,6 +150,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	uint32_t hc_result;	/* latched by the hypercall port's OUT */
+	uint32_t pci_addr;	/* 0xcf8 latch (per CPU, as in Jailhouse) */
 	/* statistics, read by the main thread after join */
 	unsigned long exits[EXIT_KINDS];
 	unsigned long handled_exits;
@@ -158,6 +163,7 @@ struct vm {
 	uint8_t *ram;
 	struct comm_region *comm;
 	bool virtual_console;
+	uint16_t uart_base;
 	unsigned int num_vcpus;
 	struct vcpu vcpus[MAX_CPUS];
 
@@ -365,8 +371,26 @@ static bool handle_io(struct vcpu *vcpu)
 		return true;
 	}
 
-	if (port >= UART_BASE && port < UART_BASE + 8) {
-		uart_access(vcpu->vm, port - UART_BASE, out, data, size);
+	if (port >= vcpu->vm->uart_base && port < vcpu->vm->uart_base + 8) {
+		uart_access(vcpu->vm, port - vcpu->vm->uart_base, out, data,
+			    size);
+		return true;
+	}
+
+	/*
+	 * An empty PCI bus: the address latch takes dword accesses only;
+	 * config data reads return all ones (no device anywhere), config
+	 * data writes are invalid (Jailhouse: fatal for unassigned devices).
+	 */
+	if (port == PCI_ADDR_PORT && size == 4) {
+		if (out)
+			memcpy(&vcpu->pci_addr, data, 4);
+		else
+			memcpy(data, &vcpu->pci_addr, 4);
+		return true;
+	}
+	if (!out && port >= PCI_DATA_PORT && port + size <= PCI_DATA_PORT + 4) {
+		memset(data, 0xff, size);
 		return true;
 	}
 
@@ -604,7 +628,7 @@ static void setup_comm_region(struct vm *vm, const struct options *opt,
 	comm->cell_state = 0;			/* RUNNING */
 	comm->flags = opt->virtual_console ?
 		COMM_FLAG_DBG_PUTC_PERMITTED | COMM_FLAG_DBG_PUTC_ACTIVE : 0;
-	comm->console.address = UART_BASE;
+	comm->console.address = UART_BASE;	/* whatever --uart says */
 	comm->console.type = CON_TYPE_8250;
 	comm->console.flags = 0;		/* PIO, byte registers */
 	comm->console.divider = 0;		/* as tiny-demo.cell: keep */
@@ -1030,6 +1054,8 @@ static void usage(FILE *f)
 "  --message CODE        once --until matched, send CODE to the cell (comm\n"
 "                        region) and report its answer; up to %d, in order\n"
 "  --ro-mem ADDR         a read-only 4 KiB page at ADDR (0x%08x words)\n"
+"  --uart PORT           the UART's I/O base (default 0x3f8; the comm\n"
+"                        region keeps announcing 0x3f8)\n"
 "Exit status: 0 if --until matched, 1 otherwise, 2 on set-up errors.\n",
 		MAX_CMDLINES, MAX_CPUS, MAX_MESSAGES, RO_MEM_PATTERN);
 }
@@ -1071,13 +1097,15 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "comm-revision", required_argument, NULL, 'R' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "ro-mem", required_argument, NULL, 'o' },
+		{ "uart", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t port;
 	int c;
 
 	*opt = (struct options) { .count = 1, .timeout = 60, .cpus = 1,
-				  .comm_revision = 2 };
+				  .comm_revision = 2, .uart_base = UART_BASE };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -1129,6 +1157,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case 'o':
 			opt->ro_mem = parse_u64(optarg, "read-only address");
 			break;
+		case 'U':
+			port = parse_u64(optarg, "UART port");
+			if (port == 0 || port > 0xfff8)
+				die("invalid UART port: %s", optarg);
+			opt->uart_base = port;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1172,6 +1206,7 @@ int main(int argc, char **argv)
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm.wakeup, &cattr);
 	vm.virtual_console = opt.virtual_console;
+	vm.uart_base = opt.uart_base;
 	vm.until = opt.until;
 	vm.until_len = opt.until ? strlen(opt.until) : 0;
 	vm.window = malloc(vm.until_len + 1);
