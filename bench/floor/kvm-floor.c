@@ -10,9 +10,11 @@
  * Guest: 1 MiB RAM at 0, the communication region page at 0x100000,
  * --cpus vCPUs (default 1) all RUNNABLE in real mode at the reset address,
  * x2APIC on from reset, in-kernel irqchip. Devices in user space: 8250
- * UART at 0x3f8, PM timer at 0x608, port 0x80 (ignored) and, with
- * --virtual-console, the hypercall port. Anything else stops the guest
- * with a Jailhouse-style FATAL line.
+ * UART at 0x3f8 (or --uart PORT), PM timer at 0x608, port 0x80 (ignored),
+ * PCI config space behind 0xcf8/0xcfc (an empty bus, or one device model
+ * with --pci: an HD Audio controller or an ivshmem v2 peer) and, with
+ * --virtual-console, the hypercall port. Anything else stops the
+ * guest with a Jailhouse-style FATAL line.
  *
  * One thread per vCPU runs KVM_RUN (a halted vCPU blocks inside KVM_RUN
  * with the in-kernel irqchip); the main thread watches the stop
@@ -55,6 +57,8 @@
 #define UART_LSR		5
 #define UART_LSR_IDLE		0x60	/* THR empty, transmitter empty */
 #define PM_TIMER_PORT		0x608
+#define PCI_ADDR_PORT		0xcf8
+#define PCI_DATA_PORT		0xcfc
 #define PM_TIMER_HZ		3579545ULL
 #define POST_PORT		0x80
 #define HC_PORT			0x5f0	/* JAILHOUSE_HC_PORT of the inmate lib */
@@ -103,6 +107,77 @@ struct comm_region {
 
 _Static_assert(sizeof(struct comm_region) == 76, "comm region layout");
 
+/* ---- PCI device models (--pci hda | --pci ivshmem) -------------------- */
+
+/*
+ * One device at most, just enough of it for the PCI demos: config space
+ * (a 256-byte image with per-byte write masks; bytes a guest must not
+ * write are fatal), BAR shadows that decide where the MMIO handlers sit,
+ * MSI / MSI-X messages sent with KVM_SIGNAL_MSI. All state is protected
+ * by vm->lock. The handlers return false with an error text in err
+ * instead of calling fatal() (which takes the lock itself).
+ */
+
+#define PCI_CMD_MEM		0x0002
+#define PCI_CMD_MASTER		0x0004
+
+/* HDA: ICH9 HD Audio at 00:1b.0 with a 64-bit BAR 0 at 0xfebd4000 (16
+ * KiB) and a 64-bit MSI capability at 0x60, as pci-demo.cell describes */
+#define HDA_BDF			0x00d8
+#define HDA_BAR0		0xfebd4000U
+#define HDA_BAR0_SIZE		0x4000U
+#define HDA_MSI_CAP		0x60
+#define HDA_GCTL		0x08
+#define HDA_WAKEEN		0x0c
+#define HDA_STATESTS		0x0e
+#define HDA_INTCTL		0x20
+#define HDA_REGS		0x40	/* modelled; the rest reads 0 */
+
+/* ivshmem v2 (spec 6): 01:0e.0, peer 1 of 3, 16 MSI-X vectors, the
+ * shared memory of ivshmem-demo.cell. Peer 0 is simulated: it is up
+ * (state 1), shows fixed values in its sections and answers each
+ * doorbell rung at it with vector 1 to us (what ivshmem-demo as peer 0
+ * would send to its default target). Peer 2 is absent (only its output
+ * section holds a value). */
+#define IVSHMEM_BDF		0x0170
+#define IVSHMEM_ID		1
+#define IVSHMEM_PEERS		3
+#define IVSHMEM_VECTORS		16
+#define IVSHMEM_MAX_TARGETS	12
+#define IVSHMEM_VCAP		0x40
+#define IVSHMEM_MSIX_CAP	0x60
+#define IVSHMEM_SHMEM		0x3f0f0000UL
+#define IVSHMEM_STATE_SIZE	0x1000UL
+#define IVSHMEM_RW_SIZE		0x9000UL
+#define IVSHMEM_OUT_SIZE	0x2000UL
+#define IVSHMEM_BAR_SIZE	0x1000U
+#define IVSHMEM_MSIX_DECODED	0x200U
+#define IVSHMEM_PBA		0x100U
+/* what the (simulated) peers 0 and 2 show in their sections */
+#define IVSHMEM_PEER0_STATE	1
+#define IVSHMEM_PEER0_RW	5
+#define IVSHMEM_PEER0_OUT	100
+#define IVSHMEM_PEER2_OUT	300
+
+enum pci_model { PCI_NONE, PCI_HDA, PCI_IVSHMEM };
+
+struct pci_model_state {
+	enum pci_model model;
+	uint16_t bdf;
+	uint8_t cfg[256];
+	uint8_t wmask[256];	/* bits a config write changes */
+	uint8_t wok[256];	/* 1: the byte may be written at all */
+	/* HDA */
+	uint8_t hda[HDA_REGS];
+	bool hda_irq;		/* interrupt condition, for the MSI edge */
+	/* ivshmem */
+	uint32_t int_control, state;
+	uint32_t msix[IVSHMEM_VECTORS][4];
+	uint32_t *state_table;	/* host view of the shared memory */
+	unsigned long msi_sent;
+	bool trace;		/* --pci-trace: each access to stderr */
+};
+
 #define MAX_CMDLINES	4
 #define MAX_MESSAGES	4
 
@@ -127,6 +202,9 @@ struct options {
 	uint32_t message[MAX_MESSAGES];
 	int num_messages;
 	uint64_t ro_mem;		/* 0: none */
+	uint16_t uart_base;
+	enum pci_model pci;
+	bool pci_trace;
 	const char *image;
 	uint64_t load_addr;
 };
@@ -146,6 +224,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	uint32_t hc_result;	/* latched by the hypercall port's OUT */
+	uint32_t pci_addr;	/* 0xcf8 latch (per CPU, as in Jailhouse) */
 	/* statistics, read by the main thread after join */
 	unsigned long exits[EXIT_KINDS];
 	unsigned long handled_exits;
@@ -158,6 +237,7 @@ struct vm {
 	uint8_t *ram;
 	struct comm_region *comm;
 	bool virtual_console;
+	uint16_t uart_base;
 	unsigned int num_vcpus;
 	struct vcpu vcpus[MAX_CPUS];
 
@@ -165,6 +245,7 @@ struct vm {
 	pthread_mutex_t lock;
 	pthread_cond_t wakeup;		/* main thread waits here */
 	uint8_t uart_regs[8];
+	struct pci_model_state pci;
 	const char *until;
 	size_t until_len, window_fill;
 	char *window;			/* last until_len console chars */
@@ -344,6 +425,398 @@ static void uart_access(struct vm *vm, unsigned int reg, bool out,
 	pthread_mutex_unlock(&vm->lock);
 }
 
+/* PCI device models (types and constants above) */
+
+static void *map_guest_memory(struct vm *vm, int slot, uint64_t gpa,
+			      size_t size, uint32_t flags);
+
+static uint32_t cfg_get(const struct pci_model_state *d, unsigned int reg,
+			unsigned int size)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, &d->cfg[reg], size);
+	return v;
+}
+
+static void cfg_set(struct pci_model_state *d, unsigned int reg,
+		    unsigned int size, uint32_t v, uint32_t wmask)
+{
+	memcpy(&d->cfg[reg], &v, size);
+	memcpy(&d->wmask[reg], &wmask, size);
+	memset(&d->wok[reg], 1, size);
+}
+
+/* read-only bytes: a write to them is fatal */
+static void cfg_const(struct pci_model_state *d, unsigned int reg,
+		      unsigned int size, uint32_t v)
+{
+	memcpy(&d->cfg[reg], &v, size);
+	memset(&d->wok[reg], 0, size);
+}
+
+static uint64_t pci_bar(const struct pci_model_state *d, unsigned int n)
+{
+	uint32_t low = cfg_get(d, 0x10 + 4 * n, 4);
+	uint64_t bar = low & ~0xfU;
+
+	if ((low & 0x6) == 0x4)
+		bar |= (uint64_t)cfg_get(d, 0x14 + 4 * n, 4) << 32;
+	return bar;
+}
+
+static bool pci_mem_enabled(const struct pci_model_state *d)
+{
+	return cfg_get(d, 0x04, 2) & PCI_CMD_MEM;
+}
+
+static void trace_access(const struct pci_model_state *d, const char *what,
+			 uint64_t where, bool write, const uint8_t *data,
+			 unsigned int size)
+{
+	uint64_t v = 0;
+
+	if (!d->trace)
+		return;
+	memcpy(&v, data, size);
+	fprintf(stderr, "pci-trace: %s %s 0x%llx/%u %s 0x%0*llx\n", what,
+		write ? "write" : "read ", (unsigned long long)where, size,
+		write ? "<-" : "->", (int)size * 2, (unsigned long long)v);
+}
+
+static void send_msi(struct vm *vm, uint64_t address, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+		.data = data,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		die("KVM_SIGNAL_MSI:");
+	vm->pci.msi_sent++;
+	if (vm->pci.trace)
+		fprintf(stderr, "pci-trace: MSI address 0x%llx data 0x%x\n",
+			(unsigned long long)address, data);
+}
+
+/* Header bytes every model shares: identity, command, status, caps. */
+static void pci_header(struct pci_model_state *d, uint16_t bdf,
+		       uint32_t ids, uint32_t class_rev, uint8_t cap)
+{
+	d->bdf = bdf;
+	cfg_const(d, 0x00, 4, ids);
+	cfg_set(d, 0x04, 2, 0, 0x0406);		/* MEM, MASTER, INTX_OFF */
+	cfg_set(d, 0x06, 2, 0x0010, 0);		/* caps list; writes ignored */
+	cfg_const(d, 0x08, 4, class_rev);
+	cfg_set(d, 0x0c, 4, 0, 0);		/* cache line etc.: ignored */
+	cfg_const(d, 0x2c, 4, ids);
+	d->cfg[0x34] = cap;
+	cfg_set(d, 0x3c, 1, 0, 0xff);		/* interrupt line */
+}
+
+static void setup_hda(struct vm *vm)
+{
+	struct pci_model_state *d = &vm->pci;
+
+	pci_header(d, HDA_BDF, 0x293e8086, 0x04030003, HDA_MSI_CAP);
+	cfg_set(d, 0x10, 4, HDA_BAR0 | 0x4, ~(HDA_BAR0_SIZE - 1));
+	cfg_set(d, 0x14, 4, 0, 0xffffffff);
+	d->cfg[0x3d] = 1;			/* INTA */
+	/* MSI: 64-bit, one vector */
+	cfg_const(d, HDA_MSI_CAP, 2, 0x0005);
+	cfg_set(d, HDA_MSI_CAP + 2, 2, 0x0080, 0x0001);
+	cfg_set(d, HDA_MSI_CAP + 4, 4, 0, 0xfffffffc);
+	cfg_set(d, HDA_MSI_CAP + 8, 4, 0, 0xffffffff);
+	cfg_set(d, HDA_MSI_CAP + 12, 2, 0, 0xffff);
+	/* GCAP: 4 output, 4 input streams, 64-bit; version 1.0 */
+	d->hda[0x00] = 0x01;
+	d->hda[0x01] = 0x44;
+	d->hda[0x03] = 0x01;
+}
+
+static uint32_t *map_shmem(struct vm *vm, int slot, uint64_t gpa,
+			   size_t size, bool writable)
+{
+	return map_guest_memory(vm, slot, gpa, size,
+				writable ? 0 : KVM_MEM_READONLY);
+}
+
+static void setup_ivshmem(struct vm *vm)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint64_t out = IVSHMEM_SHMEM + IVSHMEM_STATE_SIZE + IVSHMEM_RW_SIZE;
+	uint32_t *rw, *peer0, *peer2;
+	unsigned int n;
+
+	pci_header(d, IVSHMEM_BDF, 0x4106110a, 0xff000000, IVSHMEM_VCAP);
+	cfg_set(d, 0x10, 4, 0, ~(IVSHMEM_BAR_SIZE - 1));
+	cfg_set(d, 0x14, 4, 0, ~(IVSHMEM_BAR_SIZE - 1));
+	/* vendor capability: sizes and address read-only, one-shot bit */
+	cfg_set(d, IVSHMEM_VCAP, 4, 0x00206009, 0x01000000);
+	cfg_set(d, IVSHMEM_VCAP + 0x04, 4, IVSHMEM_STATE_SIZE, 0);
+	cfg_set(d, IVSHMEM_VCAP + 0x08, 4, IVSHMEM_RW_SIZE, 0);
+	cfg_set(d, IVSHMEM_VCAP + 0x0c, 4, 0, 0);
+	cfg_set(d, IVSHMEM_VCAP + 0x10, 4, IVSHMEM_OUT_SIZE, 0);
+	cfg_set(d, IVSHMEM_VCAP + 0x14, 4, 0, 0);
+	cfg_set(d, IVSHMEM_VCAP + 0x18, 4, (uint32_t)IVSHMEM_SHMEM, 0);
+	cfg_set(d, IVSHMEM_VCAP + 0x1c, 4, (uint32_t)(IVSHMEM_SHMEM >> 32), 0);
+	/* MSI-X: 16 vectors, table BIR 1 offset 0, PBA BIR 1 offset 0x100 */
+	cfg_set(d, IVSHMEM_MSIX_CAP, 4, 0x0011 | (IVSHMEM_VECTORS - 1) << 16,
+		0xc0000000);
+	cfg_set(d, IVSHMEM_MSIX_CAP + 4, 4, 0x00000001, 0);
+	cfg_set(d, IVSHMEM_MSIX_CAP + 8, 4, 0x00000101, 0);
+	memset(&d->wok[0x6c], 1, 0x80 - 0x6c);	/* rest of 0x40-0x7f */
+	for (n = 0; n < IVSHMEM_VECTORS; n++)
+		d->msix[n][3] = 1;		/* masked */
+
+	/* state table, R/W section, output sections of peers 0, 1 (us), 2 */
+	d->state_table = map_shmem(vm, 3, IVSHMEM_SHMEM, IVSHMEM_STATE_SIZE,
+				   false);
+	rw = map_shmem(vm, 4, IVSHMEM_SHMEM + IVSHMEM_STATE_SIZE,
+		       IVSHMEM_RW_SIZE, true);
+	peer0 = map_shmem(vm, 5, out, IVSHMEM_OUT_SIZE, false);
+	map_shmem(vm, 6, out + IVSHMEM_OUT_SIZE, IVSHMEM_OUT_SIZE, true);
+	peer2 = map_shmem(vm, 7, out + 2 * IVSHMEM_OUT_SIZE, IVSHMEM_OUT_SIZE,
+			  false);
+	d->state_table[0] = IVSHMEM_PEER0_STATE;
+	rw[0] = IVSHMEM_PEER0_RW;
+	peer0[0] = IVSHMEM_PEER0_OUT;
+	peer2[0] = IVSHMEM_PEER2_OUT;
+}
+
+static void setup_pci(struct vm *vm, enum pci_model model, bool trace)
+{
+	vm->pci.model = model;
+	vm->pci.trace = trace;
+	if (model != PCI_NONE &&
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0)
+		die("KVM lacks KVM_CAP_SIGNAL_MSI");
+	if (model == PCI_HDA)
+		setup_hda(vm);
+	else if (model == PCI_IVSHMEM)
+		setup_ivshmem(vm);
+}
+
+/* HDA: an MSI on each rising edge of "codec status and enabled". */
+static void hda_update_irq(struct vm *vm)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint16_t wakeen, statests;
+	uint32_t intctl;
+	bool irq;
+
+	memcpy(&wakeen, &d->hda[HDA_WAKEEN], 2);
+	memcpy(&statests, &d->hda[HDA_STATESTS], 2);
+	memcpy(&intctl, &d->hda[HDA_INTCTL], 4);
+	irq = (statests & wakeen & 0x7fff) && (intctl & (1U << 31)) &&
+		(intctl & (1U << 30));
+	if (irq && !d->hda_irq && (cfg_get(d, HDA_MSI_CAP + 2, 2) & 1) &&
+	    (cfg_get(d, 0x04, 2) & PCI_CMD_MASTER))
+		send_msi(vm, cfg_get(d, HDA_MSI_CAP + 4, 4) |
+			 (uint64_t)cfg_get(d, HDA_MSI_CAP + 8, 4) << 32,
+			 cfg_get(d, HDA_MSI_CAP + 12, 2));
+	d->hda_irq = irq;
+}
+
+static void hda_mmio(struct vm *vm, unsigned int off, bool write,
+		     uint8_t *data, unsigned int len)
+{
+	struct pci_model_state *d = &vm->pci;
+	unsigned int i, r;
+	bool crst;
+
+	if (!write) {
+		for (i = 0; i < len; i++)
+			data[i] = off + i < HDA_REGS ? d->hda[off + i] : 0;
+		return;
+	}
+	crst = d->hda[HDA_GCTL] & 1;
+	for (i = 0; i < len; i++) {
+		r = off + i;
+		if (r >= HDA_REGS || r < 0x08)
+			continue;		/* read-only or not modelled */
+		if (r == HDA_STATESTS || r == HDA_STATESTS + 1)
+			d->hda[r] &= ~data[i];	/* write 1 to clear */
+		else
+			d->hda[r] = data[i];
+	}
+	/* leaving reset: codec 0 reports itself */
+	if (!crst && (d->hda[HDA_GCTL] & 1))
+		d->hda[HDA_STATESTS] |= 1;
+	hda_update_irq(vm);
+}
+
+static void ivshmem_deliver(struct vm *vm, unsigned int vector)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint8_t ctrl = d->cfg[IVSHMEM_MSIX_CAP + 3];
+
+	if (!(d->int_control & 1) ||
+	    !(cfg_get(d, 0x04, 2) & PCI_CMD_MASTER) ||
+	    !(ctrl & 0x80) || (ctrl & 0x40) || (d->msix[vector][3] & 1))
+		return;
+	if (d->cfg[IVSHMEM_VCAP + 3] & 1)	/* one-shot mode */
+		d->int_control = 0;
+	send_msi(vm, d->msix[vector][0] | (uint64_t)d->msix[vector][1] << 32,
+		 d->msix[vector][2]);
+}
+
+static bool ivshmem_regs(struct vm *vm, unsigned int off, bool write,
+			 uint8_t *data, unsigned int len, char *err)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint32_t v = 0;
+
+	if (len != 4 || off & 3) {
+		sprintf(err, "FATAL: ivshmem register access of %u bytes at "
+			"0x%x (model: aligned dwords only)", len, off);
+		return false;
+	}
+	if (!write) {
+		switch (off) {
+		case 0x00: v = IVSHMEM_ID; break;
+		case 0x04: v = IVSHMEM_PEERS; break;
+		case 0x08: v = d->int_control; break;
+		case 0x10: v = d->state; break;
+		}
+		memcpy(data, &v, 4);
+		return true;
+	}
+	memcpy(&v, data, 4);
+	switch (off) {
+	case 0x08:
+		d->int_control = v & 1;
+		break;
+	case 0x0c:
+		if ((v & 0xffff) >= IVSHMEM_VECTORS ||
+		    (v >> 16) >= IVSHMEM_MAX_TARGETS)
+			break;				/* ignored */
+		if ((v >> 16) == IVSHMEM_ID)
+			ivshmem_deliver(vm, v & 0xffff);
+		else if ((v >> 16) == 0)
+			/* peer 0 rings back: its ID + 1 to its default
+			 * target, us; peer 2 is absent */
+			ivshmem_deliver(vm, 0 + 1);
+		break;
+	case 0x10:
+		/* a change would raise vector 0 on the other peers: none */
+		d->state = v;
+		d->state_table[IVSHMEM_ID] = v;
+		break;
+	}
+	return true;
+}
+
+static bool ivshmem_msix(struct vm *vm, unsigned int off, bool write,
+			 uint8_t *data, unsigned int len, char *err)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint32_t v = 0;
+
+	if (len != 4 || off & 3 ||
+	    (off < IVSHMEM_PBA && off / 16 >= IVSHMEM_VECTORS) ||
+	    (off >= IVSHMEM_PBA && write)) {
+		sprintf(err, "FATAL: Invalid PCI MSI-X table/PBA access, "
+			"device %02x:%02x.%x", d->bdf >> 8, (d->bdf >> 3) & 0x1f,
+			d->bdf & 7);
+		return false;
+	}
+	if (off >= IVSHMEM_PBA) {
+		memcpy(data, &v, 4);
+		return true;
+	}
+	if (write)
+		memcpy(&d->msix[off / 16][(off % 16) / 4], data, 4);
+	else
+		memcpy(data, &d->msix[off / 16][(off % 16) / 4], 4);
+	return true;
+}
+
+/*
+ * MMIO on a device BAR. Returns 1 if handled, 0 if the address is none
+ * of ours, -1 for a fatal access (text in err).
+ */
+static int pci_mmio_access(struct vm *vm, uint64_t addr, bool write,
+			   uint8_t *data, unsigned int len, char *err)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint64_t bar;
+
+	if (d->model == PCI_NONE || !pci_mem_enabled(d))
+		return 0;
+	if (d->model == PCI_HDA) {
+		bar = pci_bar(d, 0);
+		if (addr < bar || addr + len > bar + HDA_BAR0_SIZE)
+			return 0;
+		hda_mmio(vm, addr - bar, write, data, len);
+		return 1;
+	}
+	bar = pci_bar(d, 0);
+	if (bar && addr >= bar && addr + len <= bar + IVSHMEM_BAR_SIZE)
+		return ivshmem_regs(vm, addr - bar, write, data, len, err)
+			? 1 : -1;
+	bar = pci_bar(d, 1);
+	if (bar && addr >= bar && addr + len <= bar + IVSHMEM_MSIX_DECODED)
+		return ivshmem_msix(vm, addr - bar, write, data, len, err)
+			? 1 : -1;
+	return 0;
+}
+
+static int pci_mmio(struct vm *vm, uint64_t addr, bool write, uint8_t *data,
+		    unsigned int len, char *err)
+{
+	int handled;
+
+	if (write)
+		trace_access(&vm->pci, "mmio  ", addr, true, data, len);
+	handled = pci_mmio_access(vm, addr, write, data, len, err);
+	if (!write && handled > 0)
+		trace_access(&vm->pci, "mmio  ", addr, false, data, len);
+	return handled;
+}
+
+/* A config data access (0xcfc + byte) with the vCPU's address latch. */
+static bool pci_config(struct vm *vm, uint32_t latch, unsigned int byte,
+		       bool write, uint8_t *data, unsigned int size, char *err)
+{
+	struct pci_model_state *d = &vm->pci;
+	uint16_t bdf = (latch >> 8) & 0xffff;
+	unsigned int reg = (latch & 0xfc) + byte, i;
+
+	if (d->model == PCI_NONE || bdf != d->bdf) {
+		if (write) {
+			sprintf(err, "FATAL: Invalid PCI config write, device "
+				"%02x:%02x.%x, reg: 0x%x, size: %u", bdf >> 8,
+				(bdf >> 3) & 0x1f, bdf & 7, reg, size);
+			return false;
+		}
+		memset(data, 0xff, size);
+		return true;
+	}
+	if (!write) {
+		for (i = 0; i < size; i++)
+			data[i] = d->model == PCI_IVSHMEM && reg + i >= 0x80 ?
+				0xff : d->cfg[reg + i];
+		trace_access(d, "config", reg, false, data, size);
+		return true;
+	}
+	trace_access(d, "config", reg, true, data, size);
+	for (i = 0; i < size; i++)
+		if (!d->wok[reg + i]) {
+			sprintf(err, "FATAL: Invalid PCI config write, device "
+				"%02x:%02x.%x, reg: 0x%x, size: %u",
+				bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, reg, size);
+			return false;
+		}
+	for (i = 0; i < size; i++)
+		d->cfg[reg + i] = (d->cfg[reg + i] & ~d->wmask[reg + i]) |
+			(data[i] & d->wmask[reg + i]);
+	if (d->model == PCI_HDA)
+		hda_update_irq(vm);
+	return true;
+}
+
 static bool handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -351,7 +824,9 @@ static bool handle_io(struct vcpu *vcpu)
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	uint16_t port = run->io.port;
 	unsigned int size = run->io.size;
+	char err[160];
 	uint32_t value;
+	bool ok;
 
 	/* Jailhouse refuses string and REP I/O on every port. */
 	if (run->io.count != 1)
@@ -365,9 +840,35 @@ static bool handle_io(struct vcpu *vcpu)
 		return true;
 	}
 
-	if (port >= UART_BASE && port < UART_BASE + 8) {
-		uart_access(vcpu->vm, port - UART_BASE, out, data, size);
+	if (port >= vcpu->vm->uart_base && port < vcpu->vm->uart_base + 8) {
+		uart_access(vcpu->vm, port - vcpu->vm->uart_base, out, data,
+			    size);
 		return true;
+	}
+
+	/*
+	 * PCI: the address latch takes dword accesses only; config data
+	 * reads return all ones except for the --pci model, config data
+	 * writes to anything else are invalid (Jailhouse: fatal for
+	 * unassigned devices).
+	 */
+	if (port == PCI_ADDR_PORT && size == 4) {
+		if (out)
+			memcpy(&vcpu->pci_addr, data, 4);
+		else
+			memcpy(data, &vcpu->pci_addr, 4);
+		return true;
+	}
+	if (port >= PCI_DATA_PORT && port + size <= PCI_DATA_PORT + 4) {
+		if (!out && vcpu->vm->pci.model == PCI_NONE) {
+			memset(data, 0xff, size);
+			return true;
+		}
+		pthread_mutex_lock(&vcpu->vm->lock);
+		ok = pci_config(vcpu->vm, vcpu->pci_addr, port - PCI_DATA_PORT,
+				out, data, size, err);
+		pthread_mutex_unlock(&vcpu->vm->lock);
+		return ok || fatal(vcpu, "%s\n", err);
 	}
 
 	if (port == POST_PORT && size == 1)
@@ -455,6 +956,31 @@ static bool handle_internal_error(struct vcpu *vcpu)
 	return fatal(vcpu, "%s\n", text);
 }
 
+static bool handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char err[160];
+	int handled;
+
+	if (run->mmio.len > 8)
+		handled = 0;
+	else {
+		pthread_mutex_lock(&vcpu->vm->lock);
+		handled = pci_mmio(vcpu->vm, run->mmio.phys_addr,
+				   run->mmio.is_write, run->mmio.data,
+				   run->mmio.len, err);
+		pthread_mutex_unlock(&vcpu->vm->lock);
+	}
+	if (handled > 0)
+		return true;
+	if (handled < 0)
+		return fatal(vcpu, "%s\n", err);
+	return fatal(vcpu, "FATAL: Invalid MMIO/RAM %s, "
+		     "addr: 0x%016llx size: %d\n",
+		     run->mmio.is_write ? "write" : "read",
+		     (unsigned long long)run->mmio.phys_addr, run->mmio.len);
+}
+
 /* One exit; false stops the guest. */
 static bool handle_exit(struct vcpu *vcpu)
 {
@@ -466,11 +992,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		return handle_io(vcpu);
 	case KVM_EXIT_MMIO:
 		vcpu->exits[EXIT_MMIO_COUNT]++;
-		return fatal(vcpu, "FATAL: Invalid MMIO/RAM %s, "
-			     "addr: 0x%016llx size: %d\n",
-			     run->mmio.is_write ? "write" : "read",
-			     (unsigned long long)run->mmio.phys_addr,
-			     run->mmio.len);
+		return handle_mmio(vcpu);
 	case KVM_EXIT_SHUTDOWN:
 		vcpu->exits[EXIT_SHUTDOWN_COUNT]++;
 		return fatal(vcpu, "FATAL: Unhandled VM-Exit, reason 2 "
@@ -604,7 +1126,7 @@ static void setup_comm_region(struct vm *vm, const struct options *opt,
 	comm->cell_state = 0;			/* RUNNING */
 	comm->flags = opt->virtual_console ?
 		COMM_FLAG_DBG_PUTC_PERMITTED | COMM_FLAG_DBG_PUTC_ACTIVE : 0;
-	comm->console.address = UART_BASE;
+	comm->console.address = UART_BASE;	/* whatever --uart says */
 	comm->console.type = CON_TYPE_8250;
 	comm->console.flags = 0;		/* PIO, byte registers */
 	comm->console.divider = 0;		/* as tiny-demo.cell: keep */
@@ -834,6 +1356,7 @@ static void setup_vm(struct vm *vm, const struct options *opt)
 	free(host_cpuid);
 
 	setup_comm_region(vm, opt, tsc_khz);
+	setup_pci(vm, opt->pci, opt->pci_trace);
 }
 
 /* ---- run control ------------------------------------------------------ */
@@ -998,6 +1521,9 @@ static void print_summary(struct vm *vm, uint64_t setup_ns, uint64_t run_start,
 	if (xgetbv)
 		fprintf(stderr, "kvm-floor: xgetbv emulated %lu time(s)\n",
 			xgetbv);
+	if (vm->pci.model != PCI_NONE)
+		fprintf(stderr, "kvm-floor: PCI model sent %lu MSI(s)\n",
+			vm->pci.msi_sent);
 	fprintf(stderr, "kvm-floor: cell_state %u\n", vm->comm->cell_state);
 	fprintf(stderr, "kvm-floor: host handling %.0f ns/exit (mean, user "
 		"space from KVM_RUN return to re-entry)\n",
@@ -1030,6 +1556,12 @@ static void usage(FILE *f)
 "  --message CODE        once --until matched, send CODE to the cell (comm\n"
 "                        region) and report its answer; up to %d, in order\n"
 "  --ro-mem ADDR         a read-only 4 KiB page at ADDR (0x%08x words)\n"
+"  --uart PORT           the UART's I/O base (default 0x3f8; the comm\n"
+"                        region keeps announcing 0x3f8)\n"
+"  --pci MODEL           a PCI device: hda (00:1b.0, as pci-demo.cell) or\n"
+"                        ivshmem (01:0e.0, peer 1 of 3, as\n"
+"                        ivshmem-demo.cell); default: an empty bus\n"
+"  --pci-trace           log the model's config/MMIO accesses and MSIs\n"
 "Exit status: 0 if --until matched, 1 otherwise, 2 on set-up errors.\n",
 		MAX_CMDLINES, MAX_CPUS, MAX_MESSAGES, RO_MEM_PATTERN);
 }
@@ -1071,13 +1603,17 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "comm-revision", required_argument, NULL, 'R' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "ro-mem", required_argument, NULL, 'o' },
+		{ "uart", required_argument, NULL, 'U' },
+		{ "pci", required_argument, NULL, 'P' },
+		{ "pci-trace", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t port;
 	int c;
 
 	*opt = (struct options) { .count = 1, .timeout = 60, .cpus = 1,
-				  .comm_revision = 2 };
+				  .comm_revision = 2, .uart_base = UART_BASE };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -1129,6 +1665,23 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case 'o':
 			opt->ro_mem = parse_u64(optarg, "read-only address");
 			break;
+		case 'U':
+			port = parse_u64(optarg, "UART port");
+			if (port == 0 || port > 0xfff8)
+				die("invalid UART port: %s", optarg);
+			opt->uart_base = port;
+			break;
+		case 'P':
+			if (strcmp(optarg, "hda") == 0)
+				opt->pci = PCI_HDA;
+			else if (strcmp(optarg, "ivshmem") == 0)
+				opt->pci = PCI_IVSHMEM;
+			else
+				die("unknown PCI model: %s", optarg);
+			break;
+		case 'T':
+			opt->pci_trace = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1172,6 +1725,7 @@ int main(int argc, char **argv)
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm.wakeup, &cattr);
 	vm.virtual_console = opt.virtual_console;
+	vm.uart_base = opt.uart_base;
 	vm.until = opt.until;
 	vm.until_len = opt.until ? strlen(opt.until) : 0;
 	vm.window = malloc(vm.until_len + 1);

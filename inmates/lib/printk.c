@@ -9,6 +9,8 @@
  *    value such as "none" disables UART output); without "con-type" the
  *    comm region console type decides. "con-base", "con-divider",
  *    "con-is-mmio" and "con-regdist-1" override the comm region console.
+ *    An inmate may replace the comm region's address as the default of
+ *    "con-base" for port I/O consoles (printk_set_default_pio_base).
  */
 
 #include <inmate.h>
@@ -19,6 +21,9 @@ static struct uart_chip *const uart_chips[] = { &uart_8250_ops, NULL };
 static struct uart_chip *chip;
 static bool console_ready;
 static bool virtual_console;
+
+/* printk_set_default_pio_base(); 0: the comm region's address */
+static u16 default_pio_base;
 
 /* 0 = free, else x2APIC ID + 1 of the owner; lets a CPU nest printks. */
 static volatile u32 console_owner;
@@ -46,10 +51,12 @@ static void console_init(void)
 	}
 
 	if (chip) {
-		chip->base = cmdline_parse_int("con-base", con->address);
-		chip->divider = cmdline_parse_int("con-divider", con->divider);
 		chip->mmio = cmdline_parse_bool("con-is-mmio",
 				con->flags & JAILHOUSE_CON_ACCESS_MMIO);
+		chip->base = cmdline_parse_int("con-base",
+				!chip->mmio && default_pio_base ?
+				default_pio_base : con->address);
+		chip->divider = cmdline_parse_int("con-divider", con->divider);
 		chip->regdist_1 = cmdline_parse_bool("con-regdist-1",
 				!(con->flags & JAILHOUSE_CON_REGDIST_4));
 		if (chip->mmio)
@@ -58,6 +65,11 @@ static void console_init(void)
 	}
 
 	console_ready = true;
+}
+
+void printk_set_default_pio_base(u16 port)
+{
+	default_pio_base = port;
 }
 
 void hypercall_putc(char c)

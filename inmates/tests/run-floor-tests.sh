@@ -17,6 +17,8 @@ libtest=$top/inmates/tests/x86/lib-test.bin
 smp=$top/inmates/tests/x86/smp-test.bin
 apicdemo=$top/inmates/demos/x86/apic-demo.bin
 smpdemo=$top/inmates/demos/x86/smp-demo.bin
+pcidemo=$top/inmates/demos/x86/pci-demo.bin
+ivshmemdemo=$top/inmates/demos/x86/ivshmem-demo.bin
 badpio=$top/inmates/tests/x86/bad-pio.bin
 badmmio=$top/inmates/tests/x86/bad-mmio.bin
 rowrite=$top/inmates/tests/x86/ro-write.bin
@@ -247,6 +249,153 @@ smp_demo_case() {
 
 smp_demo_case smp-demo-A-2cpus 2 --reset 0 "$smpdemo" 0
 smp_demo_case smp-demo-B-3cpus 3 --reset 0xffff0 "$smpdemo" 0xf0000
+
+# PCI demos on the floor's empty PCI bus (config reads all ones): the whole
+# bus is scanned (65536 functions, 2 exits each), then the "nothing there"
+# line must be the only output. pci-demo's console is the second serial
+# port 0x2f8 unless con-base says otherwise; the floor's UART sits where
+# --uart puts it and any access to the other port is FATAL, so a pass
+# also proves the port. ivshmem-demo uses the comm region's 0x3f8.
+pci_none_case() {
+	local name=$1 line=$2
+	shift 2
+	run "$name" --until "$line" --linger 0.3 "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif [ "$(paste -sd'|' "$out")" != "$line" ]; then
+		fail "$name" "expected exactly '$line'"
+	else
+		pass "$name ($(grep -Eo 'io [0-9]+' "$err") exits)"
+	fi
+}
+
+# as the 2016 walkthrough: at 0xf0000, reset vector, no command line
+pci_none_case pci-demo-B-walkthrough-0x2f8 "No device found!" \
+	--uart 0x2f8 --reset 0xffff0 "$pcidemo" 0xf0000
+# as today's upstream README: -s "con-base=0x2f8" -a 0x1000
+pci_none_case pci-demo-A-con-base-0x2f8 "No device found!" \
+	--uart 0x2f8 --reset 0 --cmdline "con-base=0x2f8" "$pcidemo" 0
+# con-base wins over the demo's default
+pci_none_case pci-demo-B-con-base-0x3f8 "No device found!" \
+	--reset 0xffff0 --cmdline "con-base=0x3f8" --cmdline-addr 0xf1000 \
+	"$pcidemo" 0xf0000
+pci_none_case ivshmem-demo-A "IVSHMEM: No PCI devices found .. nothing to do." \
+	--reset 0 --cmdline "count=2 period=100" "$ivshmemdemo" 0
+pci_none_case ivshmem-demo-B "IVSHMEM: No PCI devices found .. nothing to do." \
+	--reset 0xffff0 "$ivshmemdemo" 0xf0000
+
+# The found paths against the floor's device models (--pci): an HD Audio
+# controller at 00:1b.0 as in pci-demo.cell, and an ivshmem v2 link where
+# the demo is peer 1 of 3 and the floor plays peer 0 (up, state 1, fixed
+# section values, rings back vector 1 at every doorbell it gets).
+
+# pci-demo's exact device accesses, in order (--pci-trace): the sequence
+# the hypervisor's HDA model has to serve
+hda_trace_expected='config read  0x0/2 -> 0x8086
+config read  0x2/2 -> 0x293e
+config read  0x0/2 -> 0x8086
+config read  0x10/4 -> 0xfebd4004
+config read  0x14/4 -> 0x00000000
+config read  0x6/2 -> 0x0010
+config read  0x34/1 -> 0x60
+config read  0x60/1 -> 0x05
+config read  0x62/2 -> 0x0080
+config write 0x64/4 <- 0xfee00000
+config write 0x68/4 <- 0x00000000
+config write 0x6c/2 <- 0x0020
+config write 0x62/2 <- 0x0081
+config write 0x4/2 <- 0x0006
+mmio   read  0xfebd400e/2 -> 0x0000
+mmio   write 0xfebd400e/2 <- 0x0000
+mmio   write 0xfebd4008/4 <- 0x00000000
+mmio   write 0xfebd4008/4 <- 0x00000001
+mmio   write 0xfebd400c/2 <- 0x000f
+mmio   write 0xfebd4020/4 <- 0xc0000000
+MSI address 0xfee00000 data 0x20
+mmio   read  0xfebd400e/2 -> 0x0001
+mmio   write 0xfebd400e/2 <- 0x0001'
+
+hda_case() {
+	local name=$1
+	shift
+	run "$name" --pci hda --pci-trace --until "HDA MSI received" \
+		--linger 0.5 "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif [ "$(paste -sd'|' "$out")" != "Found 8086:293e at 00:1b.0|HDBAR at 0x00000000febd4000|HDA MSI received (STATESTS: 0001)" ]; then
+		fail "$name" "unexpected console lines"
+	elif [ "$(sed -n 's/^pci-trace: //p' "$err")" != "$hda_trace_expected" ]; then
+		fail "$name" "device accesses differ from the documented sequence"
+	else
+		pass "$name"
+	fi
+}
+
+hda_case pci-demo-B-walkthrough-hda --uart 0x2f8 --reset 0xffff0 \
+	"$pcidemo" 0xf0000
+hda_case pci-demo-A-hda-con-base-0x3f8 --reset 0 --cmdline "con-base=0x3f8" \
+	"$pcidemo" 0
+
+# ivshmem_dump RW1 IN2000: the demo's dump with our peer ID 1 (state 2)
+ivshmem_dump() {
+	printf '%s\n' "state[0] = 1" "state[1] = 2" "state[2] = 0" \
+		"rw[0] = 5" "rw[1] = $1" "rw[2] = 0" \
+		"in@0x0000 = 100" "in@0x2000 = $2" "in@0x4000 = 300"
+}
+
+# ivshmem_expected VECTOR TARGET DOORBELLS GOT-VECTOR|- SUMMARY-COUNTS
+ivshmem_expected() {
+	local vector=$1 target=$2 doorbells=$3 got=$4 counts=$5 n
+	printf '%s\n' "IVSHMEM: Found device at 01:0e.0" \
+		"IVSHMEM: bar0 is at 0x00000000ff000000" \
+		"IVSHMEM: bar1 is at 0x00000000ff001000" \
+		"IVSHMEM: ID is 1" "IVSHMEM: max. peers is 3" \
+		"IVSHMEM: state table is at 0x000000003f0f0000" \
+		"IVSHMEM: R/W section is at 0x000000003f0f1000" \
+		"IVSHMEM: input sections start at 0x000000003f0fa000" \
+		"IVSHMEM: output section is at 0x000000003f0fc000" \
+		"IVSHMEM: initialized device"
+	ivshmem_dump 0 0
+	for n in $(seq 1 "$doorbells"); do
+		printf '\n%s\n' "IVSHMEM: sending IRQ $vector to peer $target"
+		[ "$got" = - ] && continue
+		printf '\n%s\n' "IVSHMEM: got interrupt $got (#$n)"
+		# vector 1 (= our ID) is the one published
+		if [ "$got" = 1 ]; then
+			ivshmem_dump "$n" "$((10 * n))"
+		else
+			ivshmem_dump 0 0
+		fi
+	done
+	echo "IVSHMEM: done, $doorbells doorbell(s) sent, interrupts per vector: $counts"
+}
+
+ivshmem_case() {
+	local name=$1 expected=$2
+	shift 2
+	run "$name" --pci ivshmem --until "IVSHMEM: done" --linger 0.3 "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif ! diff -u <(printf '%s\n' "$expected") "$out" >"$work/$name.diff"; then
+		fail "$name" "console differs from the expected: $(cat "$work/$name.diff")"
+	else
+		pass "$name ($(grep -o 'sent [0-9]* MSI(s)' "$err"))"
+	fi
+}
+
+# peer 0 rings back vector 1 (= our ID): counted and published
+ivshmem_case ivshmem-demo-A-peer0 \
+	"$(ivshmem_expected 2 0 3 1 '0 3 0 0')" \
+	--reset 0 --cmdline "target=0 count=3 period=100" "$ivshmemdemo" 0
+# the default target is ID + 1 = peer 2, absent: nothing comes back
+ivshmem_case ivshmem-demo-B-default-target \
+	"$(ivshmem_expected 2 2 2 - '0 0 0 0')" \
+	--reset 0xffff0 --cmdline "count=2 period=100" --cmdline-addr 0xf1000 \
+	"$ivshmemdemo" 0xf0000
+# ringing ourselves: vector 2 arrives, not published (vector != ID)
+ivshmem_case ivshmem-demo-A-self \
+	"$(ivshmem_expected 2 1 2 2 '0 0 2 0')" \
+	--reset 0 --cmdline "target=1 count=2 period=50" "$ivshmemdemo" 0
 
 # ---- hostile test inmates -----------------------------------------------
 

@@ -70,6 +70,12 @@ void __attribute__((format(printf, 1, 2))) printk(const char *fmt, ...);
 void vprintk(const char *fmt, va_list ap);
 /* For fatal paths: printk without taking the console lock from now on. */
 void printk_fatal_mode(void);
+/*
+ * Call before the first printk: port becomes the default of "con-base"
+ * for a port I/O UART instead of the comm region's console address
+ * (pci-demo: the second serial port). The command line still wins.
+ */
+void printk_set_default_pio_base(u16 port);
 /* Virtual console character output: hypercall 8 via JAILHOUSE_HC_PORT. */
 void hypercall_putc(char c);
 
