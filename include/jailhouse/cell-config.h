@@ -84,6 +84,13 @@
 #define JAILHOUSE_SHMEM_PROTO_VIRTIO_FRONT	0x8000
 #define JAILHOUSE_SHMEM_PROTO_VIRTIO_BACK	0xc000
 
+/*
+ * This project's extension: in a JAILHOUSE_PCI_TYPE_DEVICE entry, whose
+ * shmem_protocol field upstream leaves unused, the device to emulate instead
+ * of passing a physical one through (the value is its PCI device id).
+ */
+#define JAILHOUSE_PCI_EMULATE_INTEL_HDA		0x2668
+
 #define VIRTIO_DEV_NET			1
 #define VIRTIO_DEV_BLOCK		2
 #define VIRTIO_DEV_CONSOLE		3

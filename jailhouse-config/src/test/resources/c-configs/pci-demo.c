@@ -87,6 +87,8 @@ struct {
 			.num_caps = 1,
 			.num_msi_vectors = 1,
 			.msi_64bits = 1,
+			/* no physical HDA here: emulated (extension) */
+			.shmem_protocol = JAILHOUSE_PCI_EMULATE_INTEL_HDA,
 		},
 	},
 

@@ -594,7 +594,9 @@ public final class CConfigWriter {
             nonZeroDec(o, "shmem_regions_start", d.shmemRegionsStart());
             nonZeroDec(o, "shmem_dev_id", d.shmemDevId());
             nonZeroDec(o, "shmem_peers", d.shmemPeers());
-            if (d.shmemProtocol() != 0) {
+            if (d.emulation() == PciDevice.EMULATE_INTEL_HDA) {
+                o.field("shmem_protocol", "JAILHOUSE_PCI_EMULATE_INTEL_HDA");
+            } else if (d.shmemProtocol() != 0) {
                 o.field("shmem_protocol", shmemProtocol(d.shmemProtocol()));
             }
         }

@@ -26,6 +26,17 @@ public record PciDevice(int type, int iommu, int domain, int bdf, List<Long> bar
     public static final int SHMEM_PROTO_UNDEFINED = 0x0000;
     public static final int SHMEM_PROTO_VETH = 0x0001;
 
+    /**
+     * This project's extension: a {@link #TYPE_DEVICE} entry whose
+     * {@code shmem_protocol} field (which upstream uses only for ivshmem and
+     * ignores for devices) holds one of these asks the hypervisor to emulate
+     * that device, since KVM cells get no physical PCI devices here. The value
+     * is the emulated device's PCI device id. In YAML: {@code emulation: intel-hda};
+     * in C: {@code .shmem_protocol = JAILHOUSE_PCI_EMULATE_INTEL_HDA}.
+     */
+    public static final int EMULATE_INTEL_HDA = 0x2668;
+    public static final FlagNames EMULATIONS = FlagNames.of("emulation", "intel-hda", EMULATE_INTEL_HDA);
+
     /** Upstream limits checked at cell creation (spec 1.8). */
     public static final int IVSHMEM_MAX_MSIX_VECTORS = 16;
     public static final int IVSHMEM_MAX_PEERS = 12;
@@ -39,6 +50,11 @@ public record PciDevice(int type, int iommu, int domain, int bdf, List<Long> bar
         if (barMask.size() != 6) {
             throw new IllegalArgumentException("a PCI device has 6 BAR masks, not " + barMask.size());
         }
+    }
+
+    /** The emulation this device entry asks for ({@link #EMULATE_INTEL_HDA}), or 0 for a physical device. */
+    public int emulation() {
+        return type == TYPE_DEVICE ? shmemProtocol : 0;
     }
 
     public boolean isIvshmem() {

@@ -236,7 +236,9 @@ public final class TextConfigCodec {
                 (int) d.uint("num_msi_vectors", 0, 0xff), msiBits, (int) d.uint("num_msix_vectors", 0, 0xffff),
                 (int) d.uint("msix_region_size", 0, 0xffff), d.u64("msix_address", 0),
                 d.uint("shmem_regions_start", 0, 0xffffffffL), (int) d.uint("shmem_dev_id", 0, 0xff),
-                (int) d.uint("shmem_peers", 0, 0xff), (int) d.flags("shmem_protocol", SHMEM_PROTOCOLS, 0xffff));
+                (int) d.uint("shmem_peers", 0, 0xff), type == PciDevice.TYPE_DEVICE && d.has("emulation")
+                        ? (int) d.flags("emulation", PciDevice.EMULATIONS, 0xffff)
+                        : (int) d.flags("shmem_protocol", SHMEM_PROTOCOLS, 0xffff));
         d.done();
         return dev;
     }
@@ -708,7 +710,11 @@ public final class TextConfigCodec {
         putNum(e, "shmem_regions_start", d.shmemRegionsStart());
         putNum(e, "shmem_dev_id", d.shmemDevId());
         putNum(e, "shmem_peers", d.shmemPeers());
-        if (d.shmemProtocol() != 0) {
+        List<String> emulation = PciDevice.EMULATIONS.names(d.emulation());
+        if (d.emulation() != 0 && emulation.size() == 1
+                && PciDevice.EMULATIONS.valueOf(emulation.get(0)) == d.emulation()) {
+            e.put("emulation", emulation.get(0));
+        } else if (d.shmemProtocol() != 0) {
             List<String> n = SHMEM_PROTOCOLS.names(d.shmemProtocol());
             e.put("shmem_protocol", n.size() == 1 && SHMEM_PROTOCOLS.valueOf(n.get(0)) == d.shmemProtocol()
                     ? n.get(0) : Numbers.hex(d.shmemProtocol()));
