@@ -117,7 +117,9 @@ public final class PciConfigSpace {
 
     /**
      * Checks the PCI devices of a cell config before anything is built: BDFs
-     * unique, types known, capability slices inside {@code pci_caps}, and no physical device (type
+     * unique, types known, capability slices inside {@code pci_caps}, every
+     * ivshmem device consistent on its own ({@link IvshmemLink#validate}
+     * checks it against its peers), and no physical device (type
      * {@code DEVICE} or {@code BRIDGE}) unless {@code emulation} stands in
      * for it: cells are KVM VMs without pass-through.
      *
@@ -143,9 +145,7 @@ public final class PciConfigSpace {
                         + " lie outside the cell's " + cell.pciCaps().size() + " PCI capabilities");
             }
             switch (d.type()) {
-                case PciDevice.TYPE_IVSHMEM -> {
-                    // checked with its peers when the link is set up
-                }
+                case PciDevice.TYPE_IVSHMEM -> IvshmemLink.validate(List.of(new IvshmemLink.Member(cell, i)));
                 case PciDevice.TYPE_DEVICE, PciDevice.TYPE_BRIDGE -> {
                     if (emulation == null || !emulation.emulates(cell, i)) {
                         throw new PciConfigException(where + " is a physical "
