@@ -117,6 +117,24 @@ public final class IvshmemLink {
     // ---- validation
 
     /**
+     * The ivshmem entries with BDF {@code bdf} in {@code cells}, in the
+     * order given: what {@link #validate} wants for one link (pass the root
+     * cell, the cells that exist and the new one).
+     */
+    public static List<Member> members(int bdf, List<CellConfig> cells) {
+        List<Member> out = new ArrayList<>();
+        for (CellConfig c : cells) {
+            List<PciDevice> devices = c.pciDevices();
+            for (int i = 0; i < devices.size(); i++) {
+                if (devices.get(i).isIvshmem() && devices.get(i).bdf() == bdf) {
+                    out.add(new Member(c, i));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * Checks the configs of the peers of one link (spec 6.4/6.5), each on its
      * own and against each other; pass every cell that has the link's BDF,
      * the new one included (and the root cell's entry, whose peer id upstream

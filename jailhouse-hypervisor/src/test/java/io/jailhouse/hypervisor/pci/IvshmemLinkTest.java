@@ -58,6 +58,11 @@ class IvshmemLinkTest {
             }
         }
         IvshmemLink.validate(List.of(new Member(root, rootIndex), member(Fixtures.readCell("ivshmem-demo"))));
+        List<Member> found = IvshmemLink.members(BDF, List.of(root, Fixtures.readCell("tiny-demo"),
+                Fixtures.readCell("ivshmem-demo")));
+        assertThat(found).extracting(m -> m.cell().name() + "/" + m.deviceIndex())
+                .containsExactly("QEMU-VM/" + rootIndex, "ivshmem-demo/0");
+        IvshmemLink.validate(found);
         IvshmemLink.validate(List.of(member(Fixtures.peerCell(0, 3, 16)), member(Fixtures.peerCell(1, 3, 16)),
                 member(Fixtures.peerCell(2, 3, 16))));
     }
