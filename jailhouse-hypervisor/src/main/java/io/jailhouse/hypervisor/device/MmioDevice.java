@@ -12,4 +12,14 @@ public interface MmioDevice {
     long read(long offset, int size);
 
     void write(long offset, int size, long value);
+
+    /**
+     * Whether this device accepts writing {@code value} ({@code size} bytes at
+     * {@code offset}). Devices whose refusal depends on the value written
+     * override it; the default is {@code accepts(offset, size, true)}. The
+     * vCPU loop asks this instead of {@link #accepts} for writes.
+     */
+    default boolean acceptsWrite(long offset, int size, long value) {
+        return accepts(offset, size, true);
+    }
 }

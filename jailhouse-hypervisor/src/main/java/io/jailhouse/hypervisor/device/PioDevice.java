@@ -15,4 +15,14 @@ public interface PioDevice {
     int read(int port, int size);
 
     void write(int port, int size, int value);
+
+    /**
+     * Whether this device accepts writing {@code value} ({@code size} bytes at
+     * {@code port}). Devices whose refusal depends on the value written
+     * override it; the default is {@code accepts(port, size, true)}. The vCPU
+     * loop asks this instead of {@link #accepts} for writes.
+     */
+    default boolean acceptsWrite(int port, int size, int value) {
+        return accepts(port, size, true);
+    }
 }
