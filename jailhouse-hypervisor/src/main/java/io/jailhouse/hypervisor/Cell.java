@@ -7,6 +7,13 @@ import io.jailhouse.config.PioRange;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.device.DiagnosticPort;
 import io.jailhouse.hypervisor.device.MmioBus;
+import io.jailhouse.hypervisor.device.MmioWindowTable;
+import io.jailhouse.hypervisor.pci.IntelHdaController;
+import io.jailhouse.hypervisor.pci.IvshmemDevice;
+import io.jailhouse.hypervisor.pci.IvshmemLink;
+import io.jailhouse.hypervisor.pci.PciConfigPorts;
+import io.jailhouse.hypervisor.pci.PciConfigSpace;
+import io.jailhouse.hypervisor.pci.VirtualPciFunction;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.PmTimer;
 import io.jailhouse.hypervisor.device.MpscByteRing;
@@ -67,6 +74,10 @@ final class Cell {
     /** The cell's vCPUs by logical CPU number (null where the cell has none), for hypercalls. */
     private Vcpu[] vcpuByCpu = new Vcpu[0];
     private int memorySlots;
+    /** PCI BAR windows of this cell's emulated functions; they move as the guest programs the BARs. */
+    private final MmioWindowTable windows = new MmioWindowTable();
+    private PciConfigSpace pci;
+    private final List<IvshmemDevice> ivshmem = new ArrayList<>();
 
     private Cell(KvmHypervisor hypervisor, int id, CellConfig config, KvmVm vm, MemoryMapping commPage) {
         this.hypervisor = hypervisor;
@@ -99,6 +110,7 @@ final class Cell {
             cell.comm.setState(CellState.SHUT_DOWN.code());
             MmioBus.Builder mmio = MmioBus.builder();
             cell.mapMemory(hv.reservedMemory(), mmio);
+            cell.buildPci(hv, mmio);
             PioBus pio = cell.buildPioBus(hv.systemConfig());
             MmioBus mmioBus = mmio.build();
             int[] cpus = config.cpus().bits().toArray();
@@ -109,7 +121,7 @@ final class Cell {
                 v.setMsr(X86Reset.MSR_IA32_APIC_BASE, X86Reset.APIC_BASE_X2APIC);
                 byte[] lapic = X86Reset.quietLapic(v.getLapic());
                 khz = v.tscKhz();
-                cell.vcpus.add(new Vcpu(cell, c, hostCpus[c], v, pio, mmioBus, lapic));
+                cell.vcpus.add(new Vcpu(cell, c, hostCpus[c], v, pio, mmioBus, cell.windows, lapic));
             }
             cell.tscKhz = khz;
             cell.vcpuByCpu = new Vcpu[cpus[cpus.length - 1] + 1];
@@ -119,6 +131,12 @@ final class Cell {
             for (Vcpu v : cell.vcpus) {
                 v.startThread();
             }
+            for (IvshmemDevice d : cell.ivshmem) {
+                for (String line : d.link().attach(d)) {
+                    hv.print(line + "\n");
+                }
+            }
+            cell.pci.reset();
             return cell;
         } catch (NativeException e) {
             release(cell, vm, commPage);
@@ -178,8 +196,14 @@ final class Cell {
                 throw new HypervisorException(Errno.EINVAL, where + ": RAM regions must be page aligned and non-empty");
             }
             if (!memory.contains(r.physStart(), r.size())) {
-                throw new HypervisorException(Errno.EINVAL, where + ": lies outside the reserved memory (0x0-0x"
-                        + Long.toHexString(memory.size() - 1) + ") of the system config's root cell");
+                if (hypervisor.isRootRam(r.physStart(), r.size())) {
+                    throw new HypervisorException(Errno.EINVAL, where + ": lies outside the reserved memory (0x0-0x"
+                            + Long.toHexString(memory.size() - 1) + ") of the system config's root cell");
+                }
+                // Device memory (a BAR, a platform device): nothing physical backs it here. An emulated
+                // function's BAR window serves it if there is one, else it reads all ones.
+                mmio.add(r.virtStart(), r.size(), UnbackedWindow.INSTANCE);
+                continue;
             }
             vm.setUserMemoryRegion(slot++, r.has(MemoryRegion.WRITE) ? 0 : KvmVm.MEM_READONLY, r.virtStart(),
                     memory.slice(r.physStart(), r.size()));
@@ -188,10 +212,50 @@ final class Cell {
         memorySlots = slot;
     }
 
+    /**
+     * The cell's PCI functions (ivshmem peers and emulated devices) behind
+     * its config space ports and MMCONFIG window; config validation ran
+     * before (KvmHypervisor.createCell).
+     */
+    private void buildPci(KvmHypervisor hv, MmioBus.Builder mmio) {
+        List<VirtualPciFunction> functions = new ArrayList<>();
+        var devices = config.pciDevices();
+        BitSet cpuSet = new BitSet();
+        config.cpus().bits().forEach(cpuSet::set);
+        for (int i = 0; i < devices.size(); i++) {
+            var d = devices.get(i);
+            if (d.isIvshmem()) {
+                MemoryRegion table = config.memoryRegions().get((int) d.shmemRegionsStart());
+                IvshmemLink link = hv.ivshmemLink(d.bdf());
+                IvshmemDevice dev = new IvshmemDevice(config, i, link,
+                        hv.reservedMemory().slice(table.physStart(), MemoryRegion.PAGE_SIZE), this::signalMsi,
+                        cpuSet, windows);
+                ivshmem.add(dev);
+                functions.add(dev);
+            } else if (d.emulation() == io.jailhouse.config.PciDevice.EMULATE_INTEL_HDA) {
+                functions.add(IntelHdaController.create(config, i, this::signalMsi, windows));
+            } else {
+                throw new IllegalStateException("PCI device " + i + " passed validation without an emulation");
+            }
+        }
+        pci = new PciConfigSpace(config.name(), functions, hv.systemConfig().platform());
+        if (pci.mmconfig() != null) {
+            mmio.add(pci.mmconfig().base(), pci.mmconfig().size(), pci.mmconfig());
+        }
+    }
+
+    /** Raises an MSI in this cell (emulated devices, ivshmem deliveries that take the Java path). */
+    void signalMsi(long address, int data) {
+        vm.signalMsiQuietly(address, data);
+    }
+
     /** Emulated devices first, then the rest of the whitelist as unbacked ports. */
     private PioBus buildPioBus(SystemConfig system) {
         PioBus.Builder pio = PioBus.builder();
         BitSet claimed = new BitSet(0x10000);
+        // upstream always intercepts the config space ports (spec 7)
+        pio.add(PciConfigPorts.BASE, PciConfigPorts.COUNT, pci.ports());
+        claimed.set(PciConfigPorts.BASE, PciConfigPorts.BASE + PciConfigPorts.COUNT);
         for (int base : UART_PORTS) {
             if (whitelisted(base, UART_PORT_COUNT)) {
                 pio.add(base, UART_PORT_COUNT, new Uart8250(base, uartOutput));
@@ -296,6 +360,7 @@ final class Cell {
             targets.add(image.data().length == 0 ? null : loadTarget(image));
         }
         park();
+        pci.reset();
         for (Vcpu v : vcpus) {
             v.clearFailure();
         }
@@ -366,6 +431,7 @@ final class Cell {
      */
     List<String> start() throws HypervisorException {
         park();
+        pci.reset();
         List<String> warnings = new ArrayList<>();
         long reset = config.cpuResetAddress();
         boolean covered = false;
@@ -406,6 +472,10 @@ final class Cell {
     void destroy() {
         for (Vcpu v : vcpus) {
             v.exit();
+        }
+        for (IvshmemDevice d : ivshmem) {
+            d.link().detach(d);
+            hypervisor.dropIvshmemLinkIfUnused(d.link());
         }
         for (Vcpu v : vcpus) {
             v.close();

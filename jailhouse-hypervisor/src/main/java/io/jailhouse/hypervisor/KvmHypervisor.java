@@ -4,7 +4,16 @@ import io.jailhouse.config.Architecture;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigCheck;
 import io.jailhouse.config.MemoryRegion;
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.device.MmioWindowTable;
+import io.jailhouse.hypervisor.pci.DoorbellRouting;
+import io.jailhouse.hypervisor.pci.IvshmemDevice;
+import io.jailhouse.hypervisor.pci.IvshmemLink;
+import io.jailhouse.hypervisor.pci.PciConfigException;
+import io.jailhouse.hypervisor.pci.PciConfigSpace;
+import io.jailhouse.hypervisor.pci.PhysicalDeviceEmulation;
+import io.jailhouse.hypervisor.pci.VirtualPciFunction;
 import io.jailhouse.sys.CpuidEntry;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.KvmCapability;
@@ -54,6 +63,8 @@ public final class KvmHypervisor implements Hypervisor {
     private volatile long cellPagesInUse;
     private volatile int slotsInUse;
     private final int memorySlots;
+    /** ivshmem links by BDF, shared by the peers' devices. */
+    private final Map<Integer, IvshmemLink> ivshmemLinks = new java.util.concurrent.ConcurrentHashMap<>();
 
     private KvmHypervisor(SystemConfig config, Partitioning partitioning, KvmDevice kvm, List<CpuidEntry> cpuid,
             ReservedMemory memory, int hostCpus, CpusetIsolation cpusets) {
@@ -83,6 +94,75 @@ public final class KvmHypervisor implements Hypervisor {
         notices.add(cpusets == null ? "CPU isolation: none (relaxed partitioning shares host CPUs)."
                 : "CPU isolation: " + cpusets.describe() + ".");
         return notices;
+    }
+
+    /** The link of the ivshmem devices with this BDF, created with the first peer. */
+    IvshmemLink ivshmemLink(int bdf) {
+        return ivshmemLinks.computeIfAbsent(bdf, b -> new IvshmemLink(b, DOORBELLS_THROUGH_THE_DAEMON));
+    }
+
+    void dropIvshmemLinkIfUnused(IvshmemLink link) {
+        if (link.peerCount() == 0) {
+            ivshmemLinks.remove(link.bdf(), link);
+        }
+    }
+
+    /**
+     * Doorbell routing for now: every doorbell write exits to the daemon,
+     * which raises the target's MSI (IvshmemDevice.trigger). The in-kernel
+     * ioeventfd-to-irqfd wiring that DoorbellRouting describes plugs in here.
+     */
+    private static final DoorbellRouting DOORBELLS_THROUGH_THE_DAEMON = new DoorbellRouting() {
+        @Override
+        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
+        }
+
+        @Override
+        public void doorbellMoved(IvshmemDevice sender, long address) {
+        }
+    };
+
+    /** PCI devices of type DEVICE exist here only where the config asks for an emulation this daemon has. */
+    static final PhysicalDeviceEmulation EMULATION = new PhysicalDeviceEmulation() {
+        @Override
+        public boolean emulates(CellConfig cell, int index) {
+            return cell.pciDevices().get(index).emulation() == PciDevice.EMULATE_INTEL_HDA;
+        }
+
+        @Override
+        public VirtualPciFunction create(CellConfig cell, int index, MmioWindowTable windows) {
+            throw new UnsupportedOperationException("built by Cell with the cell's MSI sink");
+        }
+    };
+
+    /** Whether a physical range overlaps the root cell's RAM (not device memory). */
+    boolean isRootRam(long phys, long size) {
+        for (MemoryRegion r : config.rootCell().memoryRegions()) {
+            if (!r.has(MemoryRegion.IO) && MemoryRegion.overlaps(r.physStart(), r.size(), phys, size)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** PCI checks of a new cell: devices it may have, and each ivshmem link with its peers. */
+    private void checkPci(CellConfig cellConfig) throws HypervisorException {
+        try {
+            PciConfigSpace.checkCell(cellConfig, EMULATION);
+            List<CellConfig> all = new ArrayList<>();
+            all.add(config.rootCell());
+            for (Cell c : cells.values()) {
+                all.add(c.config());
+            }
+            all.add(cellConfig);
+            for (PciDevice d : cellConfig.pciDevices()) {
+                if (d.isIvshmem()) {
+                    IvshmemLink.validate(IvshmemLink.members(d.bdf(), all));
+                }
+            }
+        } catch (PciConfigException e) {
+            throw new HypervisorException(e.busy() ? Errno.EBUSY : Errno.EINVAL, e.getMessage());
+        }
     }
 
     boolean closing() {
@@ -263,6 +343,7 @@ public final class KvmHypervisor implements Hypervisor {
             }
             checkCpus(cellConfig);
             checkAgainstOthers(cellConfig);
+            checkPci(cellConfig);
             int id = 1;
             while (cells.containsKey(id)) {
                 id++;

@@ -1,10 +1,13 @@
 package io.jailhouse.hypervisor;
 
+import io.jailhouse.hypervisor.device.FaultReporter;
 import io.jailhouse.hypervisor.device.MmioBus;
+import io.jailhouse.hypervisor.device.MmioWindowTable;
 import io.jailhouse.hypervisor.device.MmioDevice;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.PioDevice;
 import io.jailhouse.hypervisor.device.SpscByteRing;
+import io.jailhouse.hypervisor.pci.PciConfigPorts;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.KvmRun;
 import io.jailhouse.sys.KvmVcpu;
@@ -51,6 +54,8 @@ final class Vcpu implements Runnable {
     private final KvmRun kvmRun;
     private final PioBus pio;
     private final MmioBus mmio;
+    /** PCI BAR windows, which move as the guest programs its BARs (looked up when the fixed bus has nothing). */
+    private final MmioWindowTable windows;
     private final byte[] lapicAtReset;
     private final Thread thread;
 
@@ -85,8 +90,12 @@ final class Vcpu implements Runnable {
     private long failAddress;
     private int failCount;
     private int failCode;
+    /** The device that refused the failing access, for its own FATAL line (upstream words some itself). */
+    private Object failDevice;
 
-    Vcpu(Cell cell, int cpu, int hostCpu, KvmVcpu vcpu, PioBus pio, MmioBus mmio, byte[] lapicAtReset) {
+    Vcpu(Cell cell, int cpu, int hostCpu, KvmVcpu vcpu, PioBus pio, MmioBus mmio, MmioWindowTable windows,
+            byte[] lapicAtReset) {
+        this.windows = windows;
         this.cell = cell;
         this.cpu = cpu;
         this.hostCpu = hostCpu;
@@ -335,7 +344,8 @@ final class Vcpu implements Runnable {
             return true;
         }
         PioDevice d = count == 1 ? pio.deviceFor(port, size) : null; // string I/O is never allowed (spec 8)
-        if (d == null || !d.accepts(port, size, write)) {
+        if (d == null || !(write ? d.acceptsWrite(port, size, r.ioData()) : d.accepts(port, size, false))) {
+            failDevice = d;
             failPort = port;
             failSize = size;
             failWrite = write;
@@ -354,10 +364,21 @@ final class Vcpu implements Runnable {
         long address = r.mmioPhysAddr();
         int size = r.mmioLength();
         boolean write = r.mmioIsWrite();
-        int i = mmio.indexOf(address, size);
-        MmioDevice d = i < 0 ? null : mmio.device(i);
-        long offset = i < 0 ? 0 : address - mmio.base(i);
-        if (d == null || !d.accepts(offset, size, write)) {
+        // BAR windows first: an emulated device's BAR may sit on device memory the config maps
+        MmioWindowTable.Windows w = windows.current();
+        int j = w.indexOf(address, size);
+        MmioDevice d;
+        long offset;
+        if (j >= 0) {
+            d = w.device(j);
+            offset = address - w.base(j);
+        } else {
+            int i = mmio.indexOf(address, size);
+            d = i < 0 ? null : mmio.device(i);
+            offset = i < 0 ? 0 : address - mmio.base(i);
+        }
+        if (d == null || !(write ? d.acceptsWrite(offset, size, r.mmioData()) : d.accepts(offset, size, false))) {
+            failDevice = d;
             failAddress = address;
             failSize = size;
             failWrite = write;
@@ -488,7 +509,15 @@ final class Vcpu implements Runnable {
     /** Upstream's FATAL line, register dump and parking line for a failed run (spec 8). */
     private String describeFailure(int outcome, String resetError) {
         StringBuilder sb = new StringBuilder();
-        switch (outcome) {
+        String own = failDevice instanceof FaultReporter f && (outcome == FAIL_PIO || outcome == FAIL_MMIO)
+                ? f.lastFaultLine() : null;
+        if (own == null && outcome == FAIL_PIO && failDevice == null && failPort >= PciConfigPorts.BASE
+                && failPort < PciConfigPorts.BASE + PciConfigPorts.COUNT && failCount == 1) {
+            own = PciConfigPorts.portFaultLine(failPort, failSize, failWrite);
+        }
+        if (own != null) {
+            sb.append(own).append(own.endsWith("\n") ? "" : "\n");
+        } else switch (outcome) {
             case FAIL_PIO -> sb.append(String.format("FATAL: Invalid PIO %s, port: %x size: %d%s%n",
                     failWrite ? "write" : "read", failPort, failSize,
                     failCount != 1 ? " (string I/O, count " + failCount + ")" : ""));

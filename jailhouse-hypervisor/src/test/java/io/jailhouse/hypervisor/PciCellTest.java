@@ -1,0 +1,115 @@
+package io.jailhouse.hypervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jailhouse.config.CellConfig;
+import io.jailhouse.config.MemoryRegion;
+import io.jailhouse.config.PciDevice;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PCI in cells: pci-demo enumerating its emulated HDA controller and
+ * taking its MSI, ivshmem-demo finding its ivshmem device, and two
+ * ivshmem-demo cells ringing each other's doorbells over one link.
+ */
+class PciCellTest extends KvmCellTestBase {
+    static final Path DEMOS = Path.of("..", "inmates", "demos", "x86");
+
+    void load(String cell, String image, String cmdline) throws Exception {
+        Path bin = DEMOS.resolve(image + ".bin");
+        List<LoadImage> images = new ArrayList<>();
+        images.add(new LoadImage(bin.toString(), Files.readAllBytes(bin), 0xf0000));
+        if (cmdline != null) {
+            images.add(new LoadImage("string", (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000));
+        }
+        hv.loadCell(CellRef.parse(cell), images);
+        hv.startCell(CellRef.parse(cell));
+    }
+
+    String awaitConsole(String cell, String text) throws Exception {
+        ConsoleRing c = hv.cellConsole(CellRef.parse(cell));
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        String out = c.read(0, c.capacity()).text();
+        while (!out.contains(text)) {
+            assertThat(System.nanoTime()).as("\"%s\" from %s; so far:%n%s%nhypervisor:%n%s", text, cell, out,
+                    hv.console().read(0, 4096).text()).isLessThan(deadline);
+            Thread.sleep(50);
+            out = c.read(0, c.capacity()).text();
+        }
+        return out;
+    }
+
+    @Test
+    void pciDemoFindsTheEmulatedHdaAndReceivesItsMsi() throws Exception {
+        hv.createCell(bundledCell("pci-demo"));
+        load("pci-demo", "pci-demo", null); // as the walkthrough: -a 0xf0000, no command line
+        String out = awaitConsole("pci-demo", "HDA MSI received (STATESTS: 0001)");
+        assertThat(out).contains("Found 8086:2668 at 00:1b.0", "HDBAR at ");
+        assertThat(hv.cell(CellRef.parse("pci-demo")).state()).isEqualTo(CellState.RUNNING);
+        // reload and restart, as the walkthrough's step 9
+        load("pci-demo", "pci-demo", null);
+        ConsoleRing c = hv.cellConsole(CellRef.parse("pci-demo"));
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (c.read(0, c.capacity()).text().split("HDA MSI received", -1).length < 3) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void ivshmemDemoFindsItsDevice() throws Exception {
+        hv.createCell(bundledCell("ivshmem-demo"));
+        load("ivshmem-demo", "ivshmem-demo", "count=2 period=200");
+        String out = awaitConsole("ivshmem-demo", "IVSHMEM: done");
+        assertThat(out).contains("IVSHMEM: Found device at 01:0e.0", "IVSHMEM: ID is 1", "IVSHMEM: max. peers is 3",
+                "IVSHMEM: initialized device");
+        assertThat(hv.console().read(0, ConsoleRing.HYPERVISOR_CAPACITY).text())
+                .contains("Adding virtual PCI device 01:0e.0 to cell \"ivshmem-demo\"");
+    }
+
+    /** ivshmem-demo's config as peer 2: its own CPU, RAM and writable output section. */
+    static CellConfig secondPeer(CellConfig one) {
+        List<MemoryRegion> regions = new ArrayList<>();
+        for (int i = 0; i < one.memoryRegions().size(); i++) {
+            MemoryRegion r = one.memoryRegions().get(i);
+            if (i == 3) {
+                r = new MemoryRegion(r.physStart(), r.virtStart(), r.size(), r.flags() & ~MemoryRegion.WRITE);
+            } else if (i == 4) {
+                r = new MemoryRegion(r.physStart(), r.virtStart(), r.size(), r.flags() | MemoryRegion.WRITE);
+            } else if (r.has(MemoryRegion.LOADABLE)) {
+                r = new MemoryRegion(0x3ef00000L, r.virtStart(), r.size(), r.flags());
+            }
+            regions.add(r);
+        }
+        PciDevice d = one.pciDevices().get(0);
+        PciDevice two = new PciDevice(d.type(), d.iommu(), d.domain(), d.bdf(), d.barMask(), d.capsStart(),
+                d.numCaps(), d.numMsiVectors(), d.msiBits(), d.numMsixVectors(), d.msixRegionSize(), d.msixAddress(),
+                d.shmemRegionsStart(), 2, d.shmemPeers(), d.shmemProtocol());
+        return new CellConfig(one.architecture(), "ivshmem-demo-2", one.id(), one.flags(),
+                io.jailhouse.config.Bitmap.of(one.cpus().sizeBytes(), 3), regions, one.cacheRegions(),
+                one.irqchips(), one.pioRegions(), List.of(two), one.pciCaps(), one.streamIds(), one.vpciIrqBase(),
+                one.cpuResetAddress(), one.msgReplyTimeout(), one.console());
+    }
+
+    @Test
+    void twoCellsRingEachOthersDoorbells() throws Exception {
+        CellConfig one = bundledCell("ivshmem-demo");
+        hv.createCell(one);
+        hv.createCell(secondPeer(one));
+        assertThat(hv.console().read(0, ConsoleRing.HYPERVISOR_CAPACITY).text())
+                .contains("Shared memory connection established");
+        load("ivshmem-demo", "ivshmem-demo", "count=4 period=300");
+        load("ivshmem-demo-2", "ivshmem-demo", "count=4 period=300 target=1");
+        String a = awaitConsole("ivshmem-demo", "IVSHMEM: got interrupt");
+        String b = awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt");
+        assertThat(a).contains("IVSHMEM: ID is 1");
+        assertThat(b).contains("IVSHMEM: ID is 2");
+        awaitConsole("ivshmem-demo", "IVSHMEM: done");
+        awaitConsole("ivshmem-demo-2", "IVSHMEM: done");
+    }
+}
