@@ -32,6 +32,7 @@ class KvmLifecycleTest {
     static final Path DEMOS = Path.of("..", "inmates", "demos", "x86").toAbsolutePath().normalize();
     static final Path TINY_DEMO = DEMOS.resolve("tiny-demo.bin");
     static final Path APIC_DEMO = DEMOS.resolve("apic-demo.bin");
+    static final Path PCI_DEMO = DEMOS.resolve("pci-demo.bin");
     static final Pattern PM_TIMER = Pattern.compile("PM Timer: +\\d+");
 
     @TempDir
@@ -47,6 +48,7 @@ class KvmLifecycleTest {
         });
         assertThat(TINY_DEMO).as("built by the inmates module").isRegularFile();
         assertThat(APIC_DEMO).as("built by the inmates module").isRegularFile();
+        assertThat(PCI_DEMO).as("built by the inmates module").isRegularFile();
     }
 
     @BeforeEach
@@ -187,19 +189,21 @@ class KvmLifecycleTest {
         assertThat(awaitConsole("apic-demo", "Stopped APIC demo", 1)).isNotEmpty();
         assertThat(ok("cell", "list").out()).contains("1       apic-demo               shut down         3");
 
-        // a second cell, by id as well as by name
-        ok("cell", "create", cfg("tiny-demo.cell"));
-        ok("cell", "load", "tiny-demo", TINY_DEMO.toString(), "-a", "0xf0000");
+        // a second, non-Linux cell: pci-demo on the second serial port, with its (emulated) HDA's MSI
+        ok("cell", "create", cfg("pci-demo.cell"));
+        ok("cell", "load", "pci-demo", PCI_DEMO.toString(), "-a", "0xf0000");
         ok("cell", "start", "2");
-        awaitConsole("tiny-demo", "PM Timer:", 1);
+        assertThat(awaitConsole("pci-demo", "HDA MSI received (STATESTS: 0001)", 1))
+                .contains("Found 8086:2668 at 00:1b.0");
 
         // reloading and restarting existing cells works while apic-demo holds the lock again
         ok("cell", "start", "apic-demo");
         awaitConsole("apic-demo", "Calibrated TSC frequency:", 2);
         assertThat(ok("cell", "list").out()).contains("running/locked");
-        ok("cell", "load", "tiny-demo", TINY_DEMO.toString(), "-a", "0xf0000");
-        ok("cell", "start", "tiny-demo");
-        assertThat(fails("cell", "destroy", "tiny-demo").err())
+        ok("cell", "load", "pci-demo", PCI_DEMO.toString(), "-a", "0xf0000");
+        ok("cell", "start", "pci-demo");
+        awaitConsole("pci-demo", "HDA MSI received (STATESTS: 0001)", 2);
+        assertThat(fails("cell", "destroy", "pci-demo").err())
                 .startsWith("JAILHOUSE_CELL_DESTROY: Operation not permitted (cell \"apic-demo\" is running/locked");
 
         // disable: apic-demo refuses the first time, so disable is called again
