@@ -149,6 +149,9 @@ final class Cell {
 
     private static void release(Cell cell, KvmVm vm, MemoryMapping commPage) {
         if (cell != null) {
+            for (IvshmemDevice d : cell.ivshmem) {
+                cell.hypervisor.doorbells().forget(d);
+            }
             for (Vcpu v : cell.vcpus) {
                 v.exit();
                 v.close();
@@ -230,6 +233,7 @@ final class Cell {
                 IvshmemDevice dev = new IvshmemDevice(config, i, link,
                         hv.reservedMemory().slice(table.physStart(), MemoryRegion.PAGE_SIZE), this::signalMsi,
                         cpuSet, windows);
+                hv.doorbells().register(dev, this);
                 ivshmem.add(dev);
                 functions.add(dev);
             } else if (d.emulation() == io.jailhouse.config.PciDevice.EMULATE_INTEL_HDA) {
@@ -475,6 +479,7 @@ final class Cell {
         }
         for (IvshmemDevice d : ivshmem) {
             d.link().detach(d);
+            hypervisor.doorbells().forget(d);
             hypervisor.dropIvshmemLinkIfUnused(d.link());
         }
         for (Vcpu v : vcpus) {
@@ -505,6 +510,10 @@ final class Cell {
 
     boolean wasStarted() {
         return started;
+    }
+
+    KvmVm vm() {
+        return vm;
     }
 
     KvmHypervisor hypervisor() {

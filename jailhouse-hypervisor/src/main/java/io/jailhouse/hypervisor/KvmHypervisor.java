@@ -7,7 +7,6 @@ import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
-import io.jailhouse.hypervisor.pci.DoorbellRouting;
 import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.hypervisor.pci.IvshmemLink;
 import io.jailhouse.hypervisor.pci.PciConfigException;
@@ -96,9 +95,16 @@ public final class KvmHypervisor implements Hypervisor {
         return notices;
     }
 
+    /** In-kernel doorbell wiring of all links. */
+    private final KernelDoorbells doorbells = new KernelDoorbells();
+
     /** The link of the ivshmem devices with this BDF, created with the first peer. */
     IvshmemLink ivshmemLink(int bdf) {
-        return ivshmemLinks.computeIfAbsent(bdf, b -> new IvshmemLink(b, DOORBELLS_THROUGH_THE_DAEMON));
+        return ivshmemLinks.computeIfAbsent(bdf, b -> new IvshmemLink(b, doorbells));
+    }
+
+    KernelDoorbells doorbells() {
+        return doorbells;
     }
 
     void dropIvshmemLinkIfUnused(IvshmemLink link) {
@@ -107,20 +113,6 @@ public final class KvmHypervisor implements Hypervisor {
         }
     }
 
-    /**
-     * Doorbell routing for now: every doorbell write exits to the daemon,
-     * which raises the target's MSI (IvshmemDevice.trigger). The in-kernel
-     * ioeventfd-to-irqfd wiring that DoorbellRouting describes plugs in here.
-     */
-    private static final DoorbellRouting DOORBELLS_THROUGH_THE_DAEMON = new DoorbellRouting() {
-        @Override
-        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
-        }
-
-        @Override
-        public void doorbellMoved(IvshmemDevice sender, long address) {
-        }
-    };
 
     /** PCI devices of type DEVICE exist here only where the config asks for an emulation this daemon has. */
     static final PhysicalDeviceEmulation EMULATION = new PhysicalDeviceEmulation() {

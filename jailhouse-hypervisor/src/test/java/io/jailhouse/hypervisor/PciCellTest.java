@@ -105,11 +105,22 @@ class PciCellTest extends KvmCellTestBase {
                 .contains("Shared memory connection established");
         load("ivshmem-demo", "ivshmem-demo", "count=4 period=300");
         load("ivshmem-demo-2", "ivshmem-demo", "count=4 period=300 target=1");
-        String a = awaitConsole("ivshmem-demo", "IVSHMEM: got interrupt");
-        String b = awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt");
-        assertThat(a).contains("IVSHMEM: ID is 1");
-        assertThat(b).contains("IVSHMEM: ID is 2");
-        awaitConsole("ivshmem-demo", "IVSHMEM: done");
-        awaitConsole("ivshmem-demo-2", "IVSHMEM: done");
+        // once both are sending, their doorbells are wired in the kernel: no MMIO exit per doorbell
+        awaitConsole("ivshmem-demo", "IVSHMEM: sending IRQ");
+        awaitConsole("ivshmem-demo-2", "IVSHMEM: sending IRQ");
+        assertThat(((KvmHypervisor) hv).doorbells().wiredDoorbells()).isPositive();
+        long mmio1 = mmioExits("ivshmem-demo");
+        long mmio2 = mmioExits("ivshmem-demo-2");
+        String a = awaitConsole("ivshmem-demo", "IVSHMEM: done");
+        String b = awaitConsole("ivshmem-demo-2", "IVSHMEM: done");
+        assertThat(a).contains("IVSHMEM: ID is 1", "IVSHMEM: got interrupt 3"); // peer 2 rings vector id+1
+        assertThat(b).contains("IVSHMEM: ID is 2", "IVSHMEM: got interrupt 2");
+        // 4 doorbells each, at most one of them before the sample
+        assertThat(mmioExits("ivshmem-demo") - mmio1).as("MMIO exits of peer 1 while ringing").isLessThanOrEqualTo(1);
+        assertThat(mmioExits("ivshmem-demo-2") - mmio2).as("MMIO exits of peer 2 while ringing").isLessThanOrEqualTo(1);
+    }
+
+    long mmioExits(String cell) throws HypervisorException {
+        return hv.statistics(CellRef.parse(cell)).total().get("vmexits_mmio");
     }
 }

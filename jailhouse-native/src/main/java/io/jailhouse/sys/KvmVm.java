@@ -37,7 +37,11 @@ public final class KvmVm implements AutoCloseable {
     public static final int IOEVENTFD_PIO = 2;
     public static final int IOEVENTFD_DEASSIGN = 4;
     public static final int IRQFD_DEASSIGN = 1;
+    public static final int IRQ_ROUTING_IRQCHIP = 1;
     public static final int IRQ_ROUTING_MSI = 2;
+    /** {@code KVM_IRQCHIP_IOAPIC}: the in-kernel IOAPIC, 24 pins. */
+    public static final int IRQCHIP_IOAPIC = 2;
+    public static final int IOAPIC_PINS = 24;
 
     private final KvmDevice kvm;
     private int fd;
@@ -189,11 +193,28 @@ public final class KvmVm implements AutoCloseable {
 
     /** Replaces the VM's GSI routing table with these MSI routes ({@code KVM_SET_GSI_ROUTING}). */
     public void setGsiRouting(List<MsiRoute> routes) throws NativeException {
+        setGsiRouting(routes, false);
+    }
+
+    /**
+     * Replaces the VM's GSI routing table ({@code KVM_SET_GSI_ROUTING}, which
+     * replaces all of it) with these MSI routes, plus, with
+     * {@code keepIoapic}, the default routes of the in-kernel IOAPIC's pins
+     * (GSI n = pin n) so that its interrupts keep working.
+     */
+    public void setGsiRouting(List<MsiRoute> routes, boolean keepIoapic) throws NativeException {
+        int pins = keepIoapic ? IOAPIC_PINS : 0;
         try (Arena a = Arena.ofConfined()) {
             long es = KvmStructs.IRQ_ROUTING_ENTRY.byteSize();
-            MemorySegment m = a.allocate(KvmStructs.IRQ_ROUTING_HEADER.byteSize() + es * routes.size(), 8);
-            m.set(JAVA_INT, 0, routes.size());
+            MemorySegment m = a.allocate(KvmStructs.IRQ_ROUTING_HEADER.byteSize() + es * (routes.size() + pins), 8);
+            m.set(JAVA_INT, 0, routes.size() + pins);
             long o = KvmStructs.IRQ_ROUTING_HEADER.byteSize();
+            for (int pin = 0; pin < pins; pin++, o += es) {
+                m.set(JAVA_INT, o, pin);
+                m.set(JAVA_INT, o + 4, IRQ_ROUTING_IRQCHIP);
+                m.set(JAVA_INT, o + 16, IRQCHIP_IOAPIC);
+                m.set(JAVA_INT, o + 20, pin);
+            }
             for (MsiRoute r : routes) {
                 m.set(JAVA_INT, o, r.gsi());
                 m.set(JAVA_INT, o + 4, IRQ_ROUTING_MSI);

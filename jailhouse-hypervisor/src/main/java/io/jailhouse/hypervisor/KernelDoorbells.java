@@ -1,0 +1,216 @@
+package io.jailhouse.hypervisor;
+
+import io.jailhouse.hypervisor.pci.DoorbellRouting;
+import io.jailhouse.hypervisor.pci.IvshmemDevice;
+import io.jailhouse.hypervisor.pci.IvshmemLink;
+import io.jailhouse.sys.KvmVm;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * ivshmem doorbells delivered by the kernel (the contract of
+ * {@link DoorbellRouting}): for each wired (target, vector) an eventfd, bound
+ * in the target's VM by an irqfd to a GSI routed as that vector's MSI, and
+ * in every peer's VM an ioeventfd on its DOORBELL register matching
+ * {@code target << 16 | vector}. A doorbell write that matches never leaves
+ * the kernel; every other write exits to the daemon, whose device model
+ * applies upstream's rules (and delivers in one-shot mode).
+ *
+ * <p>Called on vCPU threads of any peer and on the management thread; one
+ * monitor serializes the wiring (rare: drivers program MSI-X and
+ * INT_CONTROL at start-up), never the doorbells themselves.
+ */
+final class KernelDoorbells implements DoorbellRouting {
+    /** GSIs for MSI routes start above the IOAPIC's pins, whose default routes are kept. */
+    static final int FIRST_GSI = KvmVm.IOAPIC_PINS;
+
+    /** One wired-or-not (target, vector). */
+    private static final class Route {
+        final int eventFd;
+        final int gsi;
+        boolean wired;
+        long address;
+        int data;
+
+        Route(int eventFd, int gsi) {
+            this.eventFd = eventFd;
+            this.gsi = gsi;
+        }
+    }
+
+    private final Map<IvshmemDevice, Cell> cellOf = new HashMap<>();
+    private final Map<IvshmemDevice, Route[]> routes = new HashMap<>();
+    private final Map<IvshmemDevice, Long> doorbell = new HashMap<>();
+    private final Map<Cell, Integer> nextGsi = new HashMap<>();
+    private int wiredDoorbells;
+
+    /** A device joins (before it is attached to its link). */
+    synchronized void register(IvshmemDevice device, Cell cell) {
+        cellOf.put(device, cell);
+    }
+
+    /** A device leaves (after its link detached it, which unwired its routes and doorbell): close its eventfds. */
+    synchronized void forget(IvshmemDevice device) {
+        Route[] rs = routes.remove(device);
+        if (rs != null) {
+            for (Route r : rs) {
+                if (r != null) {
+                    closeQuietly(r.eventFd);
+                }
+            }
+        }
+        Cell cell = cellOf.remove(device);
+        doorbell.remove(device);
+        if (cell != null && !cellOf.containsValue(cell)) {
+            nextGsi.remove(cell);
+        }
+    }
+
+    /** ioeventfds currently wired, over all VMs (for tests and statistics). */
+    synchronized int wiredDoorbells() {
+        return wiredDoorbells;
+    }
+
+    @Override
+    public synchronized void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
+        Cell cell = cellOf.get(target);
+        if (cell == null) {
+            return;
+        }
+        try {
+            Route r = route(target, cell, vector);
+            if (wired) {
+                r.address = msiAddress;
+                r.data = msiData;
+                commitRoutes(cell);
+                if (!r.wired) {
+                    drain(r.eventFd); // a doorbell while unwired is dropped, as upstream drops it
+                    cell.vm().irqfd(r.eventFd, r.gsi, 0);
+                    r.wired = true;
+                    for (IvshmemDevice sender : peers(target.link())) {
+                        assign(sender, target, vector, r, true);
+                    }
+                }
+            } else if (r.wired) {
+                for (IvshmemDevice sender : peers(target.link())) {
+                    assign(sender, target, vector, r, false);
+                }
+                cell.vm().irqfd(r.eventFd, r.gsi, KvmVm.IRQFD_DEASSIGN);
+                r.wired = false;
+            }
+        } catch (NativeException e) {
+            // The Java path still delivers: the wiring is only an acceleration.
+            cell.report("ivshmem " + target.link() + ": in-kernel doorbell for peer " + target.peerId()
+                    + " vector " + vector + " not wired: " + e.getMessage() + "\n");
+        }
+    }
+
+    @Override
+    public synchronized void doorbellMoved(IvshmemDevice sender, long address) {
+        if (!cellOf.containsKey(sender)) {
+            return;
+        }
+        for (IvshmemDevice target : peers(sender.link())) {
+            Route[] rs = routes.get(target);
+            if (rs == null) {
+                continue;
+            }
+            for (int v = 0; v < rs.length; v++) {
+                if (rs[v] != null && rs[v].wired) {
+                    assign(sender, target, v, rs[v], false);
+                }
+            }
+        }
+        if (address < 0) {
+            doorbell.remove(sender);
+        } else {
+            doorbell.put(sender, address);
+        }
+        for (IvshmemDevice target : peers(sender.link())) {
+            Route[] rs = routes.get(target);
+            if (rs == null) {
+                continue;
+            }
+            for (int v = 0; v < rs.length; v++) {
+                if (rs[v] != null && rs[v].wired) {
+                    assign(sender, target, v, rs[v], true);
+                }
+            }
+        }
+    }
+
+    private Route route(IvshmemDevice target, Cell cell, int vector) throws NativeException {
+        Route[] rs = routes.computeIfAbsent(target, t -> new Route[Math.max(t.vectors(), 1)]);
+        if (rs[vector] == null) {
+            int gsi = nextGsi.merge(cell, 1, Integer::sum) - 1 + FIRST_GSI;
+            rs[vector] = new Route(Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK), gsi);
+        }
+        return rs[vector];
+    }
+
+    /** Rewrites the target cell's GSI table: the IOAPIC's defaults plus every wired-or-pending MSI route. */
+    private void commitRoutes(Cell cell) throws NativeException {
+        List<KvmVm.MsiRoute> msi = new ArrayList<>();
+        for (Map.Entry<IvshmemDevice, Route[]> e : routes.entrySet()) {
+            if (cellOf.get(e.getKey()) != cell) {
+                continue;
+            }
+            for (Route r : e.getValue()) {
+                if (r != null && (r.wired || r.address != 0)) {
+                    msi.add(new KvmVm.MsiRoute(r.gsi, r.address, r.data));
+                }
+            }
+        }
+        cell.vm().setGsiRouting(msi, true);
+    }
+
+    /** (De)assigns the ioeventfd in {@code sender}'s VM that rings (target, vector). */
+    private void assign(IvshmemDevice sender, IvshmemDevice target, int vector, Route r, boolean on) {
+        Long address = doorbell.get(sender);
+        Cell cell = cellOf.get(sender);
+        if (address == null || cell == null) {
+            return;
+        }
+        try {
+            cell.vm().ioeventfd(address, 4, r.eventFd, KvmVm.IOEVENTFD_DATAMATCH | (on ? 0 : KvmVm.IOEVENTFD_DEASSIGN),
+                    (long) target.peerId() << 16 | vector);
+            wiredDoorbells += on ? 1 : -1;
+        } catch (NativeException e) {
+            cell.report("ivshmem " + sender.link() + ": doorbell of peer " + sender.peerId() + " to peer "
+                    + target.peerId() + " vector " + vector + (on ? " not wired: " : " not unwired: ")
+                    + e.getMessage() + "\n");
+        }
+    }
+
+    private List<IvshmemDevice> peers(IvshmemLink link) {
+        List<IvshmemDevice> out = new ArrayList<>();
+        for (int id = 0; id < IvshmemLink.MAX_PEERS; id++) {
+            IvshmemDevice d = link.peer(id);
+            if (d != null && cellOf.containsKey(d)) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    private static void drain(int eventFd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment counter = a.allocate(8);
+            Libc.read(eventFd, counter); // EAGAIN when nothing is pending: fine
+        }
+    }
+
+    private static void closeQuietly(int fd) {
+        try {
+            Libc.close(fd);
+        } catch (NativeException ignored) {
+            // Nothing to do about a descriptor that will not close.
+        }
+    }
+}
