@@ -120,6 +120,64 @@ class PciCellTest extends KvmCellTestBase {
         assertThat(mmioExits("ivshmem-demo-2") - mmio2).as("MMIO exits of peer 2 while ringing").isLessThanOrEqualTo(1);
     }
 
+    void awaitFailed(String cell) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (hv.cell(CellRef.parse(cell)).state() != CellState.FAILED) {
+            assertThat(System.nanoTime()).as("%s to fail; hypervisor:%n%s", cell,
+                    hv.console().read(0, 4096).text()).isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    String hypervisorConsole() {
+        return hv.console().read(0, ConsoleRing.HYPERVISOR_CAPACITY).text();
+    }
+
+    /** The shared memory is only as writable as the config says: another peer's output section, the state table. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"0x3f0fa000", "0x3f0f0000"})
+    void writesToReadOnlySharedMemoryFailTheCell(String address) throws Exception {
+        hv.createCell(bundledCell("ivshmem-demo"));
+        Path bin = Path.of("..", "inmates", "tests", "x86", "ro-write.bin");
+        hv.loadCell(CellRef.parse("ivshmem-demo"), List.of(new LoadImage(bin.toString(), Files.readAllBytes(bin), 0xf0000),
+                new LoadImage("string", ("addr=" + address + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000)));
+        hv.startCell(CellRef.parse("ivshmem-demo"));
+        awaitFailed("ivshmem-demo");
+        assertThat(hypervisorConsole()).contains(String.format(
+                "FATAL: Invalid MMIO/RAM write, addr: 0x%016x size: 4", Long.decode(address)));
+        assertThat(awaitConsole("ivshmem-demo", "ro-write: read 0x")).doesNotContain("survived");
+    }
+
+    /**
+     * Real-mode code at the reset vector: {@code mov eax, ADDRESS; mov dx, 0xcf8; out dx, eax;
+     * mov dx, 0xcfc; mov ax, 0x1234; out dx, ax; hlt}: a config write of 2 bytes at register 0.
+     */
+    static LoadImage configWrite(int address) {
+        int[] code = {0x66, 0xb8, address & 0xff, address >> 8 & 0xff, address >> 16 & 0xff, address >>> 24,
+            0xba, 0xf8, 0x0c, 0x66, 0xef, 0xba, 0xfc, 0x0c, 0xb8, 0x34, 0x12, 0xef, 0xf4};
+        byte[] image = new byte[0x10000];
+        for (int i = 0; i < code.length; i++) {
+            image[i] = (byte) code[i];
+        }
+        int[] jump = {0xea, 0x00, 0x00, 0x00, 0xf0}; // the reset vector jumps to the code at the image's start
+        for (int i = 0; i < jump.length; i++) {
+            image[0xfff0 + i] = (byte) jump[i];
+        }
+        return new LoadImage("config write", image, 0xf0000);
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "0x80017000 | FATAL: Invalid PCI config write, device 01:0e.0, reg: 0x0, size: 2",
+        "0x80020000 | FATAL: Invalid PCI config write, device 02:00.0, reg: 0x0, size: 2"})
+    void forbiddenConfigWritesFailTheCell(String latch, String fatal) throws Exception {
+        hv.createCell(bundledCell("ivshmem-demo"));
+        hv.loadCell(CellRef.parse("ivshmem-demo"), List.of(configWrite((int) (long) Long.decode(latch))));
+        hv.startCell(CellRef.parse("ivshmem-demo"));
+        awaitFailed("ivshmem-demo");
+        assertThat(hypervisorConsole()).contains(fatal, "Parking CPU 1 (Cell: \"ivshmem-demo\")");
+    }
+
     long mmioExits(String cell) throws HypervisorException {
         return hv.statistics(CellRef.parse(cell)).total().get("vmexits_mmio");
     }
