@@ -70,7 +70,6 @@ final class Cell {
     /** Images loaded since the cell was last made loadable: [start, end) guest ranges, for the start warning. */
     private final List<long[]> loaded = new ArrayList<>();
     private boolean loadable;
-    private boolean started;
     /** The cell's vCPUs by logical CPU number (null where the cell has none), for hypercalls. */
     private Vcpu[] vcpuByCpu = new Vcpu[0];
     private int memorySlots;
@@ -463,7 +462,6 @@ final class Cell {
         comm.initialize(flags, config.console(), system.platform().pciMmconfigBase(),
                 system.x86().pmTimerAddress(), vcpus.size(), tscKhz, APIC_KHZ);
         loadable = false;
-        started = true;
         failedCpus.set(0);
         hypervisor.print("Started cell \"" + name() + "\"\n");
         for (Vcpu v : vcpus) {
@@ -506,10 +504,6 @@ final class Cell {
         } catch (NativeException e) {
             hypervisor.print("Clearing memory of cell \"" + name() + "\" failed: " + e.getMessage() + "\n");
         }
-    }
-
-    boolean wasStarted() {
-        return started;
     }
 
     KvmVm vm() {

@@ -186,10 +186,6 @@ final class Vcpu implements Runnable {
         return status == Status.FAILED;
     }
 
-    synchronized boolean running() {
-        return status == Status.RUNNING;
-    }
-
     private void kick() {
         if (tid != 0) {
             try {
