@@ -2,9 +2,6 @@ package io.jailhouse.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.jailhouse.config.CellConfig;
-import io.jailhouse.config.MemoryRegion;
-import io.jailhouse.config.PciDevice;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,35 +69,11 @@ class PciCellTest extends KvmCellTestBase {
                 .contains("Adding virtual PCI device 01:0e.0 to cell \"ivshmem-demo\"");
     }
 
-    /** ivshmem-demo's config as peer 2: its own CPU, RAM and writable output section. */
-    static CellConfig secondPeer(CellConfig one) {
-        List<MemoryRegion> regions = new ArrayList<>();
-        for (int i = 0; i < one.memoryRegions().size(); i++) {
-            MemoryRegion r = one.memoryRegions().get(i);
-            if (i == 3) {
-                r = new MemoryRegion(r.physStart(), r.virtStart(), r.size(), r.flags() & ~MemoryRegion.WRITE);
-            } else if (i == 4) {
-                r = new MemoryRegion(r.physStart(), r.virtStart(), r.size(), r.flags() | MemoryRegion.WRITE);
-            } else if (r.has(MemoryRegion.LOADABLE)) {
-                r = new MemoryRegion(0x3ef00000L, r.virtStart(), r.size(), r.flags());
-            }
-            regions.add(r);
-        }
-        PciDevice d = one.pciDevices().get(0);
-        PciDevice two = new PciDevice(d.type(), d.iommu(), d.domain(), d.bdf(), d.barMask(), d.capsStart(),
-                d.numCaps(), d.numMsiVectors(), d.msiBits(), d.numMsixVectors(), d.msixRegionSize(), d.msixAddress(),
-                d.shmemRegionsStart(), 2, d.shmemPeers(), d.shmemProtocol());
-        return new CellConfig(one.architecture(), "ivshmem-demo-2", one.id(), one.flags(),
-                io.jailhouse.config.Bitmap.of(one.cpus().sizeBytes(), 3), regions, one.cacheRegions(),
-                one.irqchips(), one.pioRegions(), List.of(two), one.pciCaps(), one.streamIds(), one.vpciIrqBase(),
-                one.cpuResetAddress(), one.msgReplyTimeout(), one.console());
-    }
-
     @Test
     void twoCellsRingEachOthersDoorbells() throws Exception {
-        CellConfig one = bundledCell("ivshmem-demo");
-        hv.createCell(one);
-        hv.createCell(secondPeer(one));
+        hv.createCell(bundledCell("ivshmem-demo"));
+        hv.createCell(bundledCell("ivshmem-demo-2")); // the second peer of the link
+
         assertThat(hv.console().read(0, ConsoleRing.HYPERVISOR_CAPACITY).text())
                 .contains("Shared memory connection established");
         load("ivshmem-demo", "ivshmem-demo", "count=4 period=300");
