@@ -26,6 +26,7 @@ triplefault=$top/inmates/tests/x86/triple-fault.bin
 endless=$top/inmates/tests/x86/endless-loop.bin
 exitstorm=$top/inmates/tests/x86/exit-storm.bin
 ticker=$top/inmates/tests/x86/ticker.bin
+pingpong=$top/inmates/tests/x86/ivshmem-pingpong.bin
 timeout=60
 
 if ! make -s -C "$top/inmates" >/dev/null || ! make -s -C "$top/bench/floor" >/dev/null; then
@@ -283,6 +284,9 @@ pci_none_case ivshmem-demo-A "IVSHMEM: No PCI devices found .. nothing to do." \
 	--reset 0 --cmdline "count=2 period=100" "$ivshmemdemo" 0
 pci_none_case ivshmem-demo-B "IVSHMEM: No PCI devices found .. nothing to do." \
 	--reset 0xffff0 "$ivshmemdemo" 0xf0000
+pci_none_case ivshmem-pingpong-B "pingpong: no ivshmem device" \
+	--reset 0xffff0 --cmdline "role=ping" --cmdline-addr 0xf1000 \
+	"$pingpong" 0xf0000
 
 # The found paths against the floor's device models (--pci): an HD Audio
 # controller at 00:1b.0 as in pci-demo.cell, and an ivshmem v2 link where
@@ -396,6 +400,30 @@ ivshmem_case ivshmem-demo-B-default-target \
 ivshmem_case ivshmem-demo-A-self \
 	"$(ivshmem_expected 2 1 2 2 '0 0 2 0')" \
 	--reset 0 --cmdline "target=1 count=2 period=50" "$ivshmemdemo" 0
+
+# ivshmem-pingpong as ping against the floor's peer 0, which rings vector
+# 1 back at every doorbell: one MSI per round, then the summary and done
+pingpong_case() {
+	local name=$1 rounds=$2 re
+	shift 2
+	run "$name" --pci ivshmem --until "pingpong: done" --linger 0.3 "$@"
+	re="^pingpong: $rounds rounds, round trip min [0-9]+ avg [0-9]+ max [0-9]+ cycles, [0-9]+ ns avg$"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "kvm-floor exit status $rc"
+	elif [ "$(sed -n 1p "$out")" != "pingpong: peer 1 ready (ping)" ] ||
+	     ! sed -n 2p "$out" | grep -Eq "$re" ||
+	     [ "$(sed -n '3,$p' "$out")" != "pingpong: done" ] ||
+	     ! grep -q "sent $rounds MSI(s)" "$err"; then
+		fail "$name" "unexpected console or MSI count"
+	else
+		pass "$name ($(sed -n 2p "$out" | grep -Eo '[0-9]+ ns avg'))"
+	fi
+}
+pingpong_case ivshmem-pingpong-A-peer0 1000 \
+	--reset 0 --cmdline "role=ping target=0" "$pingpong" 0
+pingpong_case ivshmem-pingpong-B-peer0 200 \
+	--reset 0xffff0 --cmdline "role=ping target=0 rounds=200" \
+	--cmdline-addr 0xf1000 "$pingpong" 0xf0000
 
 # ---- hostile test inmates -----------------------------------------------
 
