@@ -116,30 +116,22 @@ final class KernelDoorbells implements DoorbellRouting {
         if (!cellOf.containsKey(sender)) {
             return;
         }
-        for (IvshmemDevice target : peers(sender.link())) {
-            Route[] rs = routes.get(target);
-            if (rs == null) {
-                continue;
-            }
-            for (int v = 0; v < rs.length; v++) {
-                if (rs[v] != null && rs[v].wired) {
-                    assign(sender, target, v, rs[v], false);
-                }
-            }
-        }
+        assignAll(sender, false); // at the old address
         if (address < 0) {
             doorbell.remove(sender);
         } else {
             doorbell.put(sender, address);
         }
+        assignAll(sender, true); // at the new one
+    }
+
+    /** (De)assigns, at the sender's current doorbell address, every wired route of its link. */
+    private void assignAll(IvshmemDevice sender, boolean on) {
         for (IvshmemDevice target : peers(sender.link())) {
             Route[] rs = routes.get(target);
-            if (rs == null) {
-                continue;
-            }
-            for (int v = 0; v < rs.length; v++) {
+            for (int v = 0; rs != null && v < rs.length; v++) {
                 if (rs[v] != null && rs[v].wired) {
-                    assign(sender, target, v, rs[v], true);
+                    assign(sender, target, v, rs[v], on);
                 }
             }
         }
