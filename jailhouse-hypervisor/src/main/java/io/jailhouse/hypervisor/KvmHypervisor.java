@@ -256,7 +256,7 @@ public final class KvmHypervisor implements Hypervisor {
             List<CpuidEntry> cpuid = kvm.supportedCpuid();
             Libc.installInterruptingSignal(Vcpu.KICK_SIGNAL);
             memory = ReservedMemory.create(ReservedMemory.extentOf(config), memoryDirectory,
-                    "jailhouse-memory-" + Libc.getpid());
+                    ReservedMemory.FILE_PREFIX + Libc.getpid());
             int hostCpus = Runtime.getRuntime().availableProcessors();
             CpusetIsolation cpusets = partitioning == Partitioning.STRICT ? CpusetIsolation.detect() : null;
             KvmHypervisor hv = new KvmHypervisor(config, partitioning, kvm, cpuid, memory, hostCpus, cpusets);

@@ -51,6 +51,7 @@ public final class ReservedMemory implements AutoCloseable {
     public static ReservedMemory create(long size, Path directory, String name) throws HypervisorException {
         Path dir = directory != null ? directory : defaultDirectory(size);
         Path file = dir.resolve(name);
+        removeStale(dir);
         try {
             Files.deleteIfExists(file);
             int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, 0600);
@@ -95,6 +96,34 @@ public final class ReservedMemory implements AutoCloseable {
             // Unreadable /proc: fall back to ordinary shared memory.
         }
         return SHM;
+    }
+
+    /** Prefix of the backing files; the daemon's pid follows. */
+    static final String FILE_PREFIX = "jailhouse-memory-";
+
+    /**
+     * Removes backing files of daemons that are gone (killed before they
+     * could clean up), so their memory goes back to the host.
+     */
+    static void removeStale(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (!n.startsWith(FILE_PREFIX)) {
+                    continue;
+                }
+                try {
+                    long pid = Long.parseLong(n.substring(FILE_PREFIX.length()));
+                    if (ProcessHandle.of(pid).isEmpty()) {
+                        Files.deleteIfExists(f);
+                    }
+                } catch (NumberFormatException | IOException e) {
+                    // Not ours, or not removable: leave it.
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // An unreadable directory: the create below reports what matters.
+        }
     }
 
     public Path file() {
