@@ -74,4 +74,25 @@ class LibcTest {
         assertThat(KvmCapability.X86_MSR_FILTER.number()).isEqualTo(189);
         assertThat(KvmCapability.XEN_HVM.kernelName()).isEqualTo("KVM_CAP_XEN_HVM");
     }
+
+    @Test
+    void pidfdGetfdDuplicatesAnotherProcesssDescriptor() throws Exception {
+        int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        int pidfd = Libc.pidfdOpen(ProcessHandle.current().pid());
+        int copy = Libc.pidfdGetfd(pidfd, eventFd);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment v = a.allocate(8);
+            v.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 5);
+            org.assertj.core.api.Assertions.assertThat(Libc.write(eventFd, v)).isEqualTo(8);
+            v.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0);
+            org.assertj.core.api.Assertions.assertThat(Libc.read(copy, v)).isEqualTo(8);
+            org.assertj.core.api.Assertions.assertThat(v.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)).isEqualTo(5);
+        } finally {
+            Libc.close(copy);
+            Libc.close(pidfd);
+            Libc.close(eventFd);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Libc.pidfdGetfd(-1, 0))
+                .isInstanceOf(NativeException.class).hasMessageContaining("pidfd_getfd(0): EBADF");
+    }
 }
