@@ -160,13 +160,11 @@ public final class KvmVm implements AutoCloseable {
 
     /** Injects one MSI ({@code KVM_SIGNAL_MSI}); returns whether it was delivered (>0) or blocked (0). */
     public int signalMsi(long address, int data) throws NativeException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocate(KvmStructs.MSI);
-            m.set(JAVA_INT, 0, (int) address);
-            m.set(JAVA_INT, 4, (int) (address >>> 32));
-            m.set(JAVA_INT, 8, data);
-            return Libc.ioctl(fd(), KVM_SIGNAL_MSI, m);
+        int r = signalMsiQuietly(address, data);
+        if (r < 0) {
+            throw new NativeException("ioctl(KVM_SIGNAL_MSI)", -r);
         }
+        return r;
     }
 
     /** A {@code struct kvm_msi} per thread, so raising an MSI from a device model allocates nothing. */
