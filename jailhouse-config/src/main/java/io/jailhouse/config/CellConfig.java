@@ -112,6 +112,26 @@ public record CellConfig(
                 pioRegions, pciDevices, pciCaps, streamIds, vpciIrqBase, cpuResetAddress, msgReplyTimeout, console);
     }
 
+    public CellConfig withFlags(long newFlags) {
+        return new CellConfig(architecture, name, id, newFlags, cpus, memoryRegions, cacheRegions, irqchips,
+                pioRegions, pciDevices, pciCaps, streamIds, vpciIrqBase, cpuResetAddress, msgReplyTimeout, console);
+    }
+
+    public CellConfig withCpus(Bitmap newCpus) {
+        return new CellConfig(architecture, name, id, flags, newCpus, memoryRegions, cacheRegions, irqchips,
+                pioRegions, pciDevices, pciCaps, streamIds, vpciIrqBase, cpuResetAddress, msgReplyTimeout, console);
+    }
+
+    public CellConfig withMemoryRegions(List<MemoryRegion> regions) {
+        return new CellConfig(architecture, name, id, flags, cpus, regions, cacheRegions, irqchips,
+                pioRegions, pciDevices, pciCaps, streamIds, vpciIrqBase, cpuResetAddress, msgReplyTimeout, console);
+    }
+
+    public CellConfig withMsgReplyTimeout(long timeout) {
+        return new CellConfig(architecture, name, id, flags, cpus, memoryRegions, cacheRegions, irqchips,
+                pioRegions, pciDevices, pciCaps, streamIds, vpciIrqBase, cpuResetAddress, timeout, console);
+    }
+
     public CellConfig withCpuResetAddress(long address) {
         return new CellConfig(architecture, name, id, flags, cpus, memoryRegions, cacheRegions, irqchips,
                 pioRegions, pciDevices, pciCaps, streamIds, vpciIrqBase, address, msgReplyTimeout, console);

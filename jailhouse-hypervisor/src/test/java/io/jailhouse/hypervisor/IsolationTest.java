@@ -30,16 +30,10 @@ class IsolationTest extends KvmCellTestBase {
     /** The ticker's period is 100 ms; a tick later than this behind the previous one is a miss. */
     static final long MAX_TICK_GAP_NS = 250_000_000L;
 
-    static CellConfig withFlagsAndRegions(CellConfig t, String name, long flags, List<MemoryRegion> regions) {
-        return new CellConfig(t.architecture(), name, t.id(), flags, t.cpus(), regions, t.cacheRegions(),
-                t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(), t.streamIds(), t.vpciIrqBase(),
-                t.cpuResetAddress(), t.msgReplyTimeout(), t.console());
-    }
-
     /** apic-demo's CPU and memory, but passive: the ticker does not answer messages. */
     static CellConfig neighbour() throws Exception {
         CellConfig a = ConfigFiles.read(CONFIGS.resolve("apic-demo.yaml"), CellConfig.class);
-        return withFlagsAndRegions(a, "ticker", a.flags() | CellConfig.PASSIVE_COMMREG, a.memoryRegions());
+        return a.withName("ticker").withFlags(a.flags() | CellConfig.PASSIVE_COMMREG);
     }
 
     /** tiny-demo plus one read-only page at 0x200000 (phys 0x3f200000, inside the root's memory). */
@@ -47,7 +41,7 @@ class IsolationTest extends KvmCellTestBase {
         CellConfig t = ConfigFiles.read(CONFIGS.resolve("tiny-demo.yaml"), CellConfig.class);
         List<MemoryRegion> regions = new ArrayList<>(t.memoryRegions());
         regions.add(new MemoryRegion(0x3f200000L, 0x200000L, 0x1000, MemoryRegion.READ));
-        return withFlagsAndRegions(t, "hostile", t.flags(), regions);
+        return t.withName("hostile").withMemoryRegions(regions);
     }
 
     void start(CellConfig cell, Path image, String cmdline) throws Exception {

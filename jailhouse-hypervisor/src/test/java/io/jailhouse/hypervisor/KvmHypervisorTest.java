@@ -167,9 +167,7 @@ class KvmHypervisorTest extends KvmCellTestBase {
     /** tiny-demo, but answering the comm-region protocol itself (not passive), with a reply timeout. */
     static CellConfig talkingTinyDemo(long msgReplyTimeout) throws Exception {
         CellConfig t = tinyDemo();
-        return new CellConfig(t.architecture(), t.name(), t.id(), t.flags() & ~CellConfig.PASSIVE_COMMREG, t.cpus(),
-                t.memoryRegions(), t.cacheRegions(), t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(),
-                t.streamIds(), t.vpciIrqBase(), t.cpuResetAddress(), msgReplyTimeout, t.console());
+        return t.withFlags(t.flags() & ~CellConfig.PASSIVE_COMMREG).withMsgReplyTimeout(msgReplyTimeout);
     }
 
     static CellConfig apicDemo() throws Exception {
@@ -273,10 +271,7 @@ class KvmHypervisorTest extends KvmCellTestBase {
         assertThat(hv.notices()).anyMatch(n -> n.startsWith("CPU isolation: cgroup"));
         CellConfig t = tinyDemo();
         int cpu = hostCpus - 1;
-        CellConfig onLastCpu = new CellConfig(t.architecture(), "isolated", t.id(), t.flags(),
-                io.jailhouse.config.Bitmap.of(t.cpus().sizeBytes(), cpu), t.memoryRegions(), t.cacheRegions(),
-                t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(), t.streamIds(), t.vpciIrqBase(),
-                t.cpuResetAddress(), t.msgReplyTimeout(), t.console());
+        CellConfig onLastCpu = t.withName("isolated").withCpus(io.jailhouse.config.Bitmap.of(t.cpus().sizeBytes(), cpu));
         hv.createCell(onLastCpu);
         try {
             assertThat(allowedCpusOfANewProcess()).isEqualTo(hostCpus == 2 ? "0" : "0-" + (cpu - 1));
@@ -303,10 +298,7 @@ class KvmHypervisorTest extends KvmCellTestBase {
         hv.createCell(tinyDemo());
         CellConfig t = tinyDemo();
         // CPU 3 is free, but the RAM at 0x3ee00000 is tiny-demo's
-        CellConfig sameRam = new CellConfig(t.architecture(), "same-ram", t.id(), t.flags(),
-                io.jailhouse.config.Bitmap.of(t.cpus().sizeBytes(), 3), t.memoryRegions(), t.cacheRegions(),
-                t.irqchips(), t.pioRegions(), t.pciDevices(), t.pciCaps(), t.streamIds(), t.vpciIrqBase(),
-                t.cpuResetAddress(), t.msgReplyTimeout(), t.console());
+        CellConfig sameRam = t.withName("same-ram").withCpus(io.jailhouse.config.Bitmap.of(t.cpus().sizeBytes(), 3));
         assertThatThrownBy(() -> hv.createCell(sameRam)).isInstanceOfSatisfying(HypervisorException.class, e -> {
             assertThat(e.errno()).isEqualTo(Errno.EBUSY);
             assertThat(e.getMessage()).startsWith("Overlapping memory regions between cells:")

@@ -126,17 +126,9 @@ class PciCellTest extends KvmCellTestBase {
      * mov dx, 0xcfc; mov ax, 0x1234; out dx, ax; hlt}: a config write of 2 bytes at register 0.
      */
     static LoadImage configWrite(int address) {
-        int[] code = {0x66, 0xb8, address & 0xff, address >> 8 & 0xff, address >> 16 & 0xff, address >>> 24,
-            0xba, 0xf8, 0x0c, 0x66, 0xef, 0xba, 0xfc, 0x0c, 0xb8, 0x34, 0x12, 0xef, 0xf4};
-        byte[] image = new byte[0x10000];
-        for (int i = 0; i < code.length; i++) {
-            image[i] = (byte) code[i];
-        }
-        int[] jump = {0xea, 0x00, 0x00, 0x00, 0xf0}; // the reset vector jumps to the code at the image's start
-        for (int i = 0; i < jump.length; i++) {
-            image[0xfff0 + i] = (byte) jump[i];
-        }
-        return new LoadImage("config write", image, 0xf0000);
+        return KvmHypervisorTest.codeAtImageStart(0x66, 0xb8, address & 0xff, address >> 8 & 0xff,
+                address >> 16 & 0xff, address >>> 24, 0xba, 0xf8, 0x0c, 0x66, 0xef, 0xba, 0xfc, 0x0c, 0xb8, 0x34, 0x12,
+                0xef, 0xf4);
     }
 
     @org.junit.jupiter.params.ParameterizedTest
