@@ -25,4 +25,10 @@ public interface PioDevice {
     default boolean acceptsWrite(int port, int size, int value) {
         return accepts(port, size, true);
     }
+
+    /** Whether a 1-, 2- or 4-byte access at {@code port} lies within the {@code count} ports from {@code base}. */
+    static boolean within(int base, int count, int port, int size) {
+        int offset = port - base;
+        return (size == 1 || size == 2 || size == 4) && offset >= 0 && offset <= count - size;
+    }
 }

@@ -63,8 +63,7 @@ public final class PmTimer implements PioDevice {
 
     @Override
     public boolean accepts(int port, int size, boolean write) {
-        int offset = port - base;
-        return (size == 1 || size == 2 || size == 4) && offset >= 0 && offset <= PORTS - size;
+        return PioDevice.within(base, PORTS, port, size);
     }
 
     @Override

@@ -169,8 +169,7 @@ public final class Uart8250 implements PioDevice {
 
     @Override
     public boolean accepts(int port, int size, boolean write) {
-        int offset = port - base;
-        return (size == 1 || size == 2 || size == 4) && offset >= 0 && offset <= PORTS - size;
+        return PioDevice.within(base, PORTS, port, size);
     }
 
     @Override
