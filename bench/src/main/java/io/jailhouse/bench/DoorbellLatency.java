@@ -9,7 +9,6 @@ import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.KvmHypervisor;
 import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.hypervisor.Partitioning;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +29,6 @@ import java.util.regex.Pattern;
 public final class DoorbellLatency {
     private static final Pattern RESULT = Pattern.compile(
             "pingpong: (\\d+) rounds, round trip min (\\d+) avg (\\d+) max (\\d+) cycles, (\\d+) ns avg");
-    private static final Pattern PIO = Pattern.compile("pio-loop: (\\d+) exits, (\\d+) cycles/exit");
 
     private DoorbellLatency() {
     }
@@ -58,7 +56,7 @@ public final class DoorbellLatency {
         if (!m.find()) {
             throw new IllegalStateException("no pingpong result in:\n" + out);
         }
-        long floorPio = floorPioCycles(top);
+        long floorPio = new KvmFloor(top).pioExitCycles(top.resolve("inmates/tests/x86/pio-loop.bin"), 20000);
         long avg = Long.parseLong(m.group(3));
         System.out.printf("doorbell round trip cell<->cell over %s rounds: min %s avg %d max %s cycles (%s ns avg)%n",
                 m.group(1), m.group(2), avg, m.group(4), m.group(5));
@@ -75,19 +73,5 @@ public final class DoorbellLatency {
                 new LoadImage("string", (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000)));
         hv.startCell(ref);
         return hv.cellConsole(ref);
-    }
-
-    private static long floorPioCycles(Path top) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(top.resolve("bench/floor/kvm-floor").toString(), "--reset", "0",
-                "--cmdline", "loops=20000", "--cmdline-addr", "0x1000", "--until", "pio-loop done", "--timeout", "300",
-                top.resolve("inmates/tests/x86/pio-loop.bin").toString(), "0")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        p.waitFor();
-        Matcher m = PIO.matcher(out);
-        if (!m.find()) {
-            throw new IllegalStateException("kvm-floor gave no pio-loop result:\n" + out);
-        }
-        return Long.parseLong(m.group(2));
     }
 }

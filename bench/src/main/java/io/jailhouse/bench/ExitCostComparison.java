@@ -33,7 +33,6 @@ import java.util.regex.Pattern;
  * <p>Usage: {@code ExitCostComparison [ROUNDS] [LOOPS]}, run from the project root.
  */
 public final class ExitCostComparison {
-    private static final Pattern RESULT = Pattern.compile("pio-loop: (\\d+) exits, (\\d+) cycles/exit");
     private static final Pattern FLOOR_FIRST = Pattern.compile("first console output after ([0-9.]+) ms");
     private static final String DONE = "pio-loop done";
 
@@ -45,9 +44,9 @@ public final class ExitCostComparison {
         int loops = args.length > 1 ? Integer.parseInt(args[1]) : 20000;
         Path top = Path.of(System.getProperty("jailhouse.home", "."));
         Path image = top.resolve("inmates/tests/x86/pio-loop.bin");
-        Path floor = top.resolve("bench/floor/kvm-floor");
+        KvmFloor floor = new KvmFloor(top);
         Path tiny = top.resolve("inmates/demos/x86/tiny-demo.bin");
-        for (Path p : List.of(image, floor, tiny)) {
+        for (Path p : List.of(image, floor.binary(), tiny)) {
             if (!Files.isRegularFile(p)) {
                 throw new IOException(p + " is missing; build first (bin/build)");
             }
@@ -76,8 +75,8 @@ public final class ExitCostComparison {
                 hv.startCell(ref);
                 String out = waitFor(console, t0, DONE) > 0 ? console.read(0, console.capacity()).text() : "";
                 hv.destroyCell(ref);
-                long java = cycles(out, "Java");
-                long c = cycles(runFloor(floor, image, 0, cmdline, 0x1000, DONE), "C floor");
+                long java = KvmFloor.pioLoopCycles(out, "Java");
+                long c = floor.pioExitCycles(image, loops);
                 javaCycles.add(java);
                 floorCycles.add(c);
 
@@ -90,7 +89,9 @@ public final class ExitCostComparison {
                 long first = waitFor(demoConsole, t1, null);
                 hv.destroyCell(demo);
                 double javaFirst = (first - t1) / 1e6;
-                double floorFirst = floorFirstByte(runFloorStderr(floor, tiny));
+                // tiny-demo under the floor at the reset vector, as the walkthrough loads it
+                double floorFirst = floorFirstByte(floor.run(true, "--reset", "0xffff0", "--until", "Hello",
+                        "--timeout", "300", tiny.toString(), "0xf0000"));
                 firstByteMs.add(javaFirst);
                 floorFirstByteMs.add(floorFirst);
                 System.out.printf("round %d: exit round trip Java %6d cycles, C floor %6d cycles, ratio %.2f;"
@@ -123,43 +124,12 @@ public final class ExitCostComparison {
                 + " within 300 s; its console:\n" + console.read(0, console.capacity()).text());
     }
 
-    private static String runFloor(Path floor, Path image, long address, String cmdline, long cmdlineAddress,
-            String until) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(floor.toString(), "--reset", "0", "--cmdline", cmdline, "--cmdline-addr",
-                "0x" + Long.toHexString(cmdlineAddress), "--until", until, "--timeout", "300", image.toString(),
-                "0x" + Long.toHexString(address)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("kvm-floor failed; its output:\n" + out);
-        }
-        return out;
-    }
-
-    /** tiny-demo under the floor at the reset vector, as the walkthrough loads it; returns the floor's summary. */
-    private static String runFloorStderr(Path floor, Path tiny) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(floor.toString(), "--reset", "0xffff0", "--until", "Hello", "--timeout", "300",
-                tiny.toString(), "0xf0000").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("kvm-floor failed on tiny-demo:\n" + err);
-        }
-        return err;
-    }
-
     private static double floorFirstByte(String summary) {
         Matcher m = FLOOR_FIRST.matcher(summary);
         if (!m.find()) {
             throw new IllegalStateException("no first-output time in the floor's summary:\n" + summary);
         }
         return Double.parseDouble(m.group(1));
-    }
-
-    private static long cycles(String output, String who) {
-        Matcher m = RESULT.matcher(output);
-        if (!m.find()) {
-            throw new IllegalStateException(who + ": no pio-loop result in:\n" + output);
-        }
-        return Long.parseLong(m.group(2));
     }
 
     private static long median(List<Long> values) {

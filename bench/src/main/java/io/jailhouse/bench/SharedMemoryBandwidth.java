@@ -55,12 +55,8 @@ public final class SharedMemoryBandwidth {
                 cell = console.read(0, console.capacity()).text();
             }
         }
-        Process p = new ProcessBuilder(top.resolve("bench/floor/kvm-floor").toString(), "--reset", "0", "--cmdline",
-                "addr=0x40000 size=" + BLOCK + " rounds=" + rounds, "--cmdline-addr", "0x1000", "--until",
-                "shmem-copy done", "--timeout", "600", image.toString(), "0")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String floor = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        p.waitFor();
+        String floor = new KvmFloor(top).console(image, 0, "addr=0x40000 size=" + BLOCK + " rounds=" + rounds,
+                "shmem-copy done");
 
         double hostMib;
         try (MemoryMapping m = MemoryMapping.anonymous(2 * BLOCK)) {
