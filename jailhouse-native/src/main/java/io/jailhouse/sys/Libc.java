@@ -10,6 +10,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
@@ -76,6 +77,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
+    private static final MethodHandle PIPE2 = downcall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SIGACTION = downcall("sigaction",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
 
@@ -92,6 +95,14 @@ public final class Libc {
     public static final int EFD_NONBLOCK = 0x800;
     public static final int FALLOC_FL_KEEP_SIZE = 1;
     public static final int FALLOC_FL_PUNCH_HOLE = 2;
+    /** {@code poll} events. */
+    public static final short POLLIN = 1;
+    public static final short POLLOUT = 4;
+    public static final short POLLERR = 8;
+    public static final short POLLHUP = 0x10;
+    public static final short POLLNVAL = 0x20;
+    /** {@code struct pollfd}: int fd, short events, short revents. */
+    public static final long POLLFD_BYTES = 8;
     /** {@code struct sigaction} of glibc on x86-64: handler, 128-byte mask, flags, restorer. */
     private static final long SIGACTION_BYTES = 152;
     private static final long SIGACTION_FLAGS_OFFSET = 136;
@@ -469,6 +480,60 @@ public final class Libc {
         }
         check((int) Math.max(r, Integer.MIN_VALUE), state, "pidfd_getfd(" + targetFd + ")");
         return (int) r;
+    }
+
+    /**
+     * A pipe ({@code pipe2}): element 0 the read end, 1 the write end.
+     *
+     * @param flags {@link #O_CLOEXEC}, {@link #O_NONBLOCK}
+     */
+    public static int[] pipe(int flags) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            MemorySegment state = callState();
+            int r = (int) PIPE2.invokeExact(state, fds, flags);
+            check(r, state, "pipe2");
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("pipe2 downcall", t);
+        }
+    }
+
+    /** Sets entry {@code index} of a {@code struct pollfd} array to wait for {@code events} on {@code fd}. */
+    public static void setPollFd(MemorySegment pollFds, int index, int fd, short events) {
+        pollFds.set(JAVA_INT, index * POLLFD_BYTES, fd);
+        pollFds.set(ValueLayout.JAVA_SHORT, index * POLLFD_BYTES + 4, events);
+        pollFds.set(ValueLayout.JAVA_SHORT, index * POLLFD_BYTES + 6, (short) 0);
+    }
+
+    /** The {@code revents} of entry {@code index} after {@link #poll}. */
+    public static short pollEvents(MemorySegment pollFds, int index) {
+        return pollFds.get(ValueLayout.JAVA_SHORT, index * POLLFD_BYTES + 6);
+    }
+
+    /**
+     * Waits for the events of {@code count} {@code struct pollfd} entries in
+     * {@code pollFds} (see {@link #setPollFd}) for up to {@code timeoutMillis}
+     * (negative: forever). Allocation-free.
+     *
+     * @return the number of entries with events (0 on timeout), or the negated errno (EINTR)
+     */
+    public static int poll(MemorySegment pollFds, int count, int timeoutMillis) {
+        if (count < 0 || count * POLLFD_BYTES > pollFds.byteSize()) {
+            throw new IllegalArgumentException(count + " pollfd entries do not fit " + pollFds.byteSize() + " bytes");
+        }
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) POLL.invokeExact(state, pollFds, (long) count, timeoutMillis);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("poll downcall", t);
+        }
+        return r < 0 ? -errno(state) : r;
     }
 
     private static void check(int r, MemorySegment state, String call) throws NativeException {

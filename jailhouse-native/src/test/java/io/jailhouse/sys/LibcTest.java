@@ -2,7 +2,10 @@ package io.jailhouse.sys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,19 +83,55 @@ class LibcTest {
         int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         int pidfd = Libc.pidfdOpen(ProcessHandle.current().pid());
         int copy = Libc.pidfdGetfd(pidfd, eventFd);
-        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment v = a.allocate(8);
-            v.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 5);
-            org.assertj.core.api.Assertions.assertThat(Libc.write(eventFd, v)).isEqualTo(8);
-            v.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0);
-            org.assertj.core.api.Assertions.assertThat(Libc.read(copy, v)).isEqualTo(8);
-            org.assertj.core.api.Assertions.assertThat(v.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)).isEqualTo(5);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(8);
+            v.set(JAVA_LONG, 0, 5);
+            assertThat(Libc.write(eventFd, v)).isEqualTo(8);
+            v.set(JAVA_LONG, 0, 0);
+            assertThat(Libc.read(copy, v)).isEqualTo(8);
+            assertThat(v.get(JAVA_LONG, 0)).isEqualTo(5);
         } finally {
             Libc.close(copy);
             Libc.close(pidfd);
             Libc.close(eventFd);
         }
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Libc.pidfdGetfd(-1, 0))
+        assertThatThrownBy(() -> Libc.pidfdGetfd(-1, 0))
                 .isInstanceOf(NativeException.class).hasMessageContaining("pidfd_getfd(0): EBADF");
+    }
+
+    @Test
+    void pollSeesWhichDescriptorIsReadable() throws Exception {
+        int[] pipe = Libc.pipe(Libc.O_CLOEXEC);
+        int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocate(2 * Libc.POLLFD_BYTES, 8);
+            Libc.setPollFd(fds, 0, pipe[0], Libc.POLLIN);
+            Libc.setPollFd(fds, 1, eventFd, Libc.POLLIN);
+            assertThat(Libc.poll(fds, 2, 10)).as("nothing written yet: timeout").isZero();
+
+            MemorySegment word = a.allocate(8);
+            word.set(JAVA_LONG, 0, 0x1122334455667788L);
+            assertThat(Libc.write(pipe[1], word)).isEqualTo(8);
+            assertThat(Libc.poll(fds, 2, 1000)).isEqualTo(1);
+            assertThat(Libc.pollEvents(fds, 0) & Libc.POLLIN).isNotZero();
+            assertThat(Libc.pollEvents(fds, 1)).isZero();
+            word.fill((byte) 0);
+            assertThat(Libc.read(pipe[0], word)).isEqualTo(8);
+            assertThat(word.get(JAVA_LONG, 0)).isEqualTo(0x1122334455667788L);
+
+            Libc.close(pipe[1]);
+            pipe[1] = -1;
+            Libc.setPollFd(fds, 0, pipe[0], Libc.POLLIN);
+            assertThat(Libc.poll(fds, 1, 1000)).as("writer gone").isEqualTo(1);
+            assertThat(Libc.pollEvents(fds, 0) & Libc.POLLHUP).isNotZero();
+            assertThat(Libc.read(pipe[0], word)).as("end of file").isZero();
+        } finally {
+            Libc.close(pipe[0]);
+            if (pipe[1] >= 0) {
+                Libc.close(pipe[1]);
+            }
+            Libc.close(eventFd);
+        }
+        assertThatThrownBy(() -> Libc.poll(MemorySegment.NULL, 1, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 }
