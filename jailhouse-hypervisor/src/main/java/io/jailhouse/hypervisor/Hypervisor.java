@@ -53,6 +53,34 @@ public interface Hypervisor extends AutoCloseable {
     /** What the cell's inmate wrote to its console UART. */
     ConsoleRing cellConsole(CellRef cell) throws HypervisorException;
 
+    /** The root cell's ivshmem links, by BDF. */
+    default List<IvshmemLinkStatus> ivshmemLinks() {
+        return List.of();
+    }
+
+    /**
+     * Attaches a host program as the root cell's peer of the ivshmem link
+     * {@code bdf} (docs/ivshmem.md); it stays attached until
+     * {@link #detachIvshmem}.
+     *
+     * @throws HypervisorException ENOENT if the root cell has no ivshmem
+     *         device {@code bdf}, EBUSY if a program is attached to it
+     */
+    default IvshmemAttachment attachIvshmem(int bdf) throws HypervisorException {
+        throw new HypervisorException(io.jailhouse.sys.Errno.EOPNOTSUPP, "this hypervisor has no ivshmem links");
+    }
+
+    /**
+     * Detaches the program attached to the root's peer of link {@code bdf}:
+     * its interrupts stop, its state becomes 0 and the descriptors of its
+     * attachment are closed.
+     *
+     * @throws HypervisorException ENOENT if nothing is attached there
+     */
+    default void detachIvshmem(int bdf) throws HypervisorException {
+        throw new HypervisorException(io.jailhouse.sys.Errno.EOPNOTSUPP, "this hypervisor has no ivshmem links");
+    }
+
     /** Destroys every non-root cell, stopping at the first refusal, as upstream. */
     void disable() throws HypervisorException;
 

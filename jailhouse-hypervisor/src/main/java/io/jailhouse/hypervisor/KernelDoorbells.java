@@ -3,6 +3,8 @@ package io.jailhouse.hypervisor;
 import io.jailhouse.hypervisor.pci.DoorbellRouting;
 import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.hypervisor.pci.IvshmemLink;
+import io.jailhouse.hypervisor.pci.IvshmemPeer;
+import io.jailhouse.hypervisor.pci.RootIvshmemPeer;
 import io.jailhouse.sys.KvmVm;
 import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.NativeException;
@@ -20,7 +22,9 @@ import java.util.Map;
  * in every peer's VM an ioeventfd on its DOORBELL register matching
  * {@code target << 16 | vector}. A doorbell write that matches never leaves
  * the kernel; every other write exits to the daemon, whose device model
- * applies upstream's rules (and delivers in one-shot mode).
+ * applies upstream's rules (and delivers in one-shot mode). For the root
+ * cell's peer the eventfd is the attached program's interrupt eventfd for
+ * that vector, signalled by the ioeventfds directly (no VM, no irqfd).
  *
  * <p>Called on vCPU threads of any peer and on the management thread; one
  * monitor serializes the wiring (rare: drivers program MSI-X and
@@ -33,6 +37,7 @@ final class KernelDoorbells implements DoorbellRouting {
     /** One wired-or-not (target, vector). */
     private static final class Route {
         final int eventFd;
+        /** The MSI's GSI in the target's VM; -1 for the root's peer, which has no VM. */
         final int gsi;
         boolean wired;
         long address;
@@ -45,7 +50,7 @@ final class KernelDoorbells implements DoorbellRouting {
     }
 
     private final Map<IvshmemDevice, Cell> cellOf = new HashMap<>();
-    private final Map<IvshmemDevice, Route[]> routes = new HashMap<>();
+    private final Map<IvshmemPeer, Route[]> routes = new HashMap<>();
     private final Map<IvshmemDevice, Long> doorbell = new HashMap<>();
     private final Map<Cell, Integer> nextGsi = new HashMap<>();
     private int wiredDoorbells;
@@ -53,6 +58,31 @@ final class KernelDoorbells implements DoorbellRouting {
     /** A device joins (before it is attached to its link). */
     synchronized void register(IvshmemDevice device, Cell cell) {
         cellOf.put(device, cell);
+    }
+
+    /**
+     * A program attached to the root's peer: its interrupt eventfds, one per
+     * vector (owned by the caller, which closes them after {@link #forgetRoot}).
+     */
+    synchronized void registerRoot(RootIvshmemPeer peer, int[] interruptFds) {
+        Route[] rs = new Route[interruptFds.length];
+        for (int v = 0; v < rs.length; v++) {
+            rs[v] = new Route(interruptFds[v], -1);
+        }
+        routes.put(peer, rs);
+    }
+
+    /** The program detached (its peer unwired every vector before): drop its eventfds. */
+    synchronized void forgetRoot(RootIvshmemPeer peer) {
+        Route[] rs = routes.remove(peer);
+        for (int v = 0; rs != null && v < rs.length; v++) {
+            if (rs[v].wired) {
+                for (IvshmemDevice sender : senders(peer.link())) {
+                    assign(sender, peer, v, rs[v], false);
+                }
+                rs[v].wired = false;
+            }
+        }
     }
 
     /** A device leaves (after its link detached it, which unwired its routes and doorbell): close its eventfds. */
@@ -78,13 +108,18 @@ final class KernelDoorbells implements DoorbellRouting {
     }
 
     @Override
-    public synchronized void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
-        Cell cell = cellOf.get(target);
+    public synchronized void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData) {
+        if (target instanceof RootIvshmemPeer root) {
+            updateRoot(root, vector, wired);
+            return;
+        }
+        IvshmemDevice device = (IvshmemDevice) target;
+        Cell cell = cellOf.get(device);
         if (cell == null) {
             return;
         }
         try {
-            Route r = route(target, cell, vector);
+            Route r = route(device, cell, vector);
             if (wired) {
                 r.address = msiAddress;
                 r.data = msiData;
@@ -93,12 +128,12 @@ final class KernelDoorbells implements DoorbellRouting {
                     drain(r.eventFd); // a doorbell while unwired is dropped, as upstream drops it
                     cell.vm().irqfd(r.eventFd, r.gsi, 0);
                     r.wired = true;
-                    for (IvshmemDevice sender : peers(target.link())) {
+                    for (IvshmemDevice sender : senders(target.link())) {
                         assign(sender, target, vector, r, true);
                     }
                 }
             } else if (r.wired) {
-                for (IvshmemDevice sender : peers(target.link())) {
+                for (IvshmemDevice sender : senders(target.link())) {
                     assign(sender, target, vector, r, false);
                 }
                 cell.vm().irqfd(r.eventFd, r.gsi, KvmVm.IRQFD_DEASSIGN);
@@ -108,6 +143,19 @@ final class KernelDoorbells implements DoorbellRouting {
             // The Java path still delivers: the wiring is only an acceleration.
             cell.report("ivshmem " + target.link() + ": in-kernel doorbell for peer " + target.peerId()
                     + " vector " + vector + " not wired: " + e.getMessage() + "\n");
+        }
+    }
+
+    /** The root's vector {@code vector} becomes (un)wired: the senders' ioeventfds signal the program's eventfd. */
+    private void updateRoot(RootIvshmemPeer root, int vector, boolean wired) {
+        Route[] rs = routes.get(root);
+        if (rs == null || vector >= rs.length || rs[vector].wired == wired) {
+            return;
+        }
+        Route r = rs[vector];
+        r.wired = wired;
+        for (IvshmemDevice sender : senders(root.link())) {
+            assign(sender, root, vector, r, wired);
         }
     }
 
@@ -127,8 +175,9 @@ final class KernelDoorbells implements DoorbellRouting {
 
     /** (De)assigns, at the sender's current doorbell address, every wired route of its link. */
     private void assignAll(IvshmemDevice sender, boolean on) {
-        for (IvshmemDevice target : peers(sender.link())) {
-            Route[] rs = routes.get(target);
+        for (int id = 0; id < IvshmemLink.MAX_PEERS; id++) {
+            IvshmemPeer target = sender.link().peer(id);
+            Route[] rs = target == null ? null : routes.get(target);
             for (int v = 0; rs != null && v < rs.length; v++) {
                 if (rs[v] != null && rs[v].wired) {
                     assign(sender, target, v, rs[v], on);
@@ -149,7 +198,7 @@ final class KernelDoorbells implements DoorbellRouting {
     /** Rewrites the target cell's GSI table: the IOAPIC's defaults plus every wired-or-pending MSI route. */
     private void commitRoutes(Cell cell) throws NativeException {
         List<KvmVm.MsiRoute> msi = new ArrayList<>();
-        for (Map.Entry<IvshmemDevice, Route[]> e : routes.entrySet()) {
+        for (Map.Entry<IvshmemPeer, Route[]> e : routes.entrySet()) {
             if (cellOf.get(e.getKey()) != cell) {
                 continue;
             }
@@ -163,7 +212,7 @@ final class KernelDoorbells implements DoorbellRouting {
     }
 
     /** (De)assigns the ioeventfd in {@code sender}'s VM that rings (target, vector). */
-    private void assign(IvshmemDevice sender, IvshmemDevice target, int vector, Route r, boolean on) {
+    private void assign(IvshmemDevice sender, IvshmemPeer target, int vector, Route r, boolean on) {
         Long address = doorbell.get(sender);
         Cell cell = cellOf.get(sender);
         if (address == null || cell == null) {
@@ -180,11 +229,11 @@ final class KernelDoorbells implements DoorbellRouting {
         }
     }
 
-    private List<IvshmemDevice> peers(IvshmemLink link) {
+    /** The peers of {@code link} that can ring in the kernel: cells' devices with a VM. */
+    private List<IvshmemDevice> senders(IvshmemLink link) {
         List<IvshmemDevice> out = new ArrayList<>();
         for (int id = 0; id < IvshmemLink.MAX_PEERS; id++) {
-            IvshmemDevice d = link.peer(id);
-            if (d != null && cellOf.containsKey(d)) {
+            if (link.peer(id) instanceof IvshmemDevice d && cellOf.containsKey(d)) {
                 out.add(d);
             }
         }

@@ -12,6 +12,8 @@ import io.jailhouse.hypervisor.pci.IvshmemLink;
 import io.jailhouse.hypervisor.pci.PciConfigException;
 import io.jailhouse.hypervisor.pci.PciConfigSpace;
 import io.jailhouse.hypervisor.pci.PhysicalDeviceEmulation;
+import io.jailhouse.hypervisor.pci.Pci;
+import io.jailhouse.hypervisor.pci.RootIvshmemPeer;
 import io.jailhouse.hypervisor.pci.VirtualPciFunction;
 import io.jailhouse.sys.CpuidEntry;
 import io.jailhouse.sys.Errno;
@@ -64,6 +66,10 @@ public final class KvmHypervisor implements Hypervisor {
     private final int memorySlots;
     /** ivshmem links by BDF, shared by the peers' devices. */
     private final Map<Integer, IvshmemLink> ivshmemLinks = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The root cell's peers, by BDF; on their links from enable to close. */
+    private final Map<Integer, RootIvshmemPeer> rootPeers = new LinkedHashMap<>();
+    /** Host programs attached to root peers, by BDF; guarded by {@link #lock}. */
+    private final Map<Integer, RootIvshmemChannel> rootChannels = new LinkedHashMap<>();
 
     private KvmHypervisor(SystemConfig config, Partitioning partitioning, KvmDevice kvm, List<CpuidEntry> cpuid,
             ReservedMemory memory, int hostCpus, CpusetIsolation cpusets) {
@@ -159,6 +165,150 @@ public final class KvmHypervisor implements Hypervisor {
 
     boolean closing() {
         return closing;
+    }
+
+    // ---- the root cell's ivshmem peers
+
+    /**
+     * Puts the root cell's peer on each of its ivshmem links, after checking
+     * the root's entries as a cell's are checked at create (and that their
+     * sections lie in the reserved memory, which is where a host program maps
+     * them from).
+     */
+    private void joinRootIvshmemLinks() throws HypervisorException {
+        CellConfig root = config.rootCell();
+        List<PciDevice> devices = root.pciDevices();
+        for (int i = 0; i < devices.size(); i++) {
+            PciDevice d = devices.get(i);
+            if (!d.isIvshmem()) {
+                continue;
+            }
+            try {
+                IvshmemLink.validate(IvshmemLink.members(d.bdf(), List.of(root)));
+            } catch (PciConfigException e) {
+                throw new HypervisorException(Errno.EINVAL, "invalid system config: " + e.getMessage());
+            }
+            int start = (int) d.shmemRegionsStart();
+            for (int k = 0; k < 2 + d.shmemPeers(); k++) {
+                MemoryRegion r = root.memoryRegions().get(start + k);
+                if (r.size() != 0 && !memory.contains(r.physStart(), r.size())) {
+                    throw new HypervisorException(Errno.EINVAL, "invalid system config: "
+                            + PciConfigSpace.describe(root, i) + ", ivshmem: memory region " + (start + k)
+                            + " (phys 0x" + Long.toHexString(r.physStart()) + ", size 0x" + Long.toHexString(r.size())
+                            + ") lies outside the reserved memory (0x0-0x" + Long.toHexString(memory.size() - 1) + ")");
+                }
+            }
+            IvshmemLink link = ivshmemLink(d.bdf());
+            RootIvshmemPeer peer = new RootIvshmemPeer(root, i, link,
+                    memory.slice(root.memoryRegions().get(start).physStart(), MemoryRegion.PAGE_SIZE));
+            for (String line : link.attach(peer)) {
+                print(line + "\n");
+            }
+            rootPeers.put(d.bdf(), peer);
+        }
+    }
+
+    @Override
+    public List<IvshmemLinkStatus> ivshmemLinks() {
+        // No lock: the root peers are fixed at enable, and the links are read lock-free.
+        {
+            List<IvshmemLinkStatus> out = new ArrayList<>();
+            for (RootIvshmemPeer root : rootPeers.values()) {
+                List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
+                for (int id = 0; id < root.maxPeers(); id++) {
+                    var p = root.link().peer(id);
+                    if (p != null) {
+                        peers.add(new IvshmemLinkStatus.Peer(id, p.cellName(),
+                                root.stateTable().get(STATE_ENTRY, 4L * id) & 0xffff_ffffL));
+                    }
+                }
+                PciDevice d = rootDevice(root.link().bdf());
+                out.add(new IvshmemLinkStatus(root.link().bdf(), root.peerId(), root.maxPeers(), root.vectors(),
+                        d.shmemProtocol() & 0xffff, root.isOpen(), peers));
+            }
+            return out;
+        }
+    }
+
+    private static final java.lang.foreign.ValueLayout.OfInt STATE_ENTRY =
+            java.lang.foreign.ValueLayout.JAVA_INT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    private PciDevice rootDevice(int bdf) {
+        for (PciDevice d : config.rootCell().pciDevices()) {
+            if (d.isIvshmem() && d.bdf() == bdf) {
+                return d;
+            }
+        }
+        throw new IllegalStateException("no root ivshmem device " + Pci.formatBdf(bdf));
+    }
+
+    private RootIvshmemPeer rootPeer(int bdf) throws HypervisorException {
+        RootIvshmemPeer peer = rootPeers.get(bdf);
+        if (peer == null) {
+            List<String> known = new ArrayList<>();
+            rootPeers.keySet().forEach(b -> known.add(Pci.formatBdf(b)));
+            throw new HypervisorException(Errno.ENOENT, "the root cell has no ivshmem device " + Pci.formatBdf(bdf)
+                    + (known.isEmpty() ? " (it has none)" : " (it has " + String.join(", ", known) + ")"));
+        }
+        return peer;
+    }
+
+    @Override
+    public IvshmemAttachment attachIvshmem(int bdf) throws HypervisorException {
+        lock.lock();
+        try {
+            checkOpen();
+            RootIvshmemPeer peer = rootPeer(bdf);
+            if (rootChannels.containsKey(bdf)) {
+                throw new HypervisorException(Errno.EBUSY, "a program is attached to the root cell's ivshmem device "
+                        + Pci.formatBdf(bdf) + " already");
+            }
+            RootIvshmemChannel channel;
+            try {
+                channel = RootIvshmemChannel.open(peer, doorbells);
+            } catch (NativeException e) {
+                throw new HypervisorException(Errno.ENOMEM, "ivshmem " + Pci.formatBdf(bdf) + ": " + e.getMessage(), e);
+            }
+            rootChannels.put(bdf, channel);
+            print("Root cell program attached to ivshmem " + Pci.formatBdf(bdf) + " as peer " + peer.peerId() + "\n");
+            CellConfig root = config.rootCell();
+            PciDevice d = rootDevice(bdf);
+            int start = (int) d.shmemRegionsStart();
+            List<IvshmemAttachment.Section> outputs = new ArrayList<>();
+            for (int k = 0; k < d.shmemPeers(); k++) {
+                outputs.add(section(root.memoryRegions().get(start + 2 + k)));
+            }
+            List<Integer> fds = new ArrayList<>();
+            for (int fd : channel.interruptFds()) {
+                fds.add(fd);
+            }
+            return new IvshmemAttachment(bdf, peer.peerId(), peer.maxPeers(), peer.vectors(),
+                    d.shmemProtocol() & 0xffff, memory.file(), section(root.memoryRegions().get(start)),
+                    section(root.memoryRegions().get(start + 1)), outputs, Libc.getpid(), channel.registerFd(), fds);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static IvshmemAttachment.Section section(MemoryRegion r) {
+        return new IvshmemAttachment.Section(r.physStart(), r.size());
+    }
+
+    @Override
+    public void detachIvshmem(int bdf) throws HypervisorException {
+        lock.lock();
+        try {
+            RootIvshmemChannel channel = rootChannels.remove(bdf);
+            if (channel == null) {
+                rootPeer(bdf);
+                throw new HypervisorException(Errno.ENOENT, "no program is attached to the root cell's ivshmem device "
+                        + Pci.formatBdf(bdf));
+            }
+            channel.close();
+            print("Root cell program detached from ivshmem " + Pci.formatBdf(bdf) + "\n");
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -266,6 +416,12 @@ public final class KvmHypervisor implements Hypervisor {
                     + ", " + hostCpus + " host CPUs\n");
             for (String notice : hv.notices()) {
                 hv.print(notice + "\n");
+            }
+            try {
+                hv.joinRootIvshmemLinks();
+            } catch (HypervisorException | RuntimeException e) {
+                hv.close();
+                throw e;
             }
             hv.print("Activating hypervisor\n");
             return hv;
@@ -493,8 +649,19 @@ public final class KvmHypervisor implements Hypervisor {
         }
     }
 
-    /** Whether another cell maps pages of {@code r} too (shared memory): those are not cleared. */
+    /**
+     * Whether another cell maps pages of {@code r} too (shared memory), the
+     * root cell's ivshmem sections included: those are not cleared.
+     */
     boolean sharedWithOtherCell(Cell cell, MemoryRegion r) {
+        for (RootIvshmemPeer root : rootPeers.values()) {
+            PciDevice d = rootDevice(root.link().bdf());
+            for (int k = 0; k < 2 + d.shmemPeers(); k++) {
+                if (config.rootCell().memoryRegions().get((int) d.shmemRegionsStart() + k).overlapsPhys(r)) {
+                    return true;
+                }
+            }
+        }
         for (Cell c : cells.values()) {
             if (c != cell) {
                 for (MemoryRegion o : c.ram()) {
@@ -593,6 +760,10 @@ public final class KvmHypervisor implements Hypervisor {
             if (closed) {
                 return;
             }
+            for (RootIvshmemChannel channel : rootChannels.values()) {
+                channel.close();
+            }
+            rootChannels.clear();
             for (Cell cell : List.copyOf(cells.values())) {
                 destroy(cell);
             }

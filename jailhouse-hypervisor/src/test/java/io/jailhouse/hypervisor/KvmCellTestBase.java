@@ -1,12 +1,17 @@
 package io.jailhouse.hypervisor;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.sys.KvmDevice;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,6 +46,37 @@ abstract class KvmCellTestBase {
         if (hv != null) {
             hv.close();
         }
+    }
+
+    static final Path DEMOS = Path.of("..", "inmates", "demos", "x86");
+
+    /** Loads demo {@code image} at 0xf0000 (and the command line at 0xf1000) and starts the cell. */
+    void load(String cell, String image, String cmdline) throws Exception {
+        Path bin = DEMOS.resolve(image + ".bin");
+        List<LoadImage> images = new ArrayList<>();
+        images.add(new LoadImage(bin.toString(), Files.readAllBytes(bin), 0xf0000));
+        if (cmdline != null) {
+            images.add(new LoadImage("string", (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000));
+        }
+        hv.loadCell(CellRef.parse(cell), images);
+        hv.startCell(CellRef.parse(cell));
+    }
+
+    String awaitConsole(String cell, String text) throws Exception {
+        ConsoleRing c = hv.cellConsole(CellRef.parse(cell));
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        String out = c.read(0, c.capacity()).text();
+        while (!out.contains(text)) {
+            assertThat(System.nanoTime()).as("\"%s\" from %s; so far:%n%s%nhypervisor:%n%s", text, cell, out,
+                    hv.console().read(0, 4096).text()).isLessThan(deadline);
+            Thread.sleep(50);
+            out = c.read(0, c.capacity()).text();
+        }
+        return out;
+    }
+
+    long mmioExits(String cell) throws HypervisorException {
+        return hv.statistics(CellRef.parse(cell)).total().get("vmexits_mmio");
     }
 
     static CellConfig bundledCell(String name) throws Exception {

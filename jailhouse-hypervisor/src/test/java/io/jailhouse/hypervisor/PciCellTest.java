@@ -15,32 +15,6 @@ import org.junit.jupiter.api.Test;
  * ivshmem-demo cells ringing each other's doorbells over one link.
  */
 class PciCellTest extends KvmCellTestBase {
-    static final Path DEMOS = Path.of("..", "inmates", "demos", "x86");
-
-    void load(String cell, String image, String cmdline) throws Exception {
-        Path bin = DEMOS.resolve(image + ".bin");
-        List<LoadImage> images = new ArrayList<>();
-        images.add(new LoadImage(bin.toString(), Files.readAllBytes(bin), 0xf0000));
-        if (cmdline != null) {
-            images.add(new LoadImage("string", (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000));
-        }
-        hv.loadCell(CellRef.parse(cell), images);
-        hv.startCell(CellRef.parse(cell));
-    }
-
-    String awaitConsole(String cell, String text) throws Exception {
-        ConsoleRing c = hv.cellConsole(CellRef.parse(cell));
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        String out = c.read(0, c.capacity()).text();
-        while (!out.contains(text)) {
-            assertThat(System.nanoTime()).as("\"%s\" from %s; so far:%n%s%nhypervisor:%n%s", text, cell, out,
-                    hv.console().read(0, 4096).text()).isLessThan(deadline);
-            Thread.sleep(50);
-            out = c.read(0, c.capacity()).text();
-        }
-        return out;
-    }
-
     @Test
     void pciDemoFindsTheEmulatedHdaAndReceivesItsMsi() throws Exception {
         hv.createCell(bundledCell("pci-demo"));
@@ -143,7 +117,4 @@ class PciCellTest extends KvmCellTestBase {
         assertThat(hypervisorConsole()).contains(fatal, "Parking CPU 1 (Cell: \"ivshmem-demo\")");
     }
 
-    long mmioExits(String cell) throws HypervisorException {
-        return hv.statistics(CellRef.parse(cell)).total().get("vmexits_mmio");
-    }
 }

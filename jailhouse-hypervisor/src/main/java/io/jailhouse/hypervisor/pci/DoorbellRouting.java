@@ -85,7 +85,7 @@ public interface DoorbellRouting {
      * {@code vector} in the kernel; when wired, as the MSI
      * {@code (msiAddress, msiData)}. When not wired, address and data are 0.
      */
-    void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData);
+    void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData);
 
     /**
      * Peer {@code sender}'s DOORBELL register is now at guest-physical
@@ -96,7 +96,7 @@ public interface DoorbellRouting {
     /** Wires nothing: every doorbell takes the Java path. */
     DoorbellRouting NONE = new DoorbellRouting() {
         @Override
-        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
+        public void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData) {
         }
 
         @Override

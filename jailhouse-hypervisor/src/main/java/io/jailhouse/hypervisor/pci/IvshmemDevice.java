@@ -7,10 +7,8 @@ import io.jailhouse.hypervisor.device.FaultReporter;
 import io.jailhouse.hypervisor.device.MmioDevice;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -56,7 +54,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * allocates, locks or throws. Routing changes are reported to the link's
  * {@link DoorbellRouting}.
  */
-public final class IvshmemDevice extends EmulatedEndpoint implements FaultReporter {
+public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer, FaultReporter {
     public static final int VENDOR_ID = 0x110a;
     public static final int DEVICE_ID = 0x4106;
     public static final int MAX_VECTORS = PciDevice.IVSHMEM_MAX_MSIX_VECTORS;
@@ -78,7 +76,6 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
     public static final int MSIX_REGION_SIZE = 2 * MSIX_PBA;
 
     private static final int ID_DWORD = DEVICE_ID << 16 | VENDOR_ID;
-    private static final VarHandle STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle INT_CONTROL;
     private static final VarHandle STATE;
 
@@ -185,25 +182,27 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
         return cell.pciDevices().get(index);
     }
 
+    @Override
     public String cellName() {
         return cellName;
     }
 
+    @Override
     public IvshmemLink link() {
         return link;
     }
 
-    /** This peer's id ({@code shmem_dev_id}). */
+    @Override
     public int peerId() {
         return peerId;
     }
 
-    /** {@code shmem_peers}. */
+    @Override
     public int maxPeers() {
         return maxPeers;
     }
 
-    /** {@code num_msix_vectors}: 0 for an INTx-only device. */
+    @Override
     public int vectors() {
         return vectors;
     }
@@ -217,7 +216,7 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
         return oneShot;
     }
 
-    /** This peer's STATE register. */
+    @Override
     public int state() {
         return state;
     }
@@ -232,7 +231,7 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
         return msixRegion;
     }
 
-    /** This cell's view of the state table. */
+    @Override
     public MemorySegment stateTable() {
         return stateTable;
     }
@@ -397,8 +396,8 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
         return dest == 0xff || cpus.get(dest);
     }
 
-    /** Another peer (or this one) rings vector {@code vector} of this device. */
-    void trigger(int vector) {
+    @Override
+    public void trigger(int vector) {
         if (intControl == 0) {
             return;
         }
@@ -410,29 +409,8 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
         }
     }
 
-    private void ringDoorbell(int value) {
-        int vector = value & 0xffff;
-        int target = value >>> 16;
-        if (vector >= Math.max(vectors, 1) || target >= IvshmemLink.MAX_PEERS) {
-            return;
-        }
-        IvshmemDevice t = link.peer(target);
-        if (t != null) {
-            t.trigger(vector);
-        }
-    }
-
     private void writeState(int value) {
-        STATE_ENTRY.setVolatile(stateTable, 4L * peerId, value);
-        int old = (int) STATE.getAndSet(this, value);
-        if (old != value) {
-            for (int id = 0; id < maxPeers; id++) {
-                IvshmemDevice p = link.peer(id);
-                if (p != null && p != this) {
-                    p.trigger(0);
-                }
-            }
-        }
+        link.publishState(this, (int) STATE.getAndSet(this, value), value);
     }
 
     private void updateRoutes() {
@@ -486,8 +464,8 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
         writeState(0);
     }
 
-    /** Called by {@link IvshmemLink#detach} once the slot is free: everything off, state 0. */
-    void disconnected() {
+    @Override
+    public void disconnected() {
         intControl = 0;
         resetHeader();
         updateRoutes();
@@ -536,7 +514,7 @@ public final class IvshmemDevice extends EmulatedEndpoint implements FaultReport
                     intControl = v & 1;
                     updateRoutes();
                 }
-                case REG_DOORBELL -> ringDoorbell(v);
+                case REG_DOORBELL -> link.ring(IvshmemDevice.this, v);
                 case REG_STATE -> writeState(v);
                 default -> {
                     // read-only or unused: ignored

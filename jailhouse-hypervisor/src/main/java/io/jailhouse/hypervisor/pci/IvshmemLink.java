@@ -4,6 +4,9 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -11,9 +14,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The peers of one ivshmem link: the ivshmem devices with the same BDF in
- * different cells (spec 6.5), by peer id. Doorbells and state changes find
- * their targets here ({@link #peer}, lock-free); cells join with
- * {@link #attach} and leave with {@link #detach} on the management thread.
+ * different cells (spec 6.5), by peer id, the root cell's among them once
+ * the hypervisor is enabled. Doorbells and state changes find their targets
+ * here ({@link #peer}, lock-free); peers join with {@link #attach} and leave
+ * with {@link #detach} on the management thread.
  *
  * <p>{@link #validate} checks the configs of a link's peers before anything
  * is built.
@@ -34,9 +38,11 @@ public final class IvshmemLink {
         }
     }
 
+    private static final VarHandle STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
     private final int bdf;
     private final DoorbellRouting routing;
-    private final AtomicReferenceArray<IvshmemDevice> peers = new AtomicReferenceArray<>(MAX_PEERS);
+    private final AtomicReferenceArray<IvshmemPeer> peers = new AtomicReferenceArray<>(MAX_PEERS);
 
     /** @param routing where routing changes of this link's peers go ({@link DoorbellRouting#NONE}: Java path only) */
     public IvshmemLink(int bdf, DoorbellRouting routing) {
@@ -53,7 +59,7 @@ public final class IvshmemLink {
     }
 
     /** The attached peer with id {@code id}, or null (also for ids of 12 and more). Lock-free, allocation-free. */
-    public IvshmemDevice peer(int id) {
+    public IvshmemPeer peer(int id) {
         return id >= 0 && id < MAX_PEERS ? peers.get(id) : null;
     }
 
@@ -67,14 +73,14 @@ public final class IvshmemLink {
     }
 
     /**
-     * Joins {@code device} to the link (cell creation, once the cell is
-     * built); the first peer to join zeroes the state table. Reset the device
-     * afterwards. Management thread only.
+     * Joins {@code device} to the link (cell creation once the cell is
+     * built; the root's at enable); the first peer to join zeroes the state
+     * table. Reset a cell's device afterwards. Management thread only.
      *
      * @return the lines upstream prints for it (add them to the hypervisor console)
      * @throws IllegalStateException if its peer id is taken or it belongs to another link
      */
-    public synchronized List<String> attach(IvshmemDevice device) {
+    public synchronized List<String> attach(IvshmemPeer device) {
         if (device.link() != this) {
             throw new IllegalStateException(device + " belongs to another link");
         }
@@ -87,7 +93,7 @@ public final class IvshmemLink {
         lines.add("Adding virtual PCI device " + Pci.formatBdf(bdf) + " to cell \"" + device.cellName() + "\"");
         List<String> others = new ArrayList<>();
         for (int i = 0; i < MAX_PEERS; i++) {
-            IvshmemDevice p = peers.get(i);
+            IvshmemPeer p = peers.get(i);
             if (p != null) {
                 others.add(" \"" + p.cellName() + "\"");
             }
@@ -108,9 +114,41 @@ public final class IvshmemLink {
      * freed, its windows and routes go, and its state entry becomes 0 (which
      * raises vector 0 on the others if it was not). Management thread only.
      */
-    public synchronized void detach(IvshmemDevice device) {
+    public synchronized void detach(IvshmemPeer device) {
         if (peers.compareAndSet(device.peerId(), device, null)) {
             device.disconnected();
+        }
+    }
+
+    // ---- delivery, for every kind of peer
+
+    /**
+     * {@code sender} wrote {@code value} to its DOORBELL (spec 6.2): ignored
+     * when the vector is not below the sender's vector count (1 for INTx) or
+     * the target is 12 or more; an absent target ignores it.
+     */
+    void ring(IvshmemPeer sender, int value) {
+        int vector = value & 0xffff;
+        int target = value >>> 16;
+        if (vector >= Math.max(sender.vectors(), 1) || target >= MAX_PEERS) {
+            return;
+        }
+        IvshmemPeer t = peers.get(target);
+        if (t != null) {
+            t.trigger(vector);
+        }
+    }
+
+    /** Stores {@code sender}'s new state in its state table slot and, if it changed, raises vector 0 on the others. */
+    void publishState(IvshmemPeer sender, int old, int now) {
+        STATE_ENTRY.setVolatile(sender.stateTable(), 4L * sender.peerId(), now);
+        if (old != now) {
+            for (int id = 0; id < sender.maxPeers(); id++) {
+                IvshmemPeer p = peers.get(id);
+                if (p != null && p != sender) {
+                    p.trigger(0);
+                }
+            }
         }
     }
 
@@ -137,8 +175,7 @@ public final class IvshmemLink {
     /**
      * Checks the configs of the peers of one link (spec 6.4/6.5), each on its
      * own and against each other; pass every cell that has the link's BDF,
-     * the new one included (and the root cell's entry, whose peer id upstream
-     * reserves even though the root is not a VM here). Rules:
+     * the new one included (and the root cell's entry). Rules:
      * <ul>
      * <li>the entry is an ivshmem device; all have the same BDF;
      * <li>{@code shmem_dev_id < shmem_peers <= 12}, ids unique on the link,

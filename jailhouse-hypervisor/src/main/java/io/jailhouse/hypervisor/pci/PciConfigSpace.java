@@ -161,7 +161,7 @@ public final class PciConfigSpace {
     }
 
     /** {@code cell "NAME": PCI device I (BB:DD.F)}. */
-    static String describe(CellConfig cell, int index) {
+    public static String describe(CellConfig cell, int index) {
         return "cell \"" + cell.name() + "\": PCI device " + index + " ("
                 + Pci.formatBdf(cell.pciDevices().get(index).bdf()) + ")";
     }

@@ -123,7 +123,7 @@ final class Fixtures {
         final List<String> events = new ArrayList<>();
 
         @Override
-        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
+        public void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData) {
             events.add(wired ? String.format("wire %d.%d 0x%x/0x%x", target.peerId(), vector, msiAddress, msiData)
                     : String.format("unwire %d.%d", target.peerId(), vector));
         }

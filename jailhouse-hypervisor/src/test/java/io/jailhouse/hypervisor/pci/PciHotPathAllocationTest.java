@@ -29,7 +29,7 @@ class PciHotPathAllocationTest {
         long moves;
 
         @Override
-        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
+        public void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData) {
             updates++;
         }
 
