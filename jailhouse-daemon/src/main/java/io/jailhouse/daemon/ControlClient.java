@@ -3,10 +3,13 @@ package io.jailhouse.daemon;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.hypervisor.CellRef;
 import io.jailhouse.hypervisor.CellStatistics;
 import io.jailhouse.hypervisor.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
+import io.jailhouse.hypervisor.IvshmemAttachment;
+import io.jailhouse.hypervisor.IvshmemLinkStatus;
 import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.hypervisor.Partitioning;
 import io.jailhouse.sys.Errno;
@@ -194,6 +197,25 @@ public final class ControlClient implements Closeable {
             throws ControlException, IOException {
         return ControlMessages.chunk(call(withCell(ControlProtocol.CELL_CONSOLE_READ, cell)
                 .put("position", position).put("max", max).put("wait_ms", waitMillis)));
+    }
+
+    /** The root cell's ivshmem links. */
+    public List<IvshmemLinkStatus> ivshmemLinks() throws ControlException, IOException {
+        return ControlMessages.ivshmemLinks(call(ControlMessages.request(ControlProtocol.IVSHMEM_LIST)));
+    }
+
+    /**
+     * Attaches this connection as the root cell's peer of link {@code bdf};
+     * the attachment lasts until {@link #detachIvshmem} or until this
+     * connection closes.
+     */
+    public IvshmemAttachment attachIvshmem(int bdf) throws ControlException, IOException {
+        return ControlMessages.ivshmemAttachment(call(ControlMessages.request(ControlProtocol.IVSHMEM_ATTACH)
+                .put("bdf", PciDevice.formatBdf(bdf))));
+    }
+
+    public void detachIvshmem(int bdf) throws ControlException, IOException {
+        call(ControlMessages.request(ControlProtocol.IVSHMEM_DETACH).put("bdf", PciDevice.formatBdf(bdf)));
     }
 
     /** Destroys all cells; the daemon then ends. */

@@ -3,11 +3,14 @@ package io.jailhouse.daemon;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.hypervisor.CellRef;
 import io.jailhouse.hypervisor.CellState;
 import io.jailhouse.hypervisor.CellStatistics;
 import io.jailhouse.hypervisor.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
+import io.jailhouse.hypervisor.IvshmemAttachment;
+import io.jailhouse.hypervisor.IvshmemLinkStatus;
 import io.jailhouse.hypervisor.LoadImage;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -109,6 +112,81 @@ public final class ControlMessages {
                     integer(n, "next"));
         } catch (IllegalArgumentException e) {
             throw malformed("console data is not base64");
+        }
+    }
+
+    public static ObjectNode ivshmemLinks(List<IvshmemLinkStatus> links) {
+        ObjectNode n = object();
+        ArrayNode list = n.putArray("links");
+        for (IvshmemLinkStatus l : links) {
+            ObjectNode o = list.addObject().put("bdf", PciDevice.formatBdf(l.bdf())).put("root_peer_id", l.rootPeerId())
+                    .put("max_peers", l.maxPeers()).put("vectors", l.vectors()).put("protocol", l.protocol())
+                    .put("attached", l.attached());
+            ArrayNode peers = o.putArray("peers");
+            l.peers().forEach(p -> peers.addObject().put("id", p.id()).put("cell", p.cell()).put("state", p.state()));
+        }
+        return n;
+    }
+
+    public static List<IvshmemLinkStatus> ivshmemLinks(JsonNode n) throws IOException {
+        List<IvshmemLinkStatus> out = new ArrayList<>();
+        for (JsonNode l : array(n, "links")) {
+            List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
+            for (JsonNode p : array(l, "peers")) {
+                peers.add(new IvshmemLinkStatus.Peer(integer(p, "id").intValue(), text(p, "cell"), integer(p, "state")));
+            }
+            JsonNode attached = field(l, "attached");
+            out.add(new IvshmemLinkStatus(bdf(l), integer(l, "root_peer_id").intValue(),
+                    integer(l, "max_peers").intValue(), integer(l, "vectors").intValue(),
+                    integer(l, "protocol").intValue(), attached.asBoolean(), peers));
+        }
+        return out;
+    }
+
+    /** An attachment: the device, the sections in the memory file, and the daemon's descriptors. */
+    public static ObjectNode ivshmemAttachment(IvshmemAttachment a) {
+        ObjectNode o = object().put("bdf", PciDevice.formatBdf(a.bdf())).put("peer_id", a.peerId())
+                .put("max_peers", a.maxPeers()).put("vectors", a.vectors()).put("protocol", a.protocol())
+                .put("memory_file", a.memoryFile().toString());
+        o.set("state_table", section(a.stateTable()));
+        o.set("rw_section", section(a.readWrite()));
+        ArrayNode outputs = o.putArray("output_sections");
+        a.outputs().forEach(s -> outputs.add(section(s)));
+        o.put("daemon_pid", a.daemonPid()).put("register_fd", a.registerFd());
+        a.interruptFds().forEach(o.putArray("interrupt_fds")::add);
+        return object().set("attachment", o);
+    }
+
+    public static IvshmemAttachment ivshmemAttachment(JsonNode reply) throws IOException {
+        JsonNode o = field(reply, "attachment");
+        List<IvshmemAttachment.Section> outputs = new ArrayList<>();
+        for (JsonNode s : array(o, "output_sections")) {
+            outputs.add(section(s));
+        }
+        List<Integer> fds = new ArrayList<>();
+        for (JsonNode f : array(o, "interrupt_fds")) {
+            fds.add(f.asInt());
+        }
+        return new IvshmemAttachment(bdf(o), integer(o, "peer_id").intValue(), integer(o, "max_peers").intValue(),
+                integer(o, "vectors").intValue(), integer(o, "protocol").intValue(),
+                java.nio.file.Path.of(text(o, "memory_file")), section(field(o, "state_table")),
+                section(field(o, "rw_section")), outputs, integer(o, "daemon_pid"),
+                integer(o, "register_fd").intValue(), fds);
+    }
+
+    private static ObjectNode section(IvshmemAttachment.Section s) {
+        return object().put("offset", s.offset()).put("size", s.size());
+    }
+
+    private static IvshmemAttachment.Section section(JsonNode n) throws IOException {
+        return new IvshmemAttachment.Section(integer(n, "offset"), integer(n, "size"));
+    }
+
+    private static int bdf(JsonNode n) throws IOException {
+        try {
+            return PciDevice.parseBdf(text(n, "bdf"));
+        } catch (IllegalArgumentException e) {
+            throw malformed("bdf: " + e.getMessage());
         }
     }
 

@@ -6,12 +6,14 @@ import io.jailhouse.config.BinaryConfigCodec;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFormatException;
 import io.jailhouse.config.JailhouseConfig;
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.CellRef;
 import io.jailhouse.hypervisor.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
 import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.hypervisor.IvshmemAttachment;
 import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.sys.Errno;
 import java.util.List;
@@ -51,7 +53,33 @@ final class ControlOperations {
         this.log = log;
     }
 
-    Reply handle(byte[] frame) {
+    /**
+     * What one connection holds beyond its requests: the ivshmem links it
+     * attached to as the root cell's peer, detached when it ends (however
+     * the client ends), so a program that dies leaves nothing attached.
+     */
+    final class Session implements AutoCloseable {
+        private final java.util.Set<Integer> attached = new java.util.LinkedHashSet<>();
+
+        @Override
+        public void close() {
+            for (int bdf : attached) {
+                try {
+                    hypervisor.detachIvshmem(bdf);
+                    log.info("detached ivshmem " + PciDevice.formatBdf(bdf) + " (connection closed)");
+                } catch (HypervisorException e) {
+                    log.info("detaching ivshmem " + PciDevice.formatBdf(bdf) + ": " + e.getMessage());
+                }
+            }
+            attached.clear();
+        }
+    }
+
+    Session session() {
+        return new Session();
+    }
+
+    Reply handle(byte[] frame, Session session) {
         ControlRequest request;
         try {
             request = ControlRequest.parse(frame);
@@ -60,7 +88,7 @@ final class ControlOperations {
             return error(e.errno(), e.getMessage());
         }
         try {
-            return dispatch(request);
+            return dispatch(request, session);
         } catch (ProtocolException e) {
             log.info("refused request: " + e.getMessage());
             return error(e.errno(), e.getMessage());
@@ -76,7 +104,8 @@ final class ControlOperations {
         }
     }
 
-    private Reply dispatch(ControlRequest request) throws ProtocolException, HypervisorException, InterruptedException {
+    private Reply dispatch(ControlRequest request, Session session)
+            throws ProtocolException, HypervisorException, InterruptedException {
         String op = request.op();
         if (op.equals(ControlProtocol.CONSOLE_READ) || op.equals(ControlProtocol.CELL_CONSOLE_READ)) {
             // Console reads may wait; they must not hold up disable while they do.
@@ -97,6 +126,9 @@ final class ControlOperations {
                 case ControlProtocol.CELL_LIST -> ok(list());
                 case ControlProtocol.CELL_STATS -> ok(ControlMessages.statistics(hypervisor.statistics(request.cell())));
                 case ControlProtocol.DISABLE -> disable();
+                case ControlProtocol.IVSHMEM_LIST -> ok(ControlMessages.ivshmemLinks(hypervisor.ivshmemLinks()));
+                case ControlProtocol.IVSHMEM_ATTACH -> ok(attach(request.bdf(), session));
+                case ControlProtocol.IVSHMEM_DETACH -> ok(detach(request.bdf(), session));
                 default -> throw new ProtocolException(Errno.EOPNOTSUPP, "unknown op \"" + op + "\"");
             };
         } finally {
@@ -164,6 +196,24 @@ final class ControlOperations {
             cells.add(ControlMessages.cellStatus(s));
         }
         return n;
+    }
+
+    private ObjectNode attach(int bdf, Session session) throws HypervisorException {
+        IvshmemAttachment a = hypervisor.attachIvshmem(bdf);
+        session.attached.add(bdf);
+        log.info("attached a root cell program to ivshmem " + PciDevice.formatBdf(bdf));
+        return ControlMessages.ivshmemAttachment(a);
+    }
+
+    private ObjectNode detach(int bdf, Session session) throws HypervisorException {
+        if (!session.attached.contains(bdf)) {
+            throw new HypervisorException(Errno.ENOENT, "this connection is not attached to ivshmem "
+                    + PciDevice.formatBdf(bdf));
+        }
+        session.attached.remove(bdf);
+        hypervisor.detachIvshmem(bdf);
+        log.info("detached ivshmem " + PciDevice.formatBdf(bdf));
+        return ControlMessages.object();
     }
 
     private Reply disable() throws HypervisorException {

@@ -33,9 +33,13 @@ public final class ControlProtocol {
     public static final String CONSOLE_READ = "console.read";
     public static final String CELL_CONSOLE_READ = "cell.console.read";
     public static final String DISABLE = "disable";
+    public static final String IVSHMEM_LIST = "ivshmem.list";
+    public static final String IVSHMEM_ATTACH = "ivshmem.attach";
+    public static final String IVSHMEM_DETACH = "ivshmem.detach";
 
     public static final List<String> OPS = List.of(PING, CELL_CREATE, CELL_LOAD, CELL_START, CELL_SHUTDOWN,
-            CELL_DESTROY, CELL_LIST, CELL_STATS, CONSOLE_READ, CELL_CONSOLE_READ, DISABLE);
+            CELL_DESTROY, CELL_LIST, CELL_STATS, CONSOLE_READ, CELL_CONSOLE_READ, DISABLE, IVSHMEM_LIST,
+            IVSHMEM_ATTACH, IVSHMEM_DETACH);
 
     /**
      * Jackson limits strings to 20 MB by default; an image's base64 may be

@@ -3,6 +3,7 @@ package io.jailhouse.daemon;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.hypervisor.CellRef;
 import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.sys.Errno;
@@ -104,6 +105,23 @@ final class ControlRequest {
             throw invalid("cell name must be a non-empty string");
         }
         return CellRef.ofName(name.asText());
+    }
+
+    /** {@code "bdf": "BB:DD.F"}. */
+    int bdf() throws ProtocolException {
+        JsonNode n = required("bdf");
+        if (!n.isTextual()) {
+            throw invalid("field \"bdf\" must be a string \"BB:DD.F\"");
+        }
+        try {
+            int bdf = PciDevice.parseBdf(n.asText());
+            if (bdf < 0 || bdf > 0xffff) {
+                throw invalid("bdf \"" + n.asText() + "\" is not a PCI device");
+            }
+            return bdf;
+        } catch (IllegalArgumentException e) {
+            throw invalid("bdf \"" + n.asText() + "\" is not BB:DD.F (" + e.getMessage() + ")");
+        }
     }
 
     byte[] base64(String field) throws ProtocolException {

@@ -136,7 +136,7 @@ public final class ControlServer implements Closeable {
     private void converse(SocketChannel peer, ControlOperations operations, PeerAuthorization authorization,
             Runnable onDisabled) {
         boolean disabled = false;
-        try (ControlChannel channel = new ControlChannel(peer)) {
+        try (ControlChannel channel = new ControlChannel(peer); ControlOperations.Session session = operations.session()) {
             String refusal = authorization.refusal(peer);
             if (refusal != null) {
                 log.info("refused connection: " + refusal);
@@ -157,7 +157,7 @@ public final class ControlServer implements Closeable {
                 if (frame == null) {
                     return;
                 }
-                ControlOperations.Reply reply = operations.handle(frame);
+                ControlOperations.Reply reply = operations.handle(frame, session);
                 channel.write(encode(reply));
                 if (reply.disabled()) {
                     disabled = true;

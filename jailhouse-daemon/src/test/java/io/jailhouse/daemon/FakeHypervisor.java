@@ -10,6 +10,8 @@ import io.jailhouse.hypervisor.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
 import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.hypervisor.IvshmemAttachment;
+import io.jailhouse.hypervisor.IvshmemLinkStatus;
 import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.hypervisor.Partitioning;
 import io.jailhouse.sys.Errno;
@@ -266,6 +268,57 @@ public final class FakeHypervisor implements Hypervisor {
     @Override
     public synchronized void close() {
         closeCount++;
+    }
+
+    /** ivshmem links with a program attached, by BDF. */
+    private final java.util.Set<Integer> attachedIvshmem = new TreeSet<>();
+
+    private io.jailhouse.config.PciDevice rootIvshmem(int bdf) throws HypervisorException {
+        for (var d : system.rootCell().pciDevices()) {
+            if (d.isIvshmem() && d.bdf() == bdf) {
+                return d;
+            }
+        }
+        throw new HypervisorException(Errno.ENOENT, "the root cell has no ivshmem device "
+                + io.jailhouse.config.PciDevice.formatBdf(bdf));
+    }
+
+    @Override
+    public synchronized List<IvshmemLinkStatus> ivshmemLinks() {
+        List<IvshmemLinkStatus> out = new ArrayList<>();
+        for (var d : system.rootCell().pciDevices()) {
+            if (d.isIvshmem()) {
+                out.add(new IvshmemLinkStatus(d.bdf(), d.shmemDevId(), d.shmemPeers(), d.numMsixVectors(),
+                        d.shmemProtocol(), attachedIvshmem.contains(d.bdf()),
+                        List.of(new IvshmemLinkStatus.Peer(d.shmemDevId(), system.rootCell().name(), 0))));
+            }
+        }
+        return out;
+    }
+
+    /** An attachment without descriptors (-1): the daemon only passes it on. */
+    @Override
+    public synchronized IvshmemAttachment attachIvshmem(int bdf) throws HypervisorException {
+        var d = rootIvshmem(bdf);
+        if (!attachedIvshmem.add(bdf)) {
+            throw new HypervisorException(Errno.EBUSY, "a program is attached already");
+        }
+        var section = new IvshmemAttachment.Section(0, 0x1000);
+        return new IvshmemAttachment(bdf, d.shmemDevId(), d.shmemPeers(), d.numMsixVectors(), d.shmemProtocol(),
+                java.nio.file.Path.of("/dev/null"), section, section, List.of(section), ProcessHandle.current().pid(),
+                -1, List.of(-1));
+    }
+
+    @Override
+    public synchronized void detachIvshmem(int bdf) throws HypervisorException {
+        rootIvshmem(bdf);
+        if (!attachedIvshmem.remove(bdf)) {
+            throw new HypervisorException(Errno.ENOENT, "nothing attached");
+        }
+    }
+
+    public synchronized boolean ivshmemAttached(int bdf) {
+        return attachedIvshmem.contains(bdf);
     }
 
     public synchronized int closeCount() {

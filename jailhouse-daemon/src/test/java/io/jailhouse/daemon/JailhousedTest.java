@@ -226,4 +226,37 @@ class JailhousedTest {
                 .contains("logical CPUs share host CPUs", "development"));
         assertThat(Jailhoused.notices(sys, Partitioning.STRICT)).singleElement().asString().contains("strict partitioning");
     }
+
+    @Test
+    void anIvshmemAttachmentLastsAsLongAsItsConnection() throws Exception {
+        int link = 0x0170;
+        try (RunningDaemon d = RunningDaemon.start(tmp, Partitioning.RELAXED); ControlClient other = d.client()) {
+            assertThat(other.ivshmemLinks()).singleElement().satisfies(l -> {
+                assertThat(l.bdf()).isEqualTo(link);
+                assertThat(l.attached()).isFalse();
+            });
+            try (ControlClient c = d.client()) {
+                var a = c.attachIvshmem(link);
+                assertThat(a.bdf()).isEqualTo(link);
+                assertThat(a.peerId()).isZero();
+                assertThat(a.maxPeers()).isEqualTo(3);
+                assertThat(other.ivshmemLinks().get(0).attached()).isTrue();
+                assertThatThrownBy(() -> other.attachIvshmem(link)).isInstanceOfSatisfying(ControlException.class,
+                        e -> assertThat(e.errno()).isEqualTo(Errno.EBUSY));
+                assertThatThrownBy(() -> other.detachIvshmem(link)).as("only the attaching connection detaches")
+                        .isInstanceOfSatisfying(ControlException.class,
+                                e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+                assertThatThrownBy(() -> other.attachIvshmem(0x0178)).isInstanceOfSatisfying(ControlException.class,
+                        e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (d.fake().ivshmemAttached(link)) {
+                assertThat(System.nanoTime()).as("detached when the connection closed").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            other.attachIvshmem(link);
+            other.detachIvshmem(link);
+            assertThat(d.fake().ivshmemAttached(link)).isFalse();
+        }
+    }
 }

@@ -151,6 +151,13 @@ class ProtocolTest {
                     + "[{\"source\":\"a\",\"data\":\"AA==\"}]}"), "EINVAL", "images[0].address");
             assertError(c.exchange("{\"version\":1,\"op\":\"console.read\",\"wait_ms\":\"soon\"}"), "EINVAL",
                     "\"wait_ms\" must be an integer");
+            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.attach\"}"), "EINVAL", "missing field \"bdf\"");
+            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.attach\",\"bdf\":368}"), "EINVAL",
+                    "\"bdf\" must be a string");
+            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.attach\",\"bdf\":\"01:2e.0\"}"), "EINVAL",
+                    "bdf \"01:2e.0\" is not BB:DD.F");
+            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.detach\",\"bdf\":\"01:0e.0\"}"), "ENOENT",
+                    "this connection is not attached to ivshmem 01:0e.0");
             assertStillServing(c);
         }
     }

@@ -21,6 +21,8 @@ import io.jailhouse.sys.KvmCapability;
 import io.jailhouse.sys.KvmDevice;
 import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.NativeException;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -210,28 +212,25 @@ public final class KvmHypervisor implements Hypervisor {
 
     @Override
     public List<IvshmemLinkStatus> ivshmemLinks() {
-        // No lock: the root peers are fixed at enable, and the links are read lock-free.
-        {
-            List<IvshmemLinkStatus> out = new ArrayList<>();
-            for (RootIvshmemPeer root : rootPeers.values()) {
-                List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
-                for (int id = 0; id < root.maxPeers(); id++) {
-                    var p = root.link().peer(id);
-                    if (p != null) {
-                        peers.add(new IvshmemLinkStatus.Peer(id, p.cellName(),
-                                root.stateTable().get(STATE_ENTRY, 4L * id) & 0xffff_ffffL));
-                    }
+        // No lock: the root peers are fixed at enable, and links are read lock-free.
+        List<IvshmemLinkStatus> out = new ArrayList<>();
+        for (RootIvshmemPeer root : rootPeers.values()) {
+            List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
+            for (int id = 0; id < root.maxPeers(); id++) {
+                var p = root.link().peer(id);
+                if (p != null) {
+                    peers.add(new IvshmemLinkStatus.Peer(id, p.cellName(),
+                            root.stateTable().get(STATE_ENTRY, 4L * id) & 0xffff_ffffL));
                 }
-                PciDevice d = rootDevice(root.link().bdf());
-                out.add(new IvshmemLinkStatus(root.link().bdf(), root.peerId(), root.maxPeers(), root.vectors(),
-                        d.shmemProtocol() & 0xffff, root.isOpen(), peers));
             }
-            return out;
+            PciDevice d = rootDevice(root.link().bdf());
+            out.add(new IvshmemLinkStatus(root.link().bdf(), root.peerId(), root.maxPeers(), root.vectors(),
+                    d.shmemProtocol() & 0xffff, root.isOpen(), peers));
         }
+        return out;
     }
 
-    private static final java.lang.foreign.ValueLayout.OfInt STATE_ENTRY =
-            java.lang.foreign.ValueLayout.JAVA_INT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private PciDevice rootDevice(int bdf) {
         for (PciDevice d : config.rootCell().pciDevices()) {
