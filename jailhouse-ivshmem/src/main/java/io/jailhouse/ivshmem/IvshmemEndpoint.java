@@ -1,0 +1,411 @@
+package io.jailhouse.ivshmem;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.jailhouse.config.PciDevice;
+import io.jailhouse.daemon.ControlClient;
+import io.jailhouse.daemon.ControlException;
+import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.hypervisor.IvshmemAttachment;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * A host program as the root cell's peer of an ivshmem v2 link: what
+ * upstream's root-cell driver gives a Linux program through
+ * {@code /dev/uioN}, here from the daemon (docs/ivshmem.md).
+ *
+ * <p>{@link #attach} asks the daemon for the root's device on the link,
+ * takes the daemon's register pipe and interrupt eventfds into this process
+ * ({@code pidfd_getfd}: root, or ptrace rights over the daemon, is needed)
+ * and maps the shared sections from the reserved-memory file with the
+ * root's rights: the state table and the other peers' output sections
+ * read-only, the R/W section and the own output section writable. The
+ * attachment lasts until {@link #close} or until this process ends; either
+ * way the daemon resets the root's device (interrupts off, state 0).
+ *
+ * <p>Register writes ({@link #setState}, {@link #enableInterrupts},
+ * {@link #ring}) behave as the ivshmem register region's: doorbells to
+ * absent peers, vectors the target does not have or a target with
+ * interrupts off are dropped silently. Interrupts arrive per vector on
+ * eventfds, signalled by the kernel for doorbells of cells (no daemon code
+ * on that path); {@link #awaitInterrupts} waits for them. State changes of
+ * the other peers arrive as vector 0, as in a cell.
+ *
+ * <p>Register writes and the section views may be used from any thread;
+ * one thread at a time waits for interrupts.
+ */
+public final class IvshmemEndpoint implements AutoCloseable {
+    /** BAR0 register offsets (spec 6.2). */
+    static final int REG_INT_CONTROL = 0x08;
+    static final int REG_DOORBELL = 0x0c;
+    static final int REG_STATE = 0x10;
+    private static final long PAGE = 0x1000;
+    private static final ValueLayout.OfInt LE_INT = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    private final ControlClient client;
+    private final IvshmemAttachment attachment;
+    private final int registerFd;
+    private final int[] interruptFds;
+    private final List<MemorySegment> mappings = new ArrayList<>();
+    private final MemorySegment stateTable;
+    private final MemorySegment readWrite;
+    private final List<MemorySegment> outputs = new ArrayList<>();
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment record;
+    private final MemorySegment pollFds;
+    private final MemorySegment counter;
+    private final AtomicLongArray interruptCounts;
+    /** Wakes a thread waiting in {@link #awaitInterrupts} when the endpoint closes. */
+    private final int wakeFd;
+    private volatile boolean closed;
+
+    private IvshmemEndpoint(ControlClient client, IvshmemAttachment a) throws IOException {
+        this.client = client;
+        this.attachment = a;
+        int n = Math.max(a.vectors(), 1);
+        this.interruptFds = new int[n];
+        Arrays.fill(interruptFds, -1);
+        this.interruptCounts = new AtomicLongArray(n);
+        this.record = arena.allocate(IvshmemAttachment.RECORD_BYTES, 8);
+        this.pollFds = arena.allocate((n + 1) * Libc.POLLFD_BYTES, 8);
+        this.counter = arena.allocate(JAVA_LONG);
+        int taken = -1;
+        int pidfd = -1;
+        int wake = -1;
+        try {
+            wake = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+            Libc.setPollFd(pollFds, n, wake, Libc.POLLIN);
+            pidfd = Libc.pidfdOpen(a.daemonPid());
+            taken = take(pidfd, a.registerFd());
+            for (int v = 0; v < n; v++) {
+                interruptFds[v] = take(pidfd, a.interruptFds().get(v));
+                Libc.setPollFd(pollFds, v, interruptFds[v], Libc.POLLIN);
+            }
+            this.registerFd = taken;
+            this.wakeFd = wake;
+            int memory = Libc.open(a.memoryFile().toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            try {
+                stateTable = map(memory, a.stateTable(), false);
+                readWrite = map(memory, a.readWrite(), true);
+                for (int peer = 0; peer < a.maxPeers(); peer++) {
+                    outputs.add(map(memory, a.outputs().get(peer), peer == a.peerId()));
+                }
+            } finally {
+                Libc.close(memory);
+            }
+        } catch (NativeException e) {
+            closeQuietly(taken);
+            closeQuietly(wake);
+            releaseResources();
+            throw new IOException(describe(e), e);
+        } finally {
+            closeQuietly(pidfd);
+        }
+    }
+
+    private static int take(int pidfd, int fd) throws NativeException {
+        return Libc.pidfdGetfd(pidfd, fd);
+    }
+
+    private static String describe(NativeException e) {
+        String hint = e.errno() == Errno.EPERM
+                ? " (taking the daemon's descriptors needs root or ptrace rights over the daemon)" : "";
+        return "attaching to the daemon's ivshmem device failed: " + e.getMessage() + hint;
+    }
+
+    /**
+     * Attaches to the root cell's device of link {@code bdf} through the
+     * daemon at {@code socket}.
+     *
+     * @throws ControlException as the daemon refuses: ENOENT no such device
+     *         in the root cell, EBUSY another program is attached, EINVAL
+     *         the hypervisor is not enabled
+     * @throws DaemonUnavailableException when no daemon answers at {@code socket} (not enabled)
+     * @throws IOException when the connection fails or the
+     *         descriptors and memory cannot be taken
+     */
+    public static IvshmemEndpoint attach(Path socket, int bdf)
+            throws DaemonUnavailableException, ControlException, IOException {
+        ControlClient client = ControlClient.connect(socket);
+        try {
+            IvshmemAttachment a = client.attachIvshmem(bdf);
+            check(a, bdf);
+            return new IvshmemEndpoint(client, a);
+        } catch (ControlException | IOException | RuntimeException e) {
+            client.close(); // the daemon detaches when the connection goes
+            throw e;
+        }
+    }
+
+    /** The daemon's answer is checked like any outside input before anything is mapped. */
+    private static void check(IvshmemAttachment a, int bdf) throws IOException {
+        List<String> problems = new ArrayList<>();
+        if (a.bdf() != bdf) {
+            problems.add("device " + PciDevice.formatBdf(a.bdf()) + " instead of " + PciDevice.formatBdf(bdf));
+        }
+        if (a.maxPeers() < 1 || a.maxPeers() > 12 || a.peerId() < 0 || a.peerId() >= a.maxPeers()) {
+            problems.add("peer " + a.peerId() + " of " + a.maxPeers());
+        }
+        if (a.vectors() < 0 || a.vectors() > 16 || a.interruptFds().size() != Math.max(a.vectors(), 1)) {
+            problems.add(a.interruptFds().size() + " interrupt descriptors for " + a.vectors() + " vectors");
+        }
+        if (a.outputs().size() != a.maxPeers()) {
+            problems.add(a.outputs().size() + " output sections for " + a.maxPeers() + " peers");
+        }
+        List<IvshmemAttachment.Section> all = new ArrayList<>(a.outputs());
+        all.add(a.stateTable());
+        all.add(a.readWrite());
+        for (IvshmemAttachment.Section s : all) {
+            if (s.offset() < 0 || s.size() < 0 || ((s.offset() | s.size()) & (PAGE - 1)) != 0) {
+                problems.add("section at 0x" + Long.toHexString(s.offset()) + " of 0x" + Long.toHexString(s.size())
+                        + " bytes is not whole pages");
+            }
+        }
+        if (a.stateTable().size() < 4L * a.maxPeers()) {
+            problems.add("state table of " + a.stateTable().size() + " bytes");
+        }
+        if (!problems.isEmpty()) {
+            throw new IOException("malformed ivshmem attachment from the daemon: " + String.join("; ", problems));
+        }
+    }
+
+    private MemorySegment map(int fd, IvshmemAttachment.Section s, boolean writable) throws NativeException {
+        if (s.size() == 0) {
+            return MemorySegment.NULL.reinterpret(0);
+        }
+        MemorySegment m = Libc.mmap(s.size(), Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0), Libc.MAP_SHARED, fd,
+                s.offset());
+        mappings.add(m);
+        return writable ? m : m.asReadOnly();
+    }
+
+    /** The link's BDF. */
+    public int bdf() {
+        return attachment.bdf();
+    }
+
+    /** The root's peer id on the link. */
+    public int id() {
+        return attachment.peerId();
+    }
+
+    public int maxPeers() {
+        return attachment.maxPeers();
+    }
+
+    /** {@code num_msix_vectors} of the root's entry (0: INTx only). */
+    public int vectors() {
+        return attachment.vectors();
+    }
+
+    /** The interrupts this endpoint receives: the vectors, or 1 for an INTx-only entry. */
+    public int interruptCount() {
+        return interruptFds.length;
+    }
+
+    /** {@code shmem_protocol}. */
+    public int protocol() {
+        return attachment.protocol();
+    }
+
+    /** The state table: one little-endian u32 per peer, read-only. */
+    public MemorySegment stateTable() {
+        return stateTable;
+    }
+
+    /** Peer {@code peer}'s state, as the state table has it now. */
+    public int state(int peer) {
+        if (peer < 0 || peer >= maxPeers()) {
+            throw new IndexOutOfBoundsException("peer " + peer + " of " + maxPeers());
+        }
+        return (int) STATE_ENTRY.getVolatile(stateTable, 4L * peer);
+    }
+
+    /** The R/W section every peer may write (empty when the link has none). */
+    public MemorySegment readWriteSection() {
+        return readWrite;
+    }
+
+    /** Peer {@code peer}'s output section: writable for this endpoint's own id only. */
+    public MemorySegment outputSection(int peer) {
+        if (peer < 0 || peer >= maxPeers()) {
+            throw new IndexOutOfBoundsException("peer " + peer + " of " + maxPeers());
+        }
+        return outputs.get(peer);
+    }
+
+    /** This endpoint's own output section, which the other peers read. */
+    public MemorySegment ownOutputSection() {
+        return outputs.get(id());
+    }
+
+    /** Writes STATE: the state table shows it, and every other peer gets vector 0 if it changed. */
+    public void setState(int state) throws IOException {
+        writeRegister(REG_STATE, state);
+    }
+
+    /** INT_CONTROL bit 0: whether doorbells and state changes reach {@link #awaitInterrupts}. */
+    public void enableInterrupts(boolean on) throws IOException {
+        writeRegister(REG_INT_CONTROL, on ? 1 : 0);
+    }
+
+    /**
+     * Rings {@code vector} of peer {@code peer} (DOORBELL). Dropped as on
+     * the device when the peer is absent, has interrupts off, or the vector
+     * is not below this endpoint's vector count (1 without MSI-X).
+     */
+    public void ring(int peer, int vector) throws IOException {
+        if (peer < 0 || peer > 0xffff || vector < 0 || vector > 0xffff) {
+            throw new IllegalArgumentException("peer " + peer + " and vector " + vector + " must be 0-65535");
+        }
+        writeRegister(REG_DOORBELL, peer << 16 | vector);
+    }
+
+    private void writeRegister(int offset, int value) throws IOException {
+        synchronized (record) {
+            if (closed) {
+                throw new IllegalStateException("ivshmem endpoint " + PciDevice.formatBdf(bdf()) + " is closed");
+            }
+            record.set(LE_INT, 0, offset);
+            record.set(LE_INT, 4, value);
+            long n;
+            do {
+                n = Libc.write(registerFd, record);
+            } while (n == -Errno.EINTR.value());
+            if (n != IvshmemAttachment.RECORD_BYTES) {
+                throw new IOException("ivshmem " + PciDevice.formatBdf(bdf()) + ": the daemon no longer takes register "
+                        + "writes (" + (n < 0 ? Errno.describe((int) -n) : n + " bytes written") + ")");
+            }
+        }
+    }
+
+    /**
+     * Waits up to {@code timeout} (zero: just look; negative: forever) for
+     * interrupts; returns the vectors that fired as a bit mask (bit v for
+     * vector v), 0 on timeout or when {@link #close} ends the wait. Several
+     * interrupts of one vector since the last call count as one bit here and
+     * add up in {@link #interrupts}.
+     */
+    public synchronized int awaitInterrupts(Duration timeout) throws IOException {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed");
+        }
+        int millis = timeout.isNegative() ? -1 : (int) Math.min(Integer.MAX_VALUE, Math.ceilDiv(timeout.toNanos(), 1_000_000L));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            int r = Libc.poll(pollFds, interruptFds.length + 1, millis);
+            if (r == -Errno.EINTR.value()) {
+                if (millis >= 0) {
+                    millis = (int) Math.max(0, Math.ceilDiv(deadline - System.nanoTime(), 1_000_000L));
+                }
+                continue;
+            }
+            if (r < 0) {
+                throw new IOException("waiting for ivshmem interrupts: poll failed: " + Errno.describe(-r));
+            }
+            int fired = 0;
+            for (int v = 0; r > 0 && v < interruptFds.length; v++) {
+                if ((Libc.pollEvents(pollFds, v) & Libc.POLLIN) != 0 && Libc.read(interruptFds[v], counter) == 8) {
+                    interruptCounts.addAndGet(v, counter.get(JAVA_LONG, 0));
+                    fired |= 1 << v;
+                }
+            }
+            return closed ? 0 : fired;
+        }
+    }
+
+    /** Interrupts of {@code vector} received so far by {@link #awaitInterrupts}. */
+    public long interrupts(int vector) {
+        return interruptCounts.get(vector);
+    }
+
+    /** The eventfd of {@code vector}, for a program's own event loop (reading it consumes the interrupts). */
+    public int interruptDescriptor(int vector) {
+        return interruptFds[vector];
+    }
+
+    /**
+     * Detaches: the daemon turns the root's interrupts off and sets its state
+     * to 0. A thread waiting in {@link #awaitInterrupts} returns 0.
+     */
+    @Override
+    public void close() throws IOException {
+        synchronized (record) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        counterWake();
+        IOException failure = null;
+        try {
+            client.detachIvshmem(bdf());
+        } catch (ControlException | IOException e) {
+            failure = new IOException("detaching from ivshmem " + PciDevice.formatBdf(bdf()) + ": " + e.getMessage(), e);
+        } finally {
+            client.close();
+            closeQuietly(registerFd);
+            synchronized (this) { // once no thread waits any more
+                closeQuietly(wakeFd);
+                releaseResources();
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private void counterWake() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(JAVA_LONG);
+            one.set(JAVA_LONG, 0, 1);
+            Libc.write(wakeFd, one);
+        }
+    }
+
+    private void releaseResources() {
+        for (int fd : interruptFds) {
+            closeQuietly(fd);
+        }
+        for (MemorySegment m : mappings) {
+            try {
+                Libc.munmap(m);
+            } catch (NativeException ignored) {
+                // An address range that will not unmap goes with the process.
+            }
+        }
+        mappings.clear();
+        arena.close();
+    }
+
+    private static void closeQuietly(int fd) {
+        if (fd >= 0) {
+            try {
+                Libc.close(fd);
+            } catch (NativeException ignored) {
+                // Nothing to do about a descriptor that will not close.
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ivshmem " + PciDevice.formatBdf(bdf()) + " root peer " + id() + " of " + maxPeers();
+    }
+}
