@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Manage the Jailhouse partitioning hypervisor.",
         subcommands = {EnableCommand.class, DisableCommand.class, ConsoleCommand.class, CellCommand.class,
-            ConfigCommand.class, HardwareCommand.class})
+            ConfigCommand.class, HardwareCommand.class, IvshmemCommand.class})
 public final class Main implements Runnable {
     public static final String VERSION = "0.12";
 

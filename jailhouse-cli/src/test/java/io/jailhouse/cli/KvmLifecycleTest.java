@@ -257,4 +257,50 @@ class KvmLifecycleTest {
         assertThat(fails("cell", "create", cfg("tiny-demo.cell")).err())
                 .startsWith("JAILHOUSE_CELL_CREATE: Invalid argument (hypervisor not enabled");
     }
+
+    @Test
+    void ivshmemFromTheShellAsTheRootCell() throws Exception {
+        assertThat(fails("ivshmem", "list").err()).startsWith("ivshmem list: Invalid argument");
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        assertThat(ok("ivshmem", "list").out()).isEqualTo("""
+                BDF      Root peer  Peers  Vectors  Protocol  Attached
+                01:0e.0  0          3      16       0x0000    no
+                  peer 0  "QEMU-VM"                  state 0x00000000
+                """);
+        ok("cell", "create", cfg("ivshmem-demo-2.cell"));
+        ok("cell", "load", "ivshmem-demo-2", DEMOS.resolve("ivshmem-demo.bin").toString(), "-a", "0xf0000",
+                "-s", "count=3 period=500 target=0", "-a", "0xf1000");
+        ok("cell", "start", "ivshmem-demo-2");
+        awaitConsole("ivshmem-demo-2", "IVSHMEM: initialized device", 1);
+
+        // the cell rings the root with vector id + 1 = 3 every half second
+        CliRun watch = ok("ivshmem", "watch", "01:0e.0", "--state", "0x7", "--count", "2", "--timeout", "120");
+        assertThat(watch.out()).startsWith("ivshmem 01:0e.0: root cell peer 0 of 3, 16 MSI-X vector(s), protocol 0x0000\n")
+                .contains("  state[0] = 0x00000007  (root)", "  state[2] = 0x00000003", "interrupt vector 3 (#");
+        assertThat(ok("ivshmem", "list").out()).contains("01:0e.0  0          3      16       0x0000    no",
+                "peer 2  \"ivshmem-demo-2\"", "state 0x00000003");
+
+        ok("ivshmem", "doorbell", "01:0e.0", "2", "2");
+        assertThat(awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt 2 (#1)", 1)).contains("rw[2] = 1");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String dump = "";
+        while (!dump.contains("Output section of peer 2 (0x2000 bytes):\n  0000: 0a 00 00 00")) {
+            assertThat(System.nanoTime()).as("the cell's output in the dump:\n" + dump).isLessThan(deadline);
+            dump = ok("ivshmem", "dump", "01:0e.0", "--bytes", "16").out();
+        }
+        assertThat(dump).contains("State table:\n  state[0] = 0x00000000  (root)\n", "  state[2] = 0x00000003",
+                "R/W section (0x9000 bytes):\n  0000: 00 00 00 00 00 00 00 00 01 00 00 00");
+        assertThat(ok("console").out()).contains("Root cell program attached to ivshmem 01:0e.0 as peer 0",
+                "Root cell program detached from ivshmem 01:0e.0");
+
+        assertThat(fails("ivshmem", "dump", "01:0f.0").err()).isEqualTo("ivshmem attach: No such file or directory "
+                + "(the root cell has no ivshmem device 01:0f.0 (it has 01:0e.0))\n");
+        assertThat(fails("ivshmem", "dump", "1:xx.0").err()).contains("'1:xx.0' is not a PCI device BB:DD.F");
+        assertThat(fails("ivshmem", "doorbell", "01:0e.0", "5").err()).contains("PEER 5 is not a peer id of this link");
+        CliRun absent = ok("ivshmem", "doorbell", "01:0e.0", "1", "1");
+        assertThat(absent.err()).contains("no cell is peer 1 of 01:0e.0 now; the doorbell is dropped");
+        CliRun timeout = fails("ivshmem", "watch", "01:0e.0", "--count", "1000", "--timeout", "0.5");
+        assertThat(timeout.out()).contains("Timeout: ");
+        ok("disable");
+    }
 }
