@@ -303,4 +303,42 @@ class KvmLifecycleTest {
         assertThat(timeout.out()).contains("Timeout: ");
         ok("disable");
     }
+
+    @Test
+    void rootPeerDemoExampleTalksToIvshmemDemo() throws Exception {
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        ok("cell", "create", cfg("ivshmem-demo-2.cell"));
+        ok("cell", "load", "ivshmem-demo-2", DEMOS.resolve("ivshmem-demo.bin").toString(), "-a", "0xf0000",
+                "-s", "period=300 target=0", "-a", "0xf1000");
+        ok("cell", "start", "ivshmem-demo-2");
+        awaitConsole("ivshmem-demo-2", "IVSHMEM: initialized device", 1);
+
+        Path example = Path.of("..", "examples", "ivshmem-root", "RootPeerDemo.java").toAbsolutePath().normalize();
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), example.toString(),
+                "01:0e.0", "--target", "2", "--count", "3", "--period", "300").redirectErrorStream(true);
+        pb.environment().put("JAILHOUSE_RUN_DIR", run.path().toString());
+        Process demo = pb.start();
+        var output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(demo.getInputStream().readAllBytes());
+            } catch (java.io.IOException e) {
+                return "(output lost: " + e + ")";
+            }
+        });
+        boolean ended;
+        try {
+            ended = demo.waitFor(120, TimeUnit.SECONDS);
+        } finally {
+            demo.destroyForcibly();
+        }
+        String out = output.get(10, TimeUnit.SECONDS);
+        assertThat(ended).as("the example ends:\n" + out).isTrue();
+        assertThat(demo.exitValue()).as(out).isZero();
+        assertThat(out).contains("IVSHMEM: attached to 01:0e.0 as root cell peer 0 of 3",
+                "IVSHMEM: sending IRQ 1 to peer 2", "IVSHMEM: got interrupt 3 (#1)", "state[2] = 3",
+                "IVSHMEM: done, 3 doorbell(s) sent");
+        assertThat(awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt 1 (#1)", 1)).contains("state[0] = 1");
+        ok("disable");
+    }
 }
