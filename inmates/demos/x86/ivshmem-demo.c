@@ -14,6 +14,9 @@
  *   irq_base=N   first interrupt vector (default 32); 4 vectors with
  *                MSI-X, else 1
  *   target=N     peer to ring (default ID + 1, or 0 if ID >= max. peers)
+ *   vector=N     vector to ring (default ID + 1, 0 without MSI-X); the
+ *                target publishes its count when N is the target's ID
+ *                                                           [test option]
  *   period=MS    doorbell period in ms (default 1000)       [test option]
  *   count=N      stop after N doorbells: one more period of listening,
  *                then a summary line and halt (default 0: forever)
@@ -213,7 +216,7 @@ void inmate_main(void)
 	dump_shmem();
 
 	apic_timer_init(timer_vector);
-	vector = have_msix ? id + 1 : 0;
+	vector = cmdline_parse_int("vector", have_msix ? id + 1 : 0);
 	start = pm_timer_read();
 	for (sent = 0; !count || sent < count; sent++) {
 		wait_until(start + (sent + 1) * period);

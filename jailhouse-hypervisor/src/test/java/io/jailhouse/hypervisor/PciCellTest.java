@@ -44,14 +44,16 @@ class PciCellTest extends KvmCellTestBase {
     }
 
     @Test
-    void twoCellsRingEachOthersDoorbells() throws Exception {
+    void twoCellsRingEachOthersDoorbellsAndSeeEachOthersStateAndOutput() throws Exception {
         hv.createCell(bundledCell("ivshmem-demo"));
         hv.createCell(bundledCell("ivshmem-demo-2")); // the second peer of the link
 
         assertThat(hv.console().read(0, ConsoleRing.HYPERVISOR_CAPACITY).text())
                 .contains("Shared memory connection established");
-        load("ivshmem-demo", "ivshmem-demo", "count=4 period=300");
-        load("ivshmem-demo-2", "ivshmem-demo", "count=4 period=300 target=1");
+        // each rings the vector equal to the other's ID, which the other counts and publishes:
+        // R/W section slot ID = count, own output section word 0 = 10 x count
+        load("ivshmem-demo", "ivshmem-demo", "count=4 period=300 vector=2");
+        load("ivshmem-demo-2", "ivshmem-demo", "count=4 period=300 target=1 vector=1");
         // once both are sending, their doorbells are wired in the kernel: no MMIO exit per doorbell
         awaitConsole("ivshmem-demo", "IVSHMEM: sending IRQ");
         awaitConsole("ivshmem-demo-2", "IVSHMEM: sending IRQ");
@@ -60,8 +62,11 @@ class PciCellTest extends KvmCellTestBase {
         long mmio2 = mmioExits("ivshmem-demo-2");
         String a = awaitConsole("ivshmem-demo", "IVSHMEM: done");
         String b = awaitConsole("ivshmem-demo-2", "IVSHMEM: done");
-        assertThat(a).contains("IVSHMEM: ID is 1", "IVSHMEM: got interrupt 3"); // peer 2 rings vector id+1
-        assertThat(b).contains("IVSHMEM: ID is 2", "IVSHMEM: got interrupt 2");
+        assertThat(a).contains("IVSHMEM: ID is 1", "IVSHMEM: got interrupt 1 (#3)", "state[2] = 3");
+        assertThat(b).contains("IVSHMEM: ID is 2", "IVSHMEM: got interrupt 2 (#3)", "state[1] = 2");
+        // what the other published, as each reads it in the shared memory (output sections at 0x0/0x2000/0x4000)
+        assertThat(a).containsPattern("rw\\[2\\] = [1-4]\\b").containsPattern("in@0x4000 = [1-4]0\\b");
+        assertThat(b).containsPattern("rw\\[1\\] = [1-4]\\b").containsPattern("in@0x2000 = [1-4]0\\b");
         // 4 doorbells each, at most one of them before the sample
         assertThat(mmioExits("ivshmem-demo") - mmio1).as("MMIO exits of peer 1 while ringing").isLessThanOrEqualTo(1);
         assertThat(mmioExits("ivshmem-demo-2") - mmio2).as("MMIO exits of peer 2 while ringing").isLessThanOrEqualTo(1);
