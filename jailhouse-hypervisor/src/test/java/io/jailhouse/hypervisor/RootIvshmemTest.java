@@ -119,4 +119,38 @@ class RootIvshmemTest extends KvmCellTestBase {
                 .as("the cell's ioeventfds for the root's 16 vectors are gone").isEqualTo(16);
         awaitConsole("ivshmem-demo-2", "IVSHMEM: done");
     }
+
+    @Test
+    void splitRecordsJunkAndFloodsFromTheProgramAreContained() throws Exception {
+        IvshmemAttachment a = hv.attachIvshmem(LINK);
+        MemorySegment bytes = arena.allocate(8);
+        bytes.set(JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, IvshmemDevice.REG_STATE);
+        bytes.set(JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4, 0x1234);
+        // one record in two writes: applied once whole
+        assertThat(Libc.write(a.registerFd(), bytes.asSlice(0, 3))).isEqualTo(3);
+        Thread.sleep(50);
+        assertThat(stateEntry(0)).isZero();
+        assertThat(Libc.write(a.registerFd(), bytes.asSlice(3, 5))).isEqualTo(5);
+        awaitState(0, 0x1234);
+        // offsets that are no register, and a flood of doorbells to an absent peer: nothing happens
+        for (int off : new int[] {0x00, 0x04, 0x14, 0xfff, -1}) {
+            register(a, off, 0x5555);
+        }
+        for (int n = 0; n < 20_000; n++) {
+            register(a, IvshmemDevice.REG_DOORBELL, 11 << 16);
+        }
+        register(a, IvshmemDevice.REG_STATE, 0x99);
+        awaitState(0, 0x99);
+        assertThat(hv.ivshmemLinks().get(0).attached()).isTrue();
+        hv.detachIvshmem(LINK);
+        assertThat(stateEntry(0)).isZero();
+    }
+
+    void awaitState(int id, int value) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (stateEntry(id) != value) {
+            assertThat(System.nanoTime()).as("state[%d] = 0x%x", id, value).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
 }
