@@ -339,6 +339,22 @@ class KvmLifecycleTest {
                 "IVSHMEM: sending IRQ 1 to peer 2", "IVSHMEM: got interrupt 3 (#1)", "state[2] = 3",
                 "IVSHMEM: done, 3 doorbell(s) sent");
         assertThat(awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt 1 (#1)", 1)).contains("state[0] = 1");
+
+        // a program killed while attached leaves nothing attached: its connection ends, the daemon detaches
+        pb.command(new java.util.ArrayList<>(pb.command().subList(0, pb.command().size() - 6))); // runs forever
+        Process killed = pb.start();
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(killed.getInputStream()))) {
+            String first = lines.readLine();
+            assertThat(first).as("the example attached").startsWith("IVSHMEM: attached to 01:0e.0");
+            assertThat(ok("ivshmem", "list").out()).contains("0x0000    yes");
+            killed.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!ok("ivshmem", "list").out().contains("0x0000    no")) {
+            assertThat(System.nanoTime()).as("detached after the kill").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        assertThat(ok("ivshmem", "list").out()).contains("peer 0  \"QEMU-VM\"                  state 0x00000000");
         ok("disable");
     }
 }
