@@ -156,9 +156,13 @@ class IvshmemEndpointTest {
             assertThat(e.interrupts(0)).as("the cell's state change").isPositive();
             assertThat(e.state(2)).isEqualTo(3);
 
+            e.ownOutputSection().set(JAVA_INT_UNALIGNED, 0, 119);
+            e.readWriteSection().set(JAVA_INT_UNALIGNED, 0, 5);
             e.ring(2, 2); // the vector peer 2 counts
             String out = awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt 2 (#1)");
-            assertThat(out).contains("state[0] = 7");
+            // the cell reads the root's state, R/W slot and output section
+            assertThat(out.substring(out.indexOf("IVSHMEM: got interrupt 2 (#1)")))
+                    .contains("state[0] = 7", "rw[0] = 5", "in@0x0000 = 119");
             while (e.outputSection(2).get(JAVA_INT_UNALIGNED, 0) != 10) {
                 assertThat(System.nanoTime()).as("the cell's output section").isLessThan(deadline);
                 Thread.sleep(20);
