@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
@@ -9,7 +8,7 @@ import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.daemon.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
 import io.jailhouse.hypervisor.KvmHypervisor;
-import io.jailhouse.sys.KvmDevice;
+import io.jailhouse.sys.RequiresKvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * both boot contracts: what a user types, what a user sees. No daemon,
  * socket or VM survives a test. Skipped loudly without KVM.
  */
+@RequiresKvm
 class KvmLifecycleTest {
     static final Path DEMOS = Path.of("..", "inmates", "demos", "x86").toAbsolutePath().normalize();
     static final Path TINY_DEMO = DEMOS.resolve("tiny-demo.bin");
@@ -41,11 +41,7 @@ class KvmLifecycleTest {
     Main main;
 
     @BeforeAll
-    static void requireKvm() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
+    static void imagesAreBuilt() {
         assertThat(TINY_DEMO).as("built by the inmates module").isRegularFile();
         assertThat(APIC_DEMO).as("built by the inmates module").isRegularFile();
         assertThat(PCI_DEMO).as("built by the inmates module").isRegularFile();

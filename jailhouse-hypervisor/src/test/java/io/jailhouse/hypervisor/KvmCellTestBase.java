@@ -1,19 +1,17 @@
 package io.jailhouse.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.sys.KvmDevice;
+import io.jailhouse.sys.RequiresKvm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 
 /**
@@ -22,18 +20,11 @@ import org.junit.jupiter.api.BeforeEach;
  * (relaxed: this host has fewer CPUs than the config) for each test, and
  * nothing left behind afterwards.
  */
+@RequiresKvm
 abstract class KvmCellTestBase {
     static final Path CONFIGS = Path.of("..", "configs", "x86");
 
     Hypervisor hv;
-
-    @BeforeAll
-    static void requireKvm() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
-    }
 
     @BeforeEach
     void enable() throws Exception {

@@ -3,7 +3,6 @@ package io.jailhouse.ivshmem;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
@@ -17,7 +16,7 @@ import io.jailhouse.hypervisor.KvmHypervisor;
 import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.hypervisor.Partitioning;
 import io.jailhouse.sys.Errno;
-import io.jailhouse.sys.KvmDevice;
+import io.jailhouse.sys.RequiresKvm;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +27,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * 01:0e.0 and ivshmem-demo as peer 2 ring each other, see each other's
  * state and output sections; the root's rights on the sections hold.
  */
+@RequiresKvm
 class IvshmemEndpointTest {
     static final Path TOP = Path.of("..").toAbsolutePath().normalize();
     static final int LINK = 0x0170;
@@ -47,14 +46,6 @@ class IvshmemEndpointTest {
     Path tmp;
     Jailhoused daemon;
     ControlClient client;
-
-    @BeforeAll
-    static void requireKvm() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
-    }
 
     @BeforeEach
     void enable() throws Exception {

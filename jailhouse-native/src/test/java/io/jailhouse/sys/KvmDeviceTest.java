@@ -2,10 +2,7 @@ package io.jailhouse.sys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -13,30 +10,8 @@ import org.junit.jupiter.api.Test;
  * this user may not open it) every test here is skipped, and says so loudly on
  * stderr and in the test report, instead of passing.
  */
+@RequiresKvm
 class KvmDeviceTest {
-    @BeforeAll
-    static void requireKvm() {
-        String reason = null;
-        if (!Files.exists(KvmDevice.DEFAULT_PATH)) {
-            reason = KvmDevice.DEFAULT_PATH + " does not exist on this machine";
-        } else {
-            try {
-                KvmDevice.open().close(); // opens: the tests below can run
-            } catch (NativeException e) {
-                if (e.is(Errno.EACCES) || e.is(Errno.EPERM)) {
-                    reason = e.getMessage() + " (run the tests as a user allowed to open it)";
-                } else {
-                    throw new AssertionError("/dev/kvm exists but cannot be opened: " + e.getMessage(), e);
-                }
-            }
-        }
-        if (reason != null) {
-            String message = "KVM TESTS SKIPPED: " + reason;
-            System.err.println("!!!!! " + message + " !!!!!");
-            assumeTrue(false, message);
-        }
-    }
-
     @Test
     void apiVersionIs12() throws Exception {
         try (KvmDevice kvm = KvmDevice.open()) {

@@ -9,21 +9,13 @@ import java.util.BitSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Runs real guests on /dev/kvm: memory slots, vCPU state, PIO exits, kicks. Skipped loudly without KVM. */
+@RequiresKvm
 class KvmVmTest {
     /** A signal no JVM thread uses: SIGRTMIN + 6 on glibc. */
     static final int KICK_SIGNAL = 40;
-
-    @BeforeAll
-    static void requireKvm() {
-        KvmDevice.unavailableReason().ifPresent(reason -> {
-            System.err.println("!!!!! KVM TESTS SKIPPED: " + reason + " !!!!!");
-            assumeTrue(false, "KVM TESTS SKIPPED: " + reason);
-        });
-    }
 
     /** A real-mode guest at 0 from raw code bytes; CS base 0, IP 0. */
     private static void realModeAt0(KvmVcpu vcpu) throws NativeException {
