@@ -46,9 +46,9 @@ public final class RootPeerDemo {
                     ivshmem.maxPeers());
             ivshmem.enableInterrupts(true);
             ivshmem.setState(id + 1);
-            ivshmem.readWriteSection().set(U32, 4L * id, 0);
-            ivshmem.ownOutputSection().set(U32, 0, 0);
-            int vector = ivshmem.vectors() > 0 ? id + 1 : 0;
+            publish(ivshmem, 0);
+            // as ivshmem-demo: vector id + 1 (0 without MSI-X), if the link has that many
+            int vector = ivshmem.vectors() > id + 1 ? id + 1 : 0;
             long start = System.nanoTime();
             long sent = 0;
             while (count == 0 || sent < count) {
@@ -76,12 +76,23 @@ public final class RootPeerDemo {
                 if ((fired & 1 << v) != 0) {
                     int id = ivshmem.id();
                     long value = id < ivshmem.interruptCount() ? ivshmem.interrupts(id) : ivshmem.interrupts(0);
-                    ivshmem.readWriteSection().set(U32, 4L * id, (int) value);
-                    ivshmem.ownOutputSection().set(U32, 0, (int) value * 10);
+                    publish(ivshmem, value);
                     System.out.printf("%nIVSHMEM: got interrupt %d (#%d)%n", v, ivshmem.interrupts(v));
                     dump(ivshmem);
                 }
             }
+        }
+    }
+
+    /** The count in the R/W section at word id and, times 10, in word 0 of the own output section (if present). */
+    private static void publish(IvshmemEndpoint ivshmem, long value) {
+        MemorySegment rw = ivshmem.readWriteSection();
+        if (rw.byteSize() >= 4L * ivshmem.id() + 4) {
+            rw.set(U32, 4L * ivshmem.id(), (int) value);
+        }
+        MemorySegment out = ivshmem.ownOutputSection();
+        if (out.byteSize() >= 4) {
+            out.set(U32, 0, (int) value * 10);
         }
     }
 

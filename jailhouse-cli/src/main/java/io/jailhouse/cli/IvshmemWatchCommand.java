@@ -47,6 +47,7 @@ final class IvshmemWatchCommand extends IvshmemCommand.Attaching {
             states[p] = e.state(p);
         }
         long seen = 0;
+        long[] counts = new long[e.interruptCount()];
         while (count == null || seen < count) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -56,8 +57,10 @@ final class IvshmemWatchCommand extends IvshmemCommand.Attaching {
             int fired = e.awaitInterrupts(Duration.ofNanos(Math.min(left, 1_000_000_000L)));
             for (int v = 0; v < e.interruptCount(); v++) {
                 if ((fired & 1 << v) != 0) {
-                    seen++;
-                    out().printf("interrupt vector %d (#%d)%n", v, e.interrupts(v));
+                    long total = e.interrupts(v);
+                    seen += total - counts[v]; // doorbells that came together are counted each
+                    counts[v] = total;
+                    out().printf("interrupt vector %d (#%d)%n", v, total);
                 }
             }
             for (int p = 0; fired != 0 && p < states.length; p++) {

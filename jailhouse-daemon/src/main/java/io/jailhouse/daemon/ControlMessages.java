@@ -133,12 +133,14 @@ public final class ControlMessages {
         for (JsonNode l : array(n, "links")) {
             List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
             for (JsonNode p : array(l, "peers")) {
-                peers.add(new IvshmemLinkStatus.Peer(integer(p, "id").intValue(), text(p, "cell"), integer(p, "state")));
+                peers.add(new IvshmemLinkStatus.Peer(int32(p, "id"), text(p, "cell"), integer(p, "state")));
             }
             JsonNode attached = field(l, "attached");
-            out.add(new IvshmemLinkStatus(bdf(l), integer(l, "root_peer_id").intValue(),
-                    integer(l, "max_peers").intValue(), integer(l, "vectors").intValue(),
-                    integer(l, "protocol").intValue(), attached.asBoolean(), peers));
+            if (!attached.isBoolean()) {
+                throw malformed("\"attached\" is not a boolean");
+            }
+            out.add(new IvshmemLinkStatus(bdf(l), int32(l, "root_peer_id"), int32(l, "max_peers"), int32(l, "vectors"),
+                    int32(l, "protocol"), attached.booleanValue(), peers));
         }
         return out;
     }
@@ -165,13 +167,14 @@ public final class ControlMessages {
         }
         List<Integer> fds = new ArrayList<>();
         for (JsonNode f : array(o, "interrupt_fds")) {
-            fds.add(f.asInt());
+            if (!f.isIntegralNumber() || !f.canConvertToInt()) {
+                throw malformed("interrupt_fds entry " + f + " is not a descriptor number");
+            }
+            fds.add(f.intValue());
         }
-        return new IvshmemAttachment(bdf(o), integer(o, "peer_id").intValue(), integer(o, "max_peers").intValue(),
-                integer(o, "vectors").intValue(), integer(o, "protocol").intValue(),
-                java.nio.file.Path.of(text(o, "memory_file")), section(field(o, "state_table")),
-                section(field(o, "rw_section")), outputs, integer(o, "daemon_pid"),
-                integer(o, "register_fd").intValue(), fds);
+        return new IvshmemAttachment(bdf(o), int32(o, "peer_id"), int32(o, "max_peers"), int32(o, "vectors"),
+                int32(o, "protocol"), java.nio.file.Path.of(text(o, "memory_file")), section(field(o, "state_table")),
+                section(field(o, "rw_section")), outputs, integer(o, "daemon_pid"), int32(o, "register_fd"), fds);
     }
 
     private static ObjectNode section(IvshmemAttachment.Section s) {
@@ -212,6 +215,15 @@ public final class ControlMessages {
             throw malformed("\"" + name + "\" is not an integer");
         }
         return v.longValue();
+    }
+
+    /** An integer field that must fit an int (a larger one is a malformed reply, not to be truncated). */
+    static int int32(JsonNode n, String name) throws IOException {
+        long v = integer(n, name);
+        if (v != (int) v) {
+            throw malformed("\"" + name + "\" " + v + " is out of range");
+        }
+        return (int) v;
     }
 
     static JsonNode array(JsonNode n, String name) throws IOException {

@@ -68,7 +68,9 @@ final class ControlOperations {
                     hypervisor.detachIvshmem(bdf);
                     log.info("detached ivshmem " + PciDevice.formatBdf(bdf) + " (connection closed)");
                 } catch (HypervisorException e) {
-                    log.info("detaching ivshmem " + PciDevice.formatBdf(bdf) + ": " + e.getMessage());
+                    // the hypervisor was disabled or closed first: it released the attachment itself
+                    log.info("ivshmem " + PciDevice.formatBdf(bdf) + " released with the hypervisor ("
+                            + e.getMessage() + ")");
                 }
             }
             attached.clear();

@@ -212,7 +212,19 @@ public final class KvmHypervisor implements Hypervisor {
 
     @Override
     public List<IvshmemLinkStatus> ivshmemLinks() {
-        // No lock: the root peers are fixed at enable, and links are read lock-free.
+        // Under the lock: close() unmaps the state tables, which are read here.
+        lock.lock();
+        try {
+            if (closed) {
+                return List.of();
+            }
+            return linkStatus();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private List<IvshmemLinkStatus> linkStatus() {
         List<IvshmemLinkStatus> out = new ArrayList<>();
         for (RootIvshmemPeer root : rootPeers.values()) {
             List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
@@ -266,7 +278,7 @@ public final class KvmHypervisor implements Hypervisor {
             try {
                 channel = RootIvshmemChannel.open(peer, doorbells);
             } catch (NativeException e) {
-                throw new HypervisorException(Errno.ENOMEM, "ivshmem " + Pci.formatBdf(bdf) + ": " + e.getMessage(), e);
+                throw new HypervisorException(e.errno(), "ivshmem " + Pci.formatBdf(bdf) + ": " + e.getMessage(), e);
             }
             rootChannels.put(bdf, channel);
             print("Root cell program attached to ivshmem " + Pci.formatBdf(bdf) + " as peer " + peer.peerId() + "\n");
@@ -297,6 +309,7 @@ public final class KvmHypervisor implements Hypervisor {
     public void detachIvshmem(int bdf) throws HypervisorException {
         lock.lock();
         try {
+            checkOpen();
             RootIvshmemChannel channel = rootChannels.remove(bdf);
             if (channel == null) {
                 rootPeer(bdf);
@@ -409,20 +422,15 @@ public final class KvmHypervisor implements Hypervisor {
             int hostCpus = Runtime.getRuntime().availableProcessors();
             CpusetIsolation cpusets = partitioning == Partitioning.STRICT ? CpusetIsolation.detect() : null;
             KvmHypervisor hv = new KvmHypervisor(config, partitioning, kvm, cpuid, memory, hostCpus, cpusets);
-            hv.consolePump.start();
             hv.print("\nInitializing Jailhouse hypervisor " + VERSION + " on KVM (API " + api + ")\n");
             hv.print("Partitioning: " + (partitioning == Partitioning.STRICT ? "strict" : "relaxed")
                     + ", " + hostCpus + " host CPUs\n");
             for (String notice : hv.notices()) {
                 hv.print(notice + "\n");
             }
-            try {
-                hv.joinRootIvshmemLinks();
-            } catch (HypervisorException | RuntimeException e) {
-                hv.close();
-                throw e;
-            }
+            hv.joinRootIvshmemLinks(); // nothing runs yet: a refusal releases kvm and memory below
             hv.print("Activating hypervisor\n");
+            hv.consolePump.start();
             return hv;
         } catch (NativeException e) {
             closeQuietly(kvm, memory);

@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class RootIvshmemChannel implements AutoCloseable {
     private static final MemorySegment ONE = Arena.global().allocate(JAVA_LONG);
     private static final int RECORDS_PER_READ = 64;
+    /** Linux's default pipe buffer: what can be queued when the program detaches. */
+    private static final long PIPE_CAPACITY = 65536;
     private static final ValueLayout.OfInt LE_INT = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     static {
@@ -69,10 +71,16 @@ final class RootIvshmemChannel implements AutoCloseable {
             stop = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
             RootIvshmemChannel channel = new RootIvshmemChannel(peer, doorbells, fds, pipe, stop);
             peer.open(channel::raise);
-            doorbells.registerRoot(peer, fds);
-            channel.reader.start();
+            try {
+                doorbells.registerRoot(peer, fds);
+                channel.reader.start();
+            } catch (Throwable t) { // even an Error (no thread to be had) must not leave the peer taken
+                peer.close();
+                doorbells.forgetRoot(peer);
+                throw t;
+            }
             return channel;
-        } catch (NativeException | RuntimeException e) {
+        } catch (Throwable e) {
             closeAll(fds);
             if (pipe != null) {
                 closeAll(pipe);
@@ -120,18 +128,25 @@ final class RootIvshmemChannel implements AutoCloseable {
             Libc.setPollFd(pollFds, 0, pipe[0], Libc.POLLIN);
             Libc.setPollFd(pollFds, 1, stopFd, Libc.POLLIN);
             int carried = 0; // bytes of a record split across reads (only a misbehaving writer splits them)
+            boolean stopping = false;
+            long drain = 0; // bytes read since the stop: at most a pipe's capacity, so a writer cannot hold off the stop
             while (true) {
-                int ready = Libc.poll(pollFds, 2, -1);
+                int ready = Libc.poll(pollFds, stopping ? 1 : 2, stopping ? 0 : -1);
                 if (ready < 0) {
                     continue; // EINTR
                 }
-                if (Libc.pollEvents(pollFds, 1) != 0) {
+                if (!stopping && Libc.pollEvents(pollFds, 1) != 0) {
+                    stopping = true; // apply what the program wrote before it detached, as posted writes are
+                    continue;
+                }
+                if (stopping && ((Libc.pollEvents(pollFds, 0) & Libc.POLLIN) == 0 || drain >= PIPE_CAPACITY)) {
                     return;
                 }
                 long n = Libc.read(pipe[0], carried == 0 ? buffer : buffer.asSlice(carried));
                 if (n <= 0) {
                     continue; // EINTR, EAGAIN; end of file cannot happen while we hold the write end
                 }
+                drain += stopping ? n : 0;
                 int total = carried + (int) n;
                 int whole = total - total % IvshmemAttachment.RECORD_BYTES;
                 for (int at = 0; at < whole; at += IvshmemAttachment.RECORD_BYTES) {
@@ -149,9 +164,16 @@ final class RootIvshmemChannel implements AutoCloseable {
     @Override
     public void close() {
         Libc.write(stopFd, ONE);
-        try {
-            reader.join();
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (true) { // the reader must be gone before the peer resets and the descriptors close
+            try {
+                reader.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
         peer.close();

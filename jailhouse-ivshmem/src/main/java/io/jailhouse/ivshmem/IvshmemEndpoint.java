@@ -17,6 +17,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -62,7 +63,6 @@ public final class IvshmemEndpoint implements AutoCloseable {
     private final IvshmemAttachment attachment;
     private final int registerFd;
     private final int[] interruptFds;
-    private final List<MemorySegment> mappings = new ArrayList<>();
     private final MemorySegment stateTable;
     private final MemorySegment readWrite;
     private final List<MemorySegment> outputs = new ArrayList<>();
@@ -83,7 +83,8 @@ public final class IvshmemEndpoint implements AutoCloseable {
         Arrays.fill(interruptFds, -1);
         this.interruptCounts = new AtomicLongArray(n);
         this.record = arena.allocate(IvshmemAttachment.RECORD_BYTES, 8);
-        this.pollFds = arena.allocate((n + 1) * Libc.POLLFD_BYTES, 8);
+        // interrupts by vector, then the wake-up of close(), then the register pipe (POLLERR once the daemon lets go)
+        this.pollFds = arena.allocate((n + 2) * Libc.POLLFD_BYTES, 8);
         this.counter = arena.allocate(JAVA_LONG);
         int taken = -1;
         int pidfd = -1;
@@ -92,9 +93,11 @@ public final class IvshmemEndpoint implements AutoCloseable {
             wake = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
             Libc.setPollFd(pollFds, n, wake, Libc.POLLIN);
             pidfd = Libc.pidfdOpen(a.daemonPid());
-            taken = take(pidfd, a.registerFd());
+            taken = take(pidfd, a.registerFd(), "pipe:", "register pipe");
+            Libc.setPollFd(pollFds, n + 1, taken, (short) 0);
             for (int v = 0; v < n; v++) {
-                interruptFds[v] = take(pidfd, a.interruptFds().get(v));
+                interruptFds[v] = take(pidfd, a.interruptFds().get(v), "anon_inode:[eventfd]",
+                        "interrupt eventfd of vector " + v);
                 Libc.setPollFd(pollFds, v, interruptFds[v], Libc.POLLIN);
             }
             this.registerFd = taken;
@@ -109,18 +112,37 @@ public final class IvshmemEndpoint implements AutoCloseable {
             } finally {
                 Libc.close(memory);
             }
-        } catch (NativeException e) {
+        } catch (IOException | RuntimeException e) {
             closeQuietly(taken);
             closeQuietly(wake);
             releaseResources();
-            throw new IOException(describe(e), e);
+            if (e instanceof NativeException ne) {
+                throw new IOException(describe(ne), ne);
+            }
+            throw e;
         } finally {
             closeQuietly(pidfd);
         }
     }
 
-    private static int take(int pidfd, int fd) throws NativeException {
-        return Libc.pidfdGetfd(pidfd, fd);
+    /**
+     * Duplicates the daemon's descriptor {@code fd} and checks it is what the
+     * reply says (a number can be reused if the daemon closed it meanwhile).
+     */
+    private static int take(int pidfd, int fd, String kind, String what) throws NativeException, IOException {
+        int copy = Libc.pidfdGetfd(pidfd, fd);
+        String target;
+        try {
+            target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + copy)).toString();
+        } catch (IOException e) {
+            target = "?";
+        }
+        if (!target.startsWith(kind)) {
+            closeQuietly(copy);
+            throw new IOException("the daemon's descriptor " + fd + " is " + target + ", not the " + what
+                    + " (the attachment ended while it was being taken?)");
+        }
+        return copy;
     }
 
     private static String describe(NativeException e) {
@@ -165,6 +187,12 @@ public final class IvshmemEndpoint implements AutoCloseable {
         if (a.vectors() < 0 || a.vectors() > 16 || a.interruptFds().size() != Math.max(a.vectors(), 1)) {
             problems.add(a.interruptFds().size() + " interrupt descriptors for " + a.vectors() + " vectors");
         }
+        if (a.registerFd() < 0 || a.interruptFds().stream().anyMatch(fd -> fd == null || fd < 0)) {
+            problems.add("descriptor numbers " + a.registerFd() + " and " + a.interruptFds());
+        }
+        if (a.daemonPid() <= 0) {
+            problems.add("daemon pid " + a.daemonPid());
+        }
         if (a.outputs().size() != a.maxPeers()) {
             problems.add(a.outputs().size() + " output sections for " + a.maxPeers() + " peers");
         }
@@ -185,14 +213,27 @@ public final class IvshmemEndpoint implements AutoCloseable {
         }
     }
 
+    /**
+     * Maps a section into the endpoint's arena: closing the endpoint unmaps
+     * it, and a view used afterwards throws instead of touching unmapped
+     * memory.
+     */
+    @SuppressWarnings("restricted")
     private MemorySegment map(int fd, IvshmemAttachment.Section s, boolean writable) throws NativeException {
         if (s.size() == 0) {
-            return MemorySegment.NULL.reinterpret(0);
+            return arena.allocate(0);
         }
         MemorySegment m = Libc.mmap(s.size(), Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0), Libc.MAP_SHARED, fd,
-                s.offset());
-        mappings.add(m);
+                s.offset()).reinterpret(arena, IvshmemEndpoint::unmap);
         return writable ? m : m.asReadOnly();
+    }
+
+    private static void unmap(MemorySegment m) {
+        try {
+            Libc.munmap(m);
+        } catch (NativeException ignored) {
+            // An address range that will not unmap goes with the process.
+        }
     }
 
     /** The link's BDF. */
@@ -309,7 +350,7 @@ public final class IvshmemEndpoint implements AutoCloseable {
         int millis = timeout.isNegative() ? -1 : (int) Math.min(Integer.MAX_VALUE, Math.ceilDiv(timeout.toNanos(), 1_000_000L));
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            int r = Libc.poll(pollFds, interruptFds.length + 1, millis);
+            int r = Libc.poll(pollFds, interruptFds.length + 2, millis);
             if (r == -Errno.EINTR.value()) {
                 if (millis >= 0) {
                     millis = (int) Math.max(0, Math.ceilDiv(deadline - System.nanoTime(), 1_000_000L));
@@ -318,6 +359,9 @@ public final class IvshmemEndpoint implements AutoCloseable {
             }
             if (r < 0) {
                 throw new IOException("waiting for ivshmem interrupts: poll failed: " + Errno.describe(-r));
+            }
+            if ((Libc.pollEvents(pollFds, interruptFds.length + 1) & (Libc.POLLERR | Libc.POLLHUP)) != 0 && !closed) {
+                throw new IOException(this + ": the daemon detached it (disabled, or the daemon ended)");
             }
             int fired = 0;
             for (int v = 0; r > 0 && v < interruptFds.length; v++) {
@@ -332,12 +376,25 @@ public final class IvshmemEndpoint implements AutoCloseable {
 
     /** Interrupts of {@code vector} received so far by {@link #awaitInterrupts}. */
     public long interrupts(int vector) {
-        return interruptCounts.get(vector);
+        return interruptCounts.get(checkVector(vector));
     }
 
-    /** The eventfd of {@code vector}, for a program's own event loop (reading it consumes the interrupts). */
+    /**
+     * The eventfd of {@code vector}, for a program's own event loop (reading
+     * it consumes the interrupts); valid until {@link #close}.
+     */
     public int interruptDescriptor(int vector) {
-        return interruptFds[vector];
+        if (closed) {
+            throw new IllegalStateException(this + " is closed");
+        }
+        return interruptFds[checkVector(vector)];
+    }
+
+    private int checkVector(int vector) {
+        if (vector < 0 || vector >= interruptFds.length) {
+            throw new IndexOutOfBoundsException("vector " + vector + " of " + interruptFds.length);
+        }
+        return vector;
     }
 
     /**
@@ -360,8 +417,8 @@ public final class IvshmemEndpoint implements AutoCloseable {
             failure = new IOException("detaching from ivshmem " + PciDevice.formatBdf(bdf()) + ": " + e.getMessage(), e);
         } finally {
             client.close();
-            closeQuietly(registerFd);
             synchronized (this) { // once no thread waits any more
+                closeQuietly(registerFd);
                 closeQuietly(wakeFd);
                 releaseResources();
             }
@@ -379,18 +436,11 @@ public final class IvshmemEndpoint implements AutoCloseable {
         }
     }
 
+    /** Closes the interrupt eventfds and the arena, which unmaps the sections. */
     private void releaseResources() {
         for (int fd : interruptFds) {
             closeQuietly(fd);
         }
-        for (MemorySegment m : mappings) {
-            try {
-                Libc.munmap(m);
-            } catch (NativeException ignored) {
-                // An address range that will not unmap goes with the process.
-            }
-        }
-        mappings.clear();
         arena.close();
     }
 

@@ -181,4 +181,22 @@ class IvshmemEndpointTest {
         assertThat(client.ivshmemLinks().get(0).attached()).isFalse();
         e.close(); // idempotent
     }
+
+    @Test
+    void aDisabledDaemonIsNoticedAndClosedViewsRefuseAccess() throws Exception {
+        IvshmemEndpoint e = attach();
+        var view = e.ownOutputSection();
+        view.set(JAVA_INT_UNALIGNED, 0, 1);
+        daemon.close(); // the hypervisor releases the attachment with everything else
+        daemon = null;
+        assertThatThrownBy(() -> e.awaitInterrupts(Duration.ofSeconds(30))).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("the daemon detached it");
+        assertThatThrownBy(() -> e.setState(3)).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("no longer takes register writes");
+        assertThatThrownBy(e::close).isInstanceOf(java.io.IOException.class).hasMessageContaining("detaching");
+        assertThatThrownBy(() -> view.get(JAVA_INT_UNALIGNED, 0)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> e.interruptDescriptor(0)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> e.interrupts(16)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessage("vector 16 of 16");
+    }
 }

@@ -66,8 +66,10 @@ package io.jailhouse.hypervisor.pci;
  * Callbacks run synchronously on the thread whose action caused the
  * change: a vCPU thread of the target's cell (its own MSI-X, INT_CONTROL,
  * COMMAND or one-shot writes), a vCPU thread of the sender's cell (its BAR0
- * moving), or the management thread (reset, attach, detach; the affected
- * cell's CPUs are then parked, other peers' CPUs may run). Different cells'
+ * moving), the register thread of a program attached as the root's peer
+ * (its INT_CONTROL writes), or the management thread (reset, attach,
+ * detach; the affected cell's CPUs are then parked, other peers' CPUs may
+ * run). Different cells'
  * threads may call concurrently, for the same link; implementations must be
  * thread-safe and must not wait for a vCPU of any peer (or for the
  * hypervisor lock, which the management thread may hold). They may make
