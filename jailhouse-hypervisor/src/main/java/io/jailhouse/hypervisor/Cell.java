@@ -77,6 +77,9 @@ final class Cell {
     private final MmioWindowTable windows = new MmioWindowTable();
     private PciConfigSpace pci;
     private final List<IvshmemDevice> ivshmem = new ArrayList<>();
+    /** MSI deliveries under way from any thread; the VM closes once none is (see signalMsi). */
+    private final AtomicInteger msiInFlight = new AtomicInteger();
+    private volatile boolean vmClosing;
 
     private Cell(KvmHypervisor hypervisor, int id, CellConfig config, KvmVm vm, MemoryMapping commPage) {
         this.hypervisor = hypervisor;
@@ -249,7 +252,16 @@ final class Cell {
 
     /** Raises an MSI in this cell (emulated devices, ivshmem deliveries that take the Java path). */
     void signalMsi(long address, int data) {
-        vm.signalMsiQuietly(address, data);
+        // Other cells' threads and the root's register thread deliver here too: the count lets destroy wait
+        // until none of them can still use the VM descriptor, whose number the next open may reuse.
+        msiInFlight.incrementAndGet();
+        try {
+            if (!vmClosing) {
+                vm.signalMsiQuietly(address, data);
+            }
+        } finally {
+            msiInFlight.decrementAndGet();
+        }
     }
 
     /** Emulated devices first, then the rest of the whitelist as unbacked ports. */
@@ -482,6 +494,10 @@ final class Cell {
         }
         for (Vcpu v : vcpus) {
             v.close();
+        }
+        vmClosing = true;
+        while (msiInFlight.get() != 0) {
+            Thread.onSpinWait();
         }
         try {
             vm.close();
