@@ -74,6 +74,59 @@ class PciHotPathAllocationTest {
         assertThat(allocated).as("bytes allocated by %d rounds of exits", ROUNDS).isLessThan(16 * 1024);
     }
 
+    /** Counts the root's interrupts without allocating. */
+    private static final class CountingInterrupts implements RootIvshmemPeer.Interrupts {
+        long raised;
+
+        @Override
+        public void raise(int vector) {
+            raised++;
+        }
+    }
+
+    @Test
+    void rootPeerDeliveryPathsDoNotAllocate() {
+        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported());
+        threads.setThreadAllocatedMemoryEnabled(true);
+
+        IvshmemLink link = new IvshmemLink(BDF, new CountingRouting());
+        MemorySegment table = Fixtures.page();
+        RootIvshmemPeer root = new RootIvshmemPeer(Fixtures.peerCell(0, 3, 4), 0, link, table);
+        Fixtures.Peer cell = new Fixtures.Peer(Fixtures.peerCell(1, 3, 4), link, table, Fixtures.cpus(2));
+        link.attach(root);
+        link.attach(cell.device);
+        cell.device.reset();
+        cell.enable(0xff000000L);
+        cell.enableInterrupts(2);
+        CountingInterrupts interrupts = new CountingInterrupts();
+        root.open(interrupts);
+        root.writeRegister(IvshmemDevice.REG_INT_CONTROL, 1);
+
+        rootExits(root, cell); // warm-up
+        long before = threads.getCurrentThreadAllocatedBytes();
+        rootExits(root, cell);
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+
+        assertThat(interrupts.raised).as("the cell's doorbells and state changes reach the root").isGreaterThan(
+                2L * ROUNDS);
+        assertThat(cell.sink.count).as("the root's doorbells and state changes reach the cell").isGreaterThan(
+                2 * ROUNDS);
+        assertThat(allocated).as("bytes allocated by %d rounds", ROUNDS).isLessThan(16 * 1024);
+    }
+
+    private static void rootExits(RootIvshmemPeer root, Fixtures.Peer cell) {
+        MmioDevice regs = cell.device.registers();
+        for (int i = 0; i < ROUNDS; i++) {
+            regs.write(IvshmemDevice.REG_DOORBELL, 4, i & 3); // the cell rings the root (peer 0)
+            regs.write(IvshmemDevice.REG_STATE, 4, i); // vector 0 to the root
+            root.writeRegister(IvshmemDevice.REG_DOORBELL, 1 << 16 | (i & 3)); // the root rings the cell
+            root.writeRegister(IvshmemDevice.REG_STATE, i); // vector 0 to the cell
+        }
+    }
+
     /** What a vCPU loop does for these exits: bus lookup, window lookup, accepts, access. */
     private static long exits(Fixtures.Peer a, Fixtures.Peer b, PioBus pio, MmioBus mmio) {
         long sink = 0;
