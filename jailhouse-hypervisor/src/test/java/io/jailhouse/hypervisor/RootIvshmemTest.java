@@ -146,6 +146,18 @@ class RootIvshmemTest extends KvmCellTestBase {
         assertThat(stateEntry(0)).isZero();
     }
 
+    @Test
+    void destroyingACellKeepsWhatTheRootShares() throws Exception {
+        MemorySegment rw = ((KvmHypervisor) hv).reservedMemory().slice(0x3f0f1000L, 0x9000);
+        MemorySegment rootOut = ((KvmHypervisor) hv).reservedMemory().slice(0x3f0fa000L, 0x2000);
+        rw.set(JAVA_INT_UNALIGNED, 0x100, 0xfeed);
+        rootOut.set(JAVA_INT_UNALIGNED, 0, 0xbeef);
+        hv.createCell(bundledCell("ivshmem-demo-2"));
+        hv.destroyCell(CellRef.parse("ivshmem-demo-2"));
+        assertThat(rw.get(JAVA_INT_UNALIGNED, 0x100)).as("R/W section").isEqualTo(0xfeed);
+        assertThat(rootOut.get(JAVA_INT_UNALIGNED, 0)).as("the root's output section").isEqualTo(0xbeef);
+    }
+
     void awaitState(int id, int value) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (stateEntry(id) != value) {
