@@ -33,8 +33,9 @@ import java.util.regex.Pattern;
  *     plus two interrupts;
  * <li>cell to root: ivshmem-demo-2 pings the root cell's peer 0, a host
  *     thread on {@link IvshmemEndpoint} that rings back when the interrupt
- *     arrives: the cell's doorbell goes to the endpoint's eventfd in the
- *     kernel, the reply through the register pipe and the daemon;
+ *     arrives: the cell's doorbell goes to the endpoint's interrupt eventfd
+ *     in the kernel, the reply through the endpoint's doorbell eventfd,
+ *     an irqfd of the cell;
  * <li>the C floor's PIO exit round trip on the same host in the same run
  *     (pio-loop under bench/floor/kvm-floor).
  * </ol>

@@ -156,6 +156,8 @@ public final class ControlMessages {
         a.outputs().forEach(s -> outputs.add(section(s)));
         o.put("daemon_pid", a.daemonPid()).put("register_fd", a.registerFd());
         a.interruptFds().forEach(o.putArray("interrupt_fds")::add);
+        ArrayNode bells = o.putArray("doorbell_fds");
+        a.doorbellFds().forEach(row -> row.forEach(bells.addArray()::add));
         return object().set("attachment", o);
     }
 
@@ -165,16 +167,33 @@ public final class ControlMessages {
         for (JsonNode s : array(o, "output_sections")) {
             outputs.add(section(s));
         }
-        List<Integer> fds = new ArrayList<>();
-        for (JsonNode f : array(o, "interrupt_fds")) {
-            if (!f.isIntegralNumber() || !f.canConvertToInt()) {
-                throw malformed("interrupt_fds entry " + f + " is not a descriptor number");
-            }
-            fds.add(f.intValue());
+        List<Integer> fds = descriptors(o, "interrupt_fds");
+        List<List<Integer>> bells = new ArrayList<>();
+        for (JsonNode row : array(o, "doorbell_fds")) {
+            bells.add(descriptors(row));
         }
         return new IvshmemAttachment(bdf(o), int32(o, "peer_id"), int32(o, "max_peers"), int32(o, "vectors"),
                 int32(o, "protocol"), java.nio.file.Path.of(text(o, "memory_file")), section(field(o, "state_table")),
-                section(field(o, "rw_section")), outputs, integer(o, "daemon_pid"), int32(o, "register_fd"), fds);
+                section(field(o, "rw_section")), outputs, integer(o, "daemon_pid"), int32(o, "register_fd"), fds,
+                bells);
+    }
+
+    private static List<Integer> descriptors(JsonNode n, String name) throws IOException {
+        return descriptors(array(n, name));
+    }
+
+    private static List<Integer> descriptors(JsonNode array) throws IOException {
+        if (!array.isArray()) {
+            throw malformed(array + " is not an array of descriptor numbers");
+        }
+        List<Integer> fds = new ArrayList<>();
+        for (JsonNode f : array) {
+            if (!f.isIntegralNumber() || !f.canConvertToInt()) {
+                throw malformed(f + " is not a descriptor number");
+            }
+            fds.add(f.intValue());
+        }
+        return fds;
     }
 
     private static ObjectNode section(IvshmemAttachment.Section s) {

@@ -306,7 +306,7 @@ public final class FakeHypervisor implements Hypervisor {
         var section = new IvshmemAttachment.Section(0, 0x1000);
         return new IvshmemAttachment(bdf, d.shmemDevId(), d.shmemPeers(), d.numMsixVectors(), d.shmemProtocol(),
                 java.nio.file.Path.of("/dev/null"), section, section, List.of(section), ProcessHandle.current().pid(),
-                -1, List.of(-1));
+                -1, List.of(-1), List.of(List.of(-1), List.of(-1), List.of(-1)));
     }
 
     @Override

@@ -8,7 +8,9 @@ import java.util.List;
  * link (docs/ivshmem.md): the device's identity, where the shared sections
  * lie in the reserved-memory file, and the daemon's descriptors it takes
  * with {@code pidfd_getfd}: the register pipe (8-byte records: little-endian
- * u32 BAR0 offset, u32 value) and one interrupt eventfd per vector.
+ * u32 BAR0 offset, u32 value), one interrupt eventfd per vector, and one
+ * doorbell eventfd per (other peer, vector): writing 1 to it rings that
+ * vector of that peer.
  *
  * @param bdf the link's BDF
  * @param peerId the root's {@code shmem_dev_id}
@@ -21,10 +23,12 @@ import java.util.List;
  * @param daemonPid the process the descriptors belong to
  * @param registerFd the write end of the register pipe, in the daemon
  * @param interruptFds the interrupt eventfds by vector, in the daemon
+ * @param doorbellFds the doorbell eventfds, by peer id and then vector, in
+ *        the daemon; -1 for the root's own id
  */
 public record IvshmemAttachment(int bdf, int peerId, int maxPeers, int vectors, int protocol, Path memoryFile,
         Section stateTable, Section readWrite, List<Section> outputs, long daemonPid, int registerFd,
-        List<Integer> interruptFds) {
+        List<Integer> interruptFds, List<List<Integer>> doorbellFds) {
     /** Bytes per register record: u32 offset, u32 value, little-endian. */
     public static final int RECORD_BYTES = 8;
 
@@ -35,5 +39,6 @@ public record IvshmemAttachment(int bdf, int peerId, int maxPeers, int vectors, 
     public IvshmemAttachment {
         outputs = List.copyOf(outputs);
         interruptFds = List.copyOf(interruptFds);
+        doorbellFds = doorbellFds.stream().map(List::copyOf).toList();
     }
 }

@@ -26,6 +26,15 @@ import java.util.Map;
  * cell's peer the eventfd is the attached program's interrupt eventfd for
  * that vector, signalled by the ioeventfds directly (no VM, no irqfd).
  *
+ * <p>The other way, the attached program has a doorbell eventfd per (target
+ * peer, vector) ({@link RootDoorbells}). While a cell's (target, vector) is
+ * wired, that eventfd is a second irqfd on the same GSI, so the program's
+ * doorbell reaches the cell in the kernel too; while it is not, the
+ * daemon's register thread watches it and applies upstream's rules. The
+ * watch starts before an irqfd goes and ends after one comes, so a doorbell
+ * always has a reader, and whichever takes it delivers it by the rules of
+ * that moment.
+ *
  * <p>Called on vCPU threads of any peer and on the management thread; one
  * monitor serializes the wiring (rare: drivers program MSI-X and
  * INT_CONTROL at start-up), never the doorbells themselves.
@@ -42,6 +51,8 @@ final class KernelDoorbells implements DoorbellRouting {
         boolean wired;
         long address;
         int data;
+        /** The root program's doorbell eventfd for this (target, vector) is bound as an irqfd too. */
+        boolean rootBound;
 
         Route(int eventFd, int gsi) {
             this.eventFd = eventFd;
@@ -53,6 +64,16 @@ final class KernelDoorbells implements DoorbellRouting {
     private final Map<IvshmemPeer, Route[]> routes = new HashMap<>();
     private final Map<IvshmemDevice, Long> doorbell = new HashMap<>();
     private final Map<Cell, Integer> nextGsi = new HashMap<>();
+    private final Map<IvshmemLink, RootDoorbells> rootDoorbells = new HashMap<>();
+
+    /** The doorbells of a program attached as the root's peer of one link. */
+    interface RootDoorbells {
+        /** The eventfd that rings {@code vector} of peer {@code target}, or -1 if there is none. */
+        int fd(int target, int vector);
+
+        /** Whether the daemon reads that eventfd (the Java path) rather than the kernel. */
+        void watch(int target, int vector, boolean watched);
+    }
     private int wiredDoorbells;
 
     /** A device joins (before it is attached to its link). */
@@ -64,16 +85,34 @@ final class KernelDoorbells implements DoorbellRouting {
      * A program attached to the root's peer: its interrupt eventfds, one per
      * vector (owned by the caller, which closes them after {@link #forgetRoot}).
      */
-    synchronized void registerRoot(RootIvshmemPeer peer, int[] interruptFds) {
+    synchronized void registerRoot(RootIvshmemPeer peer, int[] interruptFds, RootDoorbells doorbells) {
         Route[] rs = new Route[interruptFds.length];
         for (int v = 0; v < rs.length; v++) {
             rs[v] = new Route(interruptFds[v], -1);
         }
         routes.put(peer, rs);
+        rootDoorbells.put(peer.link(), doorbells);
+        for (IvshmemDevice target : senders(peer.link())) {
+            Route[] trs = routes.get(target);
+            for (int v = 0; trs != null && v < trs.length; v++) {
+                if (trs[v] != null && trs[v].wired) {
+                    bindRootDoorbell(target, v, trs[v], true);
+                }
+            }
+        }
     }
 
     /** The program detached (its peer unwired every vector before): drop its eventfds. */
     synchronized void forgetRoot(RootIvshmemPeer peer) {
+        for (IvshmemDevice target : senders(peer.link())) {
+            Route[] trs = routes.get(target);
+            for (int v = 0; trs != null && v < trs.length; v++) {
+                if (trs[v] != null) {
+                    bindRootDoorbell(target, v, trs[v], false);
+                }
+            }
+        }
+        rootDoorbells.remove(peer.link());
         Route[] rs = routes.remove(peer);
         for (int v = 0; rs != null && v < rs.length; v++) {
             if (rs[v].wired) {
@@ -131,8 +170,10 @@ final class KernelDoorbells implements DoorbellRouting {
                     for (IvshmemDevice sender : senders(target.link())) {
                         assign(sender, target, vector, r, true);
                     }
+                    bindRootDoorbell(device, vector, r, true);
                 }
             } else if (r.wired) {
+                bindRootDoorbell(device, vector, r, false);
                 for (IvshmemDevice sender : senders(target.link())) {
                     assign(sender, target, vector, r, false);
                 }
@@ -144,6 +185,47 @@ final class KernelDoorbells implements DoorbellRouting {
             cell.report("ivshmem " + target.link() + ": in-kernel doorbell for peer " + target.peerId()
                     + " vector " + vector + " not wired: " + e.getMessage() + "\n");
         }
+    }
+
+    /**
+     * Binds (or unbinds) the root program's doorbell eventfd for
+     * {@code (target, vector)} as an irqfd on the route's GSI, handing it
+     * from the daemon's watch to the kernel (or back). Without a program on
+     * the link, nothing to do.
+     */
+    private void bindRootDoorbell(IvshmemDevice target, int vector, Route r, boolean on) {
+        RootDoorbells rd = rootDoorbells.get(target.link());
+        Cell cell = cellOf.get(target);
+        int fd = rd == null ? -1 : rd.fd(target.peerId(), vector);
+        if (fd < 0 || cell == null || r.rootBound == on) {
+            return;
+        }
+        try {
+            if (on) {
+                cell.vm().irqfd(fd, r.gsi, 0);
+                r.rootBound = true;
+                rd.watch(target.peerId(), vector, false);
+            } else {
+                rd.watch(target.peerId(), vector, true);
+                cell.vm().irqfd(fd, r.gsi, KvmVm.IRQFD_DEASSIGN);
+                r.rootBound = false;
+            }
+        } catch (NativeException e) {
+            // The daemon's watch still delivers (it is kept on when binding fails).
+            cell.report("ivshmem " + target.link() + ": root doorbell for peer " + target.peerId() + " vector "
+                    + vector + (on ? " not wired: " : " not unwired: ") + e.getMessage() + "\n");
+        }
+    }
+
+    /** Root doorbell eventfds bound as irqfds now, over all links (for tests). */
+    synchronized int boundRootDoorbells() {
+        int n = 0;
+        for (Route[] rs : routes.values()) {
+            for (Route r : rs) {
+                n += r != null && r.rootBound ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     /** The root's vector {@code vector} becomes (un)wired: the senders' ioeventfds signal the program's eventfd. */

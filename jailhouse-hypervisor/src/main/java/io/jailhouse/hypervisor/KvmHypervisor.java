@@ -293,9 +293,19 @@ public final class KvmHypervisor implements Hypervisor {
             for (int fd : channel.interruptFds()) {
                 fds.add(fd);
             }
+            int[] bells = channel.doorbellFds();
+            List<List<Integer>> doorbellFds = new ArrayList<>();
+            for (int t = 0; t < peer.maxPeers(); t++) {
+                List<Integer> row = new ArrayList<>();
+                for (int v = 0; v < fds.size(); v++) {
+                    row.add(bells[t * fds.size() + v]);
+                }
+                doorbellFds.add(row);
+            }
             return new IvshmemAttachment(bdf, peer.peerId(), peer.maxPeers(), peer.vectors(),
                     d.shmemProtocol() & 0xffff, memory.file(), section(root.memoryRegions().get(start)),
-                    section(root.memoryRegions().get(start + 1)), outputs, Libc.getpid(), channel.registerFd(), fds);
+                    section(root.memoryRegions().get(start + 1)), outputs, Libc.getpid(), channel.registerFd(), fds,
+                    doorbellFds);
         } finally {
             lock.unlock();
         }

@@ -56,7 +56,29 @@ class RootIvshmemChannelTest {
         assertThat(delivered).hasValue(records);
         assertThat(peer0.isOpen()).isFalse();
 
+        // doorbell eventfds: a target the kernel cannot reach is served by the channel's thread, by the rules
         RootIvshmemChannel again = RootIvshmemChannel.open(peer0, doorbells);
+        assertThat(again.fd(0, 0)).as("no doorbell to itself").isEqualTo(-1);
+        assertThat(again.fd(3, 0)).as("beyond the peers").isEqualTo(-1);
+        int bell = again.fd(2, 3);
+        assertThat(bell).isEqualTo(again.doorbellFds()[2 * 16 + 3]).isNotNegative();
+        long before = delivered.get();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(8);
+            one.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1);
+            assertThat(Libc.write(bell, one)).isEqualTo(8);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (delivered.get() == before) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.sleep(1);
+            }
+            peer2.writeRegister(IvshmemDevice.REG_INT_CONTROL, 0); // the target turns interrupts off: dropped
+            long now = delivered.get();
+            assertThat(Libc.write(bell, one)).isEqualTo(8);
+            again.watch(2, 3, true); // a refresh, to be sure the thread has read the doorbell meanwhile
+            Thread.sleep(100);
+            assertThat(delivered.get()).isEqualTo(now);
+        }
         again.close();
     }
 }

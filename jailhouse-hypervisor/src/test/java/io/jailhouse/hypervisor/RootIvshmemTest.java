@@ -102,7 +102,11 @@ class RootIvshmemTest extends KvmCellTestBase {
         assertThat(mmioExits("ivshmem-demo-2") - mmio).as("MMIO exits while ringing the root").isLessThanOrEqualTo(1);
         assertThat(((KvmHypervisor) hv).doorbells().wiredDoorbells()).isPositive();
 
-        register(a, IvshmemDevice.REG_DOORBELL, 2 << 16 | 2); // the vector ivshmem-demo peer 2 counts
+        // the cell's 4 vectors are wired: the program's doorbell eventfds for them are irqfds of the cell
+        assertThat(((KvmHypervisor) hv).doorbells().boundRootDoorbells()).isEqualTo(4);
+        MemorySegment one = arena.allocate(8);
+        one.set(JAVA_LONG, 0, 1);
+        assertThat(Libc.write(a.doorbellFds().get(2).get(2), one)).isEqualTo(8); // the vector peer 2 counts
         out = awaitConsole("ivshmem-demo-2", "IVSHMEM: got interrupt 2 (#1)");
         assertThat(out).contains("state[0] = 7");
         long deadline = System.nanoTime() + 60_000_000_000L;
@@ -114,6 +118,7 @@ class RootIvshmemTest extends KvmCellTestBase {
 
         int wired = ((KvmHypervisor) hv).doorbells().wiredDoorbells();
         hv.detachIvshmem(LINK);
+        assertThat(((KvmHypervisor) hv).doorbells().boundRootDoorbells()).isZero();
         assertThat(stateEntry(0)).as("detaching resets the root's state").isZero();
         assertThat(wired - ((KvmHypervisor) hv).doorbells().wiredDoorbells())
                 .as("the cell's ioeventfds for the root's 16 vectors are gone").isEqualTo(16);

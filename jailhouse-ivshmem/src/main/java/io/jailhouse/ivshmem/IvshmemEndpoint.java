@@ -63,6 +63,9 @@ public final class IvshmemEndpoint implements AutoCloseable {
     private final IvshmemAttachment attachment;
     private final int registerFd;
     private final int[] interruptFds;
+    /** By {@code peer * interruptCount() + vector}; -1 for the own id. */
+    private final int[] doorbellFds;
+    private final MemorySegment one;
     private final MemorySegment stateTable;
     private final MemorySegment readWrite;
     private final List<MemorySegment> outputs = new ArrayList<>();
@@ -82,6 +85,10 @@ public final class IvshmemEndpoint implements AutoCloseable {
         this.interruptFds = new int[n];
         Arrays.fill(interruptFds, -1);
         this.interruptCounts = new AtomicLongArray(n);
+        this.doorbellFds = new int[a.maxPeers() * n];
+        Arrays.fill(doorbellFds, -1);
+        this.one = arena.allocate(JAVA_LONG);
+        one.set(JAVA_LONG, 0, 1);
         this.record = arena.allocate(IvshmemAttachment.RECORD_BYTES, 8);
         // interrupts by vector, then the wake-up of close(), then the register pipe (POLLERR once the daemon lets go)
         this.pollFds = arena.allocate((n + 2) * Libc.POLLFD_BYTES, 8);
@@ -99,6 +106,12 @@ public final class IvshmemEndpoint implements AutoCloseable {
                 interruptFds[v] = take(pidfd, a.interruptFds().get(v), "anon_inode:[eventfd]",
                         "interrupt eventfd of vector " + v);
                 Libc.setPollFd(pollFds, v, interruptFds[v], Libc.POLLIN);
+            }
+            for (int peer = 0; peer < a.maxPeers(); peer++) {
+                for (int v = 0; peer != a.peerId() && v < n; v++) {
+                    doorbellFds[peer * n + v] = take(pidfd, a.doorbellFds().get(peer).get(v), "anon_inode:[eventfd]",
+                            "doorbell eventfd of peer " + peer + " vector " + v);
+                }
             }
             this.registerFd = taken;
             this.wakeFd = wake;
@@ -189,6 +202,17 @@ public final class IvshmemEndpoint implements AutoCloseable {
         }
         if (a.registerFd() < 0 || a.interruptFds().stream().anyMatch(fd -> fd == null || fd < 0)) {
             problems.add("descriptor numbers " + a.registerFd() + " and " + a.interruptFds());
+        }
+        int n = Math.max(a.vectors(), 1);
+        boolean rows = a.doorbellFds().size() == a.maxPeers();
+        for (int p = 0; rows && p < a.maxPeers(); p++) {
+            boolean own = p == a.peerId();
+            List<Integer> row = a.doorbellFds().get(p);
+            rows = row.size() == n && row.stream().allMatch(fd -> fd != null && (fd >= 0) != own);
+        }
+        if (!rows) {
+            problems.add("doorbell descriptors " + a.doorbellFds() + " for " + a.maxPeers() + " peers, " + n
+                    + " vectors");
         }
         if (a.daemonPid() <= 0) {
             problems.add("daemon pid " + a.daemonPid());
@@ -315,7 +339,24 @@ public final class IvshmemEndpoint implements AutoCloseable {
         if (peer < 0 || peer > 0xffff || vector < 0 || vector > 0xffff) {
             throw new IllegalArgumentException("peer " + peer + " and vector " + vector + " must be 0-65535");
         }
-        writeRegister(REG_DOORBELL, peer << 16 | vector);
+        int n = interruptFds.length;
+        int fd = peer < maxPeers() && vector < n ? doorbellFds[peer * n + vector] : -1;
+        if (fd < 0) {
+            writeRegister(REG_DOORBELL, peer << 16 | vector); // the device model's rules (own id, out of range)
+            return;
+        }
+        long written;
+        synchronized (record) { // not while close() closes the descriptor
+            if (closed) {
+                throw new IllegalStateException(this + " is closed");
+            }
+            // the kernel delivers it while the target can take it in the kernel, else the daemon applies the rules
+            written = Libc.write(fd, one);
+        }
+        if (written != 8) {
+            throw new IOException(this + ": doorbell to peer " + peer + " failed (" + Errno.describe((int) -written)
+                    + ")");
+        }
     }
 
     private void writeRegister(int offset, int value) throws IOException {
@@ -439,6 +480,9 @@ public final class IvshmemEndpoint implements AutoCloseable {
     /** Closes the interrupt eventfds and the arena, which unmaps the sections. */
     private void releaseResources() {
         for (int fd : interruptFds) {
+            closeQuietly(fd);
+        }
+        for (int fd : doorbellFds) {
             closeQuietly(fd);
         }
         arena.close();
