@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@code /dev/uioN}, here from the daemon (docs/ivshmem.md).
  *
  * <p>{@link #attach} asks the daemon for the root's device on the link,
- * takes the daemon's register pipe and interrupt eventfds into this process
+ * takes the daemon's register pipe, interrupt eventfds and doorbell
+ * eventfds into this process
  * ({@code pidfd_getfd}: root, or ptrace rights over the daemon, is needed)
  * and maps the shared sections from the reserved-memory file with the
  * root's rights: the state table and the other peers' output sections
@@ -42,7 +43,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>Register writes ({@link #setState}, {@link #enableInterrupts},
  * {@link #ring}) behave as the ivshmem register region's: doorbells to
  * absent peers, vectors the target does not have or a target with
- * interrupts off are dropped silently. Interrupts arrive per vector on
+ * interrupts off are dropped silently. A doorbell to a cell whose vector
+ * can take it in the kernel is an eventfd write that the kernel turns into
+ * the cell's MSI (no daemon code on the path). Interrupts arrive per vector on
  * eventfds, signalled by the kernel for doorbells of cells (no daemon code
  * on that path); {@link #awaitInterrupts} waits for them. State changes of
  * the other peers arrive as vector 0, as in a cell.
