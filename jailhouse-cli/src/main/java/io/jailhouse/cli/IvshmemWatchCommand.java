@@ -29,12 +29,7 @@ final class IvshmemWatchCommand extends IvshmemCommand.Attaching {
         }
         if (state != null) {
             int value = parseState(state);
-            e.setState(value);
-            // Register writes are posted, as on PCI: wait until the table shows it, so the table below does.
-            long until = System.nanoTime() + 2_000_000_000L;
-            while (e.state(e.id()) != value && System.nanoTime() < until) {
-                Thread.onSpinWait();
-            }
+            e.setState(value); // returns once the state table shows it
         }
         e.enableInterrupts(true);
         out().println(IvshmemCommand.describe(e));

@@ -31,9 +31,11 @@ import java.util.Map;
  * wired, that eventfd is a second irqfd on the same GSI, so the program's
  * doorbell reaches the cell in the kernel too; while it is not, the
  * daemon's register thread watches it and applies upstream's rules. The
- * watch starts before an irqfd goes and ends after one comes, so a doorbell
- * always has a reader, and whichever takes it delivers it by the rules of
- * that moment.
+ * watch ends after the irqfd comes (a count pending then is handed to the
+ * irqfd) and starts after it goes (KVM drops the irqfd's view of the count,
+ * which holds only doorbells it delivered, and the watch sees whatever
+ * comes later), so each doorbell is delivered once, by the rules of its
+ * moment.
  *
  * <p>Called on vCPU threads of any peer and on the management thread; one
  * monitor serializes the wiring (rare: drivers program MSI-X and
@@ -202,13 +204,19 @@ final class KernelDoorbells implements DoorbellRouting {
         }
         try {
             if (on) {
+                // KVM injects for a count pending at assignment without taking it: take it here and
+                // write it back once bound, so that the irqfd, not also the watch, delivers it
+                boolean pending = drain(fd);
                 cell.vm().irqfd(fd, r.gsi, 0);
                 r.rootBound = true;
+                if (pending) {
+                    signal(fd);
+                }
                 rd.watch(target.peerId(), vector, false);
             } else {
-                rd.watch(target.peerId(), vector, true);
                 cell.vm().irqfd(fd, r.gsi, KvmVm.IRQFD_DEASSIGN);
                 r.rootBound = false;
+                rd.watch(target.peerId(), vector, true);
             }
         } catch (NativeException e) {
             // The daemon's watch still delivers (it is kept on when binding fails).
@@ -322,10 +330,19 @@ final class KernelDoorbells implements DoorbellRouting {
         return out;
     }
 
-    private static void drain(int eventFd) {
+    /** Takes an eventfd's count; whether there was one (EAGAIN when nothing is pending). */
+    private static boolean drain(int eventFd) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment counter = a.allocate(8);
-            Libc.read(eventFd, counter); // EAGAIN when nothing is pending: fine
+            return Libc.read(eventFd, counter) == 8;
+        }
+    }
+
+    private static void signal(int eventFd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(8);
+            one.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1);
+            Libc.write(eventFd, one);
         }
     }
 

@@ -181,10 +181,15 @@ final class RootIvshmemChannel implements AutoCloseable, KernelDoorbells.RootDoo
         }
     }
 
-    /** The channel's thread: register records from the pipe, doorbells from the watched eventfds. */
+    /**
+     * The channel's thread: doorbells from the watched eventfds, register
+     * records from the pipe. The program's setState waits until the state
+     * table shows the value, so a doorbell it rings afterwards cannot
+     * overtake it.
+     */
     private void serve() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(RECORDS_PER_READ * IvshmemAttachment.RECORD_BYTES, 8);
+            Records records = new Records(arena.allocate(RECORDS_PER_READ * IvshmemAttachment.RECORD_BYTES, 8));
             MemorySegment counter = arena.allocate(JAVA_LONG);
             MemorySegment pollFds = arena.allocate((FIXED + doorbellFds.length) * Libc.POLLFD_BYTES, 8);
             int[] doorbellAt = new int[FIXED + doorbellFds.length]; // poll slot -> doorbell index
@@ -192,50 +197,61 @@ final class RootIvshmemChannel implements AutoCloseable, KernelDoorbells.RootDoo
             Libc.setPollFd(pollFds, STOP, stopFd, Libc.POLLIN);
             Libc.setPollFd(pollFds, REFRESH, refreshFd, Libc.POLLIN);
             int slots = watchList(pollFds, doorbellAt);
-            int carried = 0; // bytes of a record split across reads (only a misbehaving writer splits them)
-            boolean stopping = false;
-            long drain = 0; // bytes read since the stop: at most a pipe's capacity, so a writer cannot hold off the stop
             while (true) {
-                int ready = stopping ? Libc.poll(pollFds, 1, 0) : Libc.poll(pollFds, slots, -1);
-                if (ready < 0) {
+                if (Libc.poll(pollFds, slots, -1) < 0) {
                     continue; // EINTR
                 }
-                if (!stopping && Libc.pollEvents(pollFds, STOP) != 0) {
-                    stopping = true; // apply what the program wrote before it detached, as posted writes are
-                    ringWatched(pollFds, slots, doorbellAt, counter, true);
-                    continue;
+                ringWatched(pollFds, slots, doorbellAt, counter, false);
+                if ((Libc.pollEvents(pollFds, PIPE) & Libc.POLLIN) != 0) {
+                    records.readFrom(pipe[0]);
                 }
-                if (!stopping && Libc.pollEvents(pollFds, REFRESH) != 0) {
+                if (Libc.pollEvents(pollFds, REFRESH) != 0) {
                     Libc.read(refreshFd, counter);
                     ringWatched(pollFds, slots, doorbellAt, counter, true); // the old list's last doorbells
                     slots = watchList(pollFds, doorbellAt);
-                    continue;
                 }
-                if (!stopping) {
-                    ringWatched(pollFds, slots, doorbellAt, counter, false);
-                }
-                boolean records = (Libc.pollEvents(pollFds, PIPE) & Libc.POLLIN) != 0;
-                if (stopping && (!records || drain >= PIPE_CAPACITY)) {
+                if (Libc.pollEvents(pollFds, STOP) != 0) {
+                    // what the program wrote before it detached is applied, as posted writes are; bounded by
+                    // a pipe's capacity, so a writer that keeps writing cannot hold off the stop
+                    long drained = 0;
+                    while (drained < PIPE_CAPACITY && Libc.poll(pollFds, 1, 0) > 0
+                            && (Libc.pollEvents(pollFds, PIPE) & Libc.POLLIN) != 0) {
+                        long n = records.readFrom(pipe[0]);
+                        drained += Math.max(n, 1);
+                    }
+                    slots = watchList(pollFds, doorbellAt);
+                    ringWatched(pollFds, slots, doorbellAt, counter, true);
                     return;
                 }
-                if (!records) {
-                    continue;
-                }
-                long n = Libc.read(pipe[0], carried == 0 ? buffer : buffer.asSlice(carried));
-                if (n <= 0) {
-                    continue; // EINTR, EAGAIN; end of file cannot happen while we hold the write end
-                }
-                drain += stopping ? n : 0;
-                int total = carried + (int) n;
-                int whole = total - total % IvshmemAttachment.RECORD_BYTES;
-                for (int at = 0; at < whole; at += IvshmemAttachment.RECORD_BYTES) {
-                    peer.writeRegister(buffer.get(LE_INT, at), buffer.get(LE_INT, at + 4));
-                }
-                carried = total - whole;
-                if (carried > 0) {
-                    MemorySegment.copy(buffer, whole, buffer, 0, carried);
-                }
             }
+        }
+    }
+
+    /** Register records as they come out of the pipe, a record split across reads carried over. */
+    private final class Records {
+        private final MemorySegment buffer;
+        private int carried; // only a misbehaving writer splits a record
+
+        Records(MemorySegment buffer) {
+            this.buffer = buffer;
+        }
+
+        /** One read; applies the whole records. Returns the bytes read (or a negated errno). */
+        long readFrom(int fd) {
+            long n = Libc.read(fd, carried == 0 ? buffer : buffer.asSlice(carried));
+            if (n <= 0) {
+                return n; // EINTR, EAGAIN; end of file cannot happen while we hold the write end
+            }
+            int total = carried + (int) n;
+            int whole = total - total % IvshmemAttachment.RECORD_BYTES;
+            for (int at = 0; at < whole; at += IvshmemAttachment.RECORD_BYTES) {
+                peer.writeRegister(buffer.get(LE_INT, at), buffer.get(LE_INT, at + 4));
+            }
+            carried = total - whole;
+            if (carried > 0) {
+                MemorySegment.copy(buffer, whole, buffer, 0, carried);
+            }
+            return n;
         }
     }
 

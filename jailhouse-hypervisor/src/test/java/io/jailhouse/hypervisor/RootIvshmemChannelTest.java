@@ -78,7 +78,11 @@ class RootIvshmemChannelTest {
             again.watch(2, 3, true); // a refresh, to be sure the thread has read the doorbell meanwhile
             Thread.sleep(100);
             assertThat(delivered.get()).isEqualTo(now);
+            peer2.writeRegister(IvshmemDevice.REG_INT_CONTROL, 1);
+            // rung right before the detach: still delivered (the stop reads every watched doorbell)
+            assertThat(Libc.write(bell, one)).isEqualTo(8);
+            again.close();
+            assertThat(delivered.get()).isEqualTo(now + 1);
         }
-        again.close();
     }
 }

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A host program as the root cell's peer of an ivshmem v2 link: what
@@ -58,6 +59,7 @@ public final class IvshmemEndpoint implements AutoCloseable {
     static final int REG_INT_CONTROL = 0x08;
     static final int REG_DOORBELL = 0x0c;
     static final int REG_STATE = 0x10;
+    private static final long STATE_WAIT_NANOS = 5_000_000_000L;
     private static final long PAGE = 0x1000;
     private static final ValueLayout.OfInt LE_INT = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
@@ -323,9 +325,27 @@ public final class IvshmemEndpoint implements AutoCloseable {
         return outputs.get(id());
     }
 
-    /** Writes STATE: the state table shows it, and every other peer gets vector 0 if it changed. */
+    /**
+     * Writes STATE: the state table shows it, and every other peer gets
+     * vector 0 if it changed. Returns once the state table shows it, so that
+     * a doorbell rung afterwards cannot overtake it.
+     *
+     * @throws IOException if the daemon does not apply it within 5 seconds
+     */
     public void setState(int state) throws IOException {
         writeRegister(REG_STATE, state);
+        long deadline = System.nanoTime() + STATE_WAIT_NANOS;
+        for (int spins = 0; state(id()) != state; spins++) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException(this + ": the daemon did not apply STATE 0x" + Integer.toHexString(state)
+                        + " within 5 s");
+            }
+            if (spins < 1000) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(20_000);
+            }
+        }
     }
 
     /** INT_CONTROL bit 0: whether doorbells and state changes reach {@link #awaitInterrupts}. */
@@ -336,7 +356,9 @@ public final class IvshmemEndpoint implements AutoCloseable {
     /**
      * Rings {@code vector} of peer {@code peer} (DOORBELL). Dropped as on
      * the device when the peer is absent, has interrupts off, or the vector
-     * is not below this endpoint's vector count (1 without MSI-X).
+     * is not below this endpoint's vector count (1 without MSI-X). Like a
+     * posted write it reports nothing, not even that the daemon has let the
+     * endpoint go ({@link #awaitInterrupts} and {@link #setState} do).
      */
     public void ring(int peer, int vector) throws IOException {
         if (peer < 0 || peer > 0xffff || vector < 0 || vector > 0xffff) {
@@ -349,7 +371,7 @@ public final class IvshmemEndpoint implements AutoCloseable {
             return;
         }
         long written;
-        synchronized (record) { // not while close() closes the descriptor
+        synchronized (doorbellFds) { // not while close() closes the descriptor
             if (closed) {
                 throw new IllegalStateException(this + " is closed");
             }
@@ -462,9 +484,11 @@ public final class IvshmemEndpoint implements AutoCloseable {
         } finally {
             client.close();
             synchronized (this) { // once no thread waits any more
-                closeQuietly(registerFd);
-                closeQuietly(wakeFd);
-                releaseResources();
+                synchronized (doorbellFds) { // and none rings
+                    closeQuietly(registerFd);
+                    closeQuietly(wakeFd);
+                    releaseResources();
+                }
             }
         }
         if (failure != null) {
