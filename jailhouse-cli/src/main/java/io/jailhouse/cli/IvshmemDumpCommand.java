@@ -1,7 +1,14 @@
 package io.jailhouse.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.ivshmem.IvshmemEndpoint;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HexFormat;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,10 +20,17 @@ final class IvshmemDumpCommand extends IvshmemCommand.Attaching {
             description = "bytes to show of each section (default: ${DEFAULT-VALUE})")
     long bytes;
 
+    @CommandLine.Option(names = "--json", description = "print the device, the states and the bytes as JSON")
+    boolean json;
+
     @Override
     int with(IvshmemEndpoint e) {
         if (bytes < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--bytes must not be negative");
+        }
+        if (json) {
+            out().println(toJson(e));
+            return 0;
         }
         out().println(IvshmemCommand.describe(e));
         out().println("State table:");
@@ -29,5 +43,31 @@ final class IvshmemDumpCommand extends IvshmemCommand.Attaching {
             out().print(IvshmemCommand.hex(s, bytes));
         }
         return 0;
+    }
+
+    private String toJson(IvshmemEndpoint e) {
+        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = m.createObjectNode().put("bdf", PciDevice.formatBdf(e.bdf())).put("root_peer_id", e.id())
+                .put("max_peers", e.maxPeers()).put("vectors", e.vectors()).put("protocol", e.protocol());
+        ArrayNode states = root.putArray("states");
+        for (int p = 0; p < e.maxPeers(); p++) {
+            states.add(e.state(p) & 0xffff_ffffL);
+        }
+        root.set("rw_section", section(m, e.readWriteSection()));
+        ArrayNode outputs = root.putArray("output_sections");
+        for (int p = 0; p < e.maxPeers(); p++) {
+            outputs.add(section(m, e.outputSection(p)));
+        }
+        try {
+            return m.writeValueAsString(root);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+            throw new IllegalStateException(x);
+        }
+    }
+
+    /** Size and the first {@code bytes} bytes as hex. */
+    private ObjectNode section(ObjectMapper m, MemorySegment s) {
+        byte[] head = s.asSlice(0, Math.min(bytes, s.byteSize())).toArray(ValueLayout.JAVA_BYTE);
+        return m.createObjectNode().put("size", s.byteSize()).put("head", HexFormat.of().formatHex(head));
     }
 }

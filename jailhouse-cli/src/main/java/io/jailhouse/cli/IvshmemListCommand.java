@@ -1,13 +1,32 @@
 package io.jailhouse.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.daemon.ControlMessages;
+import io.jailhouse.hypervisor.IvshmemLinkStatus;
+import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code jailhouse ivshmem list}: the root cell's links and who is on them. */
 @Command(name = "list", mixinStandardHelpOptions = true, description = "List the root cell's ivshmem links.")
 final class IvshmemListCommand extends DaemonCommand {
+    @Option(names = "--json", description = "print the links as JSON")
+    boolean json;
+
     @Override
     int run() throws CommandFailure {
-        out().print(IvshmemCommand.linkTable(request("ivshmem list", c -> c.ivshmemLinks())));
+        List<IvshmemLinkStatus> links = request("ivshmem list", c -> c.ivshmemLinks());
+        out().print(json ? toJson(links) + "\n" : IvshmemCommand.linkTable(links));
         return 0;
+    }
+
+    static String toJson(List<IvshmemLinkStatus> links) {
+        try {
+            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(ControlMessages.ivshmemLinks(links));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -286,6 +286,9 @@ class KvmLifecycleTest {
         }
         assertThat(dump).contains("State table:\n  state[0] = 0x00000000  (root)\n", "  state[2] = 0x00000003",
                 "R/W section (0x9000 bytes):\n  0000: 00 00 00 00 00 00 00 00 01 00 00 00");
+        String json = ok("ivshmem", "dump", "01:0e.0", "--bytes", "4", "--json").out();
+        assertThat(json).contains("\"bdf\" : \"01:0e.0\"", "\"states\" : [ 0, 0, 3 ]", "\"head\" : \"0a000000\"");
+        assertThat(ok("ivshmem", "list", "--json").out()).contains("\"attached\" : false", "\"cell\" : \"ivshmem-demo-2\"");
         assertThat(ok("console").out()).contains("Root cell program attached to ivshmem 01:0e.0 as peer 0",
                 "Root cell program detached from ivshmem 01:0e.0");
 
