@@ -3,15 +3,14 @@ package io.jailhouse.hypervisor.pci;
 import static io.jailhouse.hypervisor.pci.Fixtures.BDF;
 import static io.jailhouse.hypervisor.pci.Fixtures.MMCONFIG;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.jailhouse.hypervisor.device.AllocationMeter;
 import io.jailhouse.hypervisor.device.MmioBus;
 import io.jailhouse.hypervisor.device.MmioDevice;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.PioDevice;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,11 +40,7 @@ class PciHotPathAllocationTest {
 
     @Test
     void configRegisterAndDoorbellPathsDoNotAllocate() {
-        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        assumeTrue(threads.isThreadAllocatedMemorySupported());
-        threads.setThreadAllocatedMemoryEnabled(true);
+        AllocationMeter meter = AllocationMeter.get();
 
         CountingRouting routing = new CountingRouting();
         IvshmemLink link = new IvshmemLink(BDF, routing);
@@ -63,12 +58,10 @@ class PciHotPathAllocationTest {
         PioBus pio = PioBus.builder().add(PciConfigPorts.BASE, PciConfigPorts.COUNT, a.space.ports()).build();
         MmioBus mmio = MmioBus.builder().add(MMCONFIG, a.space.mmconfig().size(), a.space.mmconfig()).build();
 
-        long sink = exits(a, b, pio, mmio); // warm-up: class init, linkage, compilation
-        long before = threads.getCurrentThreadAllocatedBytes();
-        sink += exits(a, b, pio, mmio);
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        long[] sink = {0};
+        long allocated = meter.bytesAfterWarmUp(() -> exits(a, b, pio, mmio), sink);
 
-        assertThat(sink).isNotZero();
+        assertThat(sink[0]).isNotZero();
         assertThat(b.sink.count).as("doorbells and state changes delivered").isGreaterThan(2 * ROUNDS);
         assertThat(routing.updates).as("INT_CONTROL toggles re-wire").isGreaterThan(2L * ROUNDS);
         assertThat(allocated).as("bytes allocated by %d rounds of exits", ROUNDS).isLessThan(16 * 1024);
@@ -86,11 +79,7 @@ class PciHotPathAllocationTest {
 
     @Test
     void rootPeerDeliveryPathsDoNotAllocate() {
-        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        assumeTrue(threads.isThreadAllocatedMemorySupported());
-        threads.setThreadAllocatedMemoryEnabled(true);
+        AllocationMeter meter = AllocationMeter.get();
 
         IvshmemLink link = new IvshmemLink(BDF, new CountingRouting());
         MemorySegment table = Fixtures.page();
@@ -105,10 +94,10 @@ class PciHotPathAllocationTest {
         root.open(interrupts);
         root.writeRegister(IvshmemDevice.REG_INT_CONTROL, 1);
 
-        rootExits(root, cell); // warm-up
-        long before = threads.getCurrentThreadAllocatedBytes();
-        rootExits(root, cell);
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        long allocated = meter.bytesAfterWarmUp(() -> {
+            rootExits(root, cell);
+            return interrupts.raised;
+        }, new long[1]);
 
         assertThat(interrupts.raised).as("the cell's doorbells and state changes reach the root").isGreaterThan(
                 2L * ROUNDS);
