@@ -131,10 +131,6 @@ final class RootIvshmemChannel implements AutoCloseable, KernelDoorbells.RootDoo
         return Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
     }
 
-    RootIvshmemPeer peer() {
-        return peer;
-    }
-
     /** The daemon's interrupt eventfds by vector. */
     int[] interruptFds() {
         return interruptFds.clone();

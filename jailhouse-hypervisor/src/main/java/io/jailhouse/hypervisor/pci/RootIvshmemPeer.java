@@ -207,11 +207,6 @@ public final class RootIvshmemPeer implements IvshmemPeer {
         }
     }
 
-    /** Whether vector {@code v} is reported wired to the routing now. */
-    public synchronized boolean wired(int v) {
-        return routed[v];
-    }
-
     @Override
     public String toString() {
         return "ivshmem " + Pci.formatBdf(link.bdf()) + " peer " + peerId + " of the root cell \"" + cellName + "\"";
