@@ -6,25 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 class MmioBusTest {
-    static final class Dummy implements MmioDevice {
-        @Override
-        public boolean accepts(long offset, int size, boolean write) {
-            return true;
-        }
 
-        @Override
-        public long read(long offset, int size) {
-            return 0;
-        }
-
-        @Override
-        public void write(long offset, int size, long value) {
-        }
-    }
-
-    private final MmioDevice ioapic = new Dummy();
-    private final MmioDevice testdev = new Dummy();
-    private final MmioDevice mmconfig = new Dummy();
+    private final MmioDevice ioapic = new InertMmioDevice();
+    private final MmioDevice testdev = new InertMmioDevice();
+    private final MmioDevice mmconfig = new InertMmioDevice();
 
     /** Added out of order on purpose: the bus sorts. */
     private MmioBus bus() {
@@ -85,8 +70,8 @@ class MmioBusTest {
 
     @Test
     void adjacentRegionsDoNotServeAnAccessAcrossTheirBorder() {
-        MmioDevice a = new Dummy();
-        MmioDevice b = new Dummy();
+        MmioDevice a = new InertMmioDevice();
+        MmioDevice b = new InertMmioDevice();
         MmioBus bus = MmioBus.builder().add(0x1000, 0x1000, a).add(0x2000, 0x1000, b).build();
         assertThat(bus.indexOf(0x1ffc, 4)).isEqualTo(0);
         assertThat(bus.indexOf(0x2000, 4)).isEqualTo(1);
@@ -137,7 +122,7 @@ class MmioBusTest {
         MmioBus.Builder b = MmioBus.builder();
         MmioDevice[] devices = new MmioDevice[1000];
         for (int i = devices.length - 1; i >= 0; i--) {
-            devices[i] = new Dummy();
+            devices[i] = new InertMmioDevice();
             b.add(0x1000_0000L + i * 0x2000L, 0x1000, devices[i]); // a gap of one page after each
         }
         MmioBus bus = b.build();

@@ -9,26 +9,11 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class MmioWindowTableTest {
-    private static final class Dummy implements MmioDevice {
-        @Override
-        public boolean accepts(long offset, int size, boolean write) {
-            return true;
-        }
-
-        @Override
-        public long read(long offset, int size) {
-            return 0;
-        }
-
-        @Override
-        public void write(long offset, int size, long value) {
-        }
-    }
 
     private final MmioWindowTable table = new MmioWindowTable();
     private final Object fn = new Object();
-    private final MmioDevice a = new Dummy();
-    private final MmioDevice b = new Dummy();
+    private final MmioDevice a = new InertMmioDevice();
+    private final MmioDevice b = new InertMmioDevice();
 
     private MmioDevice at(long address, int size) {
         MmioWindowTable.Windows w = table.current();

@@ -3,6 +3,7 @@ package io.jailhouse.hypervisor.pci;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.config.PciCapability;
+import io.jailhouse.hypervisor.device.InertMmioDevice;
 import io.jailhouse.hypervisor.device.MmioDevice;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
 import java.util.ArrayList;
@@ -14,8 +15,8 @@ import org.junit.jupiter.api.Test;
 class EmulatedEndpointTest {
     /** An endpoint with a 32-bit BAR0 (4 KiB, decoded), a 64-bit BAR2/3 (16 KiB, decoded) and two capabilities. */
     static final class Endpoint extends EmulatedEndpoint {
-        final MmioDevice bar0 = new Dummy();
-        final MmioDevice bar2 = new Dummy();
+        final MmioDevice bar0 = new InertMmioDevice();
+        final MmioDevice bar2 = new InertMmioDevice();
         final List<String> moved = new ArrayList<>();
 
         Endpoint(MmioWindowTable windows) {
@@ -43,22 +44,6 @@ class EmulatedEndpointTest {
         @Override
         protected void barWindowChanged(int n, long base) {
             moved.add(n + "@" + (base < 0 ? "gone" : Long.toHexString(base)));
-        }
-    }
-
-    static final class Dummy implements MmioDevice {
-        @Override
-        public boolean accepts(long offset, int size, boolean write) {
-            return true;
-        }
-
-        @Override
-        public long read(long offset, int size) {
-            return 0;
-        }
-
-        @Override
-        public void write(long offset, int size, long value) {
         }
     }
 
