@@ -34,6 +34,12 @@ public final class BinaryConfigCodec {
         return startsWith(head, SYSTEM_SIGNATURE) || startsWith(head, CELL_SIGNATURE);
     }
 
+    /**
+     * Decodes a configuration from the start of {@code data}. Bytes after the
+     * configuration are ignored, as upstream's driver ignores them (it only
+     * refuses a file shorter than the configuration it describes); see
+     * {@link #trailingBytes}.
+     */
     public static JailhouseConfig decode(byte[] data, String source) throws ConfigFormatException {
         Reader r = new Reader(data, source);
         if (data.length < 8) {
@@ -63,9 +69,12 @@ public final class BinaryConfigCodec {
         if (system) {
             return decodeSystem(r, arch);
         }
-        CellConfig cell = decodeCell(r, 0, arch);
-        r.expectEnd(cell.encodedSize());
-        return cell;
+        return decodeCell(r, 0, arch);
+    }
+
+    /** The bytes of {@code data} after {@code config}, which was decoded from it. */
+    public static long trailingBytes(byte[] data, JailhouseConfig config) {
+        return data.length - config.encodedSize();
     }
 
     private static SystemConfig decodeSystem(Reader r, Architecture arch) throws ConfigFormatException {
@@ -100,9 +109,7 @@ public final class BinaryConfigCodec {
         PlatformInfo platform = new PlatformInfo(mmcfg, endBus, isVirtual, domain, iommus, archPlatform);
         long rootHeader = r.u64(SystemConfig.ROOT_CELL_OFFSET, "root_cell.signature");
         CellConfig root = decodeCell(r, SystemConfig.ROOT_CELL_OFFSET, arch);
-        SystemConfig sys = new SystemConfig(arch, flags, hvMem, debug, platform, root, rootHeader);
-        r.expectEnd(sys.encodedSize());
-        return sys;
+        return new SystemConfig(arch, flags, hvMem, debug, platform, root, rootHeader);
     }
 
     /** Decodes the cell descriptor at {@code base} and its arrays, which follow it. */
@@ -318,13 +325,6 @@ public final class BinaryConfigCodec {
             if ((long) offset + bytes > data.length) {
                 throw error(data.length, what, "truncated: the " + what + " needs " + bytes + " bytes from byte "
                         + offset + ", the file has " + data.length);
-            }
-        }
-
-        void expectEnd(long end) throws ConfigFormatException {
-            if (end != data.length) {
-                throw error(end, null, (data.length - end) + " unexpected bytes after the configuration, which ends at byte "
-                        + end);
             }
         }
 

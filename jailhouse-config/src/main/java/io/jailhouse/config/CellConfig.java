@@ -86,6 +86,16 @@ public record CellConfig(
         return (flags & flag) == flag;
     }
 
+    /** Whether memory region {@code index} is a section (state table, R/W, output) of one of the cell's ivshmem devices. */
+    public boolean isIvshmemSection(int index) {
+        for (PciDevice d : pciDevices) {
+            if (d.isIvshmem() && index >= d.shmemRegionsStart() && index < d.shmemRegionsStart() + 2 + d.shmemPeers()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Size of this cell's descriptor plus arrays in a file. */
     public long encodedSize() {
         return DESC_BYTES + arraysSize();

@@ -41,11 +41,15 @@ public final class ConfigFiles {
     }
 
     public static JailhouseConfig read(Path file) throws ConfigFormatException {
+        return load(file).config();
+    }
+
+    /** Reads a config and says what was left aside (bytes after a binary configuration). */
+    public static ConfigFile load(Path file) throws ConfigFormatException {
         String source = file.toString();
         Form form = formOf(file);
         if (form == Form.C) {
-            byte[] bytes = CConfigCompiler.compile(file);
-            return BinaryConfigCodec.decode(bytes, source);
+            return binary(CConfigCompiler.compile(file), source);
         }
         byte[] content = readBytes(file);
         if (form == null) {
@@ -57,18 +61,28 @@ public final class ConfigFiles {
                         "unknown configuration format: use .cell, .yaml, .yml, .json or .c");
             }
         }
-        return decode(content, source, form);
+        return form == Form.BINARY ? binary(content, source) : new ConfigFile(source, decode(content, source, form), 0);
+    }
+
+    private static ConfigFile binary(byte[] content, String source) throws ConfigFormatException {
+        JailhouseConfig config = BinaryConfigCodec.decode(content, source);
+        return new ConfigFile(source, config, BinaryConfigCodec.trailingBytes(content, config));
     }
 
     /** Reads a config and insists on its kind (a system config for {@code enable}, a cell config for {@code cell create}). */
     public static <T extends JailhouseConfig> T read(Path file, Class<T> kind) throws ConfigFormatException {
-        JailhouseConfig c = read(file);
-        if (!kind.isInstance(c)) {
+        return kind.cast(load(file, kind).config());
+    }
+
+    /** As {@link #read(Path, Class)}, with what was left aside. */
+    public static ConfigFile load(Path file, Class<? extends JailhouseConfig> kind) throws ConfigFormatException {
+        ConfigFile f = load(file);
+        if (!kind.isInstance(f.config())) {
             throw new ConfigFormatException(file.toString(), null, kind == SystemConfig.class
                     ? "this is a cell configuration; a system configuration (root cell) is needed here"
                     : "this is a system configuration; a cell configuration is needed here");
         }
-        return kind.cast(c);
+        return f;
     }
 
     public static JailhouseConfig decode(byte[] content, String source, Form form) throws ConfigFormatException {

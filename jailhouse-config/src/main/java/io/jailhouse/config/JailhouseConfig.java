@@ -6,4 +6,7 @@ public sealed interface JailhouseConfig permits SystemConfig, CellConfig {
     CellConfig cell();
 
     Architecture architecture();
+
+    /** The size of the binary ({@code .cell}) form in bytes. */
+    long encodedSize();
 }

@@ -38,6 +38,15 @@ public record MemoryRegion(long physStart, long virtStart, long size, long flags
         return (flags & flag) == flag;
     }
 
+    /**
+     * RAM: memory a cell executes from, loads images into or lets devices DMA
+     * into. Device windows (x86 configs give them READ|WRITE only, ARM ones
+     * IO too) and the comm region are not.
+     */
+    public boolean isRam() {
+        return (flags & (EXECUTE | DMA | LOADABLE)) != 0 && !has(COMM_REGION) && size != 0;
+    }
+
     public boolean isEmpty() {
         return size == 0;
     }

@@ -141,7 +141,7 @@ public final class TextConfigCodec {
             low = o.u64("tlb_base", 0);
             high = o.uint("tlb_size", 0, 0xffffffffL);
         } else {
-            IommuUnit amd = IommuUnit.amd(0, 0, (int) o.uint("amd_bdf", 0, 0xffff),
+            IommuUnit amd = IommuUnit.amd(0, 0, o.has("amd_bdf") ? o.bdf("amd_bdf") : 0,
                     (int) o.uint("amd_base_cap", 0, 0xff), (int) o.uint("amd_msi_cap", 0, 0xff),
                     o.uint("amd_features", 0, 0xffffffffL));
             low = amd.unionLow();
@@ -151,10 +151,58 @@ public final class TextConfigCodec {
         return new IommuUnit(type, base, size, low, high);
     }
 
+    /**
+     * The name field may hold any byte but NUL. Names of printable ASCII are
+     * written as they are; others as {@code name_escaped} with {@code \xNN}
+     * for every other byte and {@code \\} for a backslash, because YAML
+     * turns line breaks (U+000A, U+0085, ...) in a string into spaces.
+     */
+    static String escapeName(String name) {
+        StringBuilder sb = new StringBuilder();
+        for (char ch : name.toCharArray()) {
+            if (ch == '\\') {
+                sb.append("\\\\");
+            } else if (ch >= 0x20 && ch <= 0x7e) {
+                sb.append(ch);
+            } else {
+                sb.append(String.format("\\x%02x", (int) ch));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String name(Obj o) throws ConfigFormatException {
+        if (!o.has("name_escaped")) {
+            return o.string("name");
+        }
+        if (o.has("name")) {
+            throw o.error("name_escaped", "give either name or name_escaped, not both");
+        }
+        String text = o.string("name_escaped");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch != '\\') {
+                sb.append(ch);
+            } else if (i + 1 < text.length() && text.charAt(i + 1) == '\\') {
+                sb.append('\\');
+                i++;
+            } else if (i + 3 < text.length() && text.charAt(i + 1) == 'x'
+                    && Character.digit(text.charAt(i + 2), 16) >= 0 && Character.digit(text.charAt(i + 3), 16) >= 0) {
+                sb.append((char) Integer.parseInt(text.substring(i + 2, i + 4), 16));
+                i += 3;
+            } else {
+                throw o.error("name_escaped", "character " + i + ": a backslash starts \\xNN (a byte in hex) or "
+                        + "\\\\ (a backslash)");
+            }
+        }
+        return sb.toString();
+    }
+
     /** A cell; {@code rootArch} is the system's architecture for the root cell, null for a cell file. */
     private static CellConfig cell(Obj o, Architecture rootArch) throws ConfigFormatException {
         Architecture arch = rootArch != null ? rootArch : o.architecture();
-        String name = o.string("name");
+        String name = name(o);
         try {
             CellConfig.checkName(name);
         } catch (IllegalArgumentException e) {
@@ -459,6 +507,7 @@ public final class TextConfigCodec {
             return v;
         }
 
+        /** A PCI address as the writer emits it ({@code 00:00.2}), or a 16-bit number. */
         int bdf(String key) throws ConfigFormatException {
             String s = string(key);
             try {
@@ -603,7 +652,11 @@ public final class TextConfigCodec {
         if (standalone) {
             o.put("architecture", c.architecture().label());
         }
-        o.put("name", c.name());
+        if (c.name().chars().allMatch(ch -> ch >= 0x20 && ch <= 0x7e)) {
+            o.put("name", c.name());
+        } else {
+            o.put("name_escaped", escapeName(c.name()));
+        }
         putNum(o, "id", c.id());
         putFlags(o, "flags", c.flags(), CellConfig.FLAG_NAMES);
         ArrayNode cpus = o.putArray("cpus");

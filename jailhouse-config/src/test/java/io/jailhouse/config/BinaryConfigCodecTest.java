@@ -167,9 +167,25 @@ class BinaryConfigCodecTest {
     }
 
     @Test
-    void refusesTrailingBytes() {
-        byte[] b = Arrays.copyOf(BundledConfigs.cellBytes("tiny-demo"), 230);
-        assertThat(decodeError(b).getMessage()).contains("byte 228", "2 unexpected bytes");
+    void ignoresTrailingBytesAsUpstreamsDriverDoes() throws Exception {
+        byte[] exact = BundledConfigs.cellBytes("tiny-demo");
+        for (byte[] longer : new byte[][] {Arrays.copyOf(exact, 230), concat(exact, new byte[56]),
+            concat(exact, "JHCLL junk".getBytes(java.nio.charset.StandardCharsets.US_ASCII))}) {
+            JailhouseConfig c = BinaryConfigCodec.decode(longer, "x.cell");
+            assertThat(BinaryConfigCodec.encode(c)).isEqualTo(exact);
+            assertThat(BinaryConfigCodec.trailingBytes(longer, c)).isEqualTo(longer.length - 228);
+        }
+        byte[] sys = BundledConfigs.cellBytes("qemu-vm");
+        JailhouseConfig s = BinaryConfigCodec.decode(concat(sys, new byte[3]), "s.cell");
+        assertThat(BinaryConfigCodec.encode(s)).isEqualTo(sys);
+        assertThat(decodeError(Arrays.copyOf(exact, 227)).getMessage()).as("shorter is still refused")
+                .contains("do not fit the file of 227 bytes");
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     @Test

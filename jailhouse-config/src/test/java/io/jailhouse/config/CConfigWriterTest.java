@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.fail;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -131,7 +130,7 @@ class CConfigWriterTest {
     void randomConfigsRoundTrip() throws Exception {
         Random rnd = new Random(0x4a48_434cL);
         for (int i = 0; i < 12; i++) {
-            JailhouseConfig config = randomConfig(rnd);
+            JailhouseConfig config = RandomConfigs.config(rnd);
             // Only configs the codec reads count; decoding also normalises them.
             JailhouseConfig decoded = BinaryConfigCodec.decode(BinaryConfigCodec.encode(config), "random-" + i);
             assertRoundTrip(decoded, "random-" + i);
@@ -193,105 +192,5 @@ class CConfigWriterTest {
                         new PciCapability(0x8000, 0, 0, 0)),
                 List.of(0L, 0xffffffffL, 0x12345L), 0xffffffffL, 0xfffff000L, -1L,
                 new Console(0, 0, Console.TYPE_NONE, 0x8ff8, 0, 0, 0));
-    }
-
-    private static JailhouseConfig randomConfig(Random rnd) {
-        Architecture arch = Architecture.values()[rnd.nextInt(3)];
-        CellConfig cell = randomCell(rnd, arch);
-        if (rnd.nextBoolean()) {
-            return cell;
-        }
-        List<IommuUnit> iommus = new ArrayList<>();
-        for (int i = 0; i < IommuUnit.SLOTS; i++) {
-            iommus.add(rnd.nextInt(3) == 0 ? IommuUnit.UNUSED
-                    : new IommuUnit(rnd.nextInt(8), wild(rnd, -1L), wild(rnd, 0xffffffffL), wild(rnd, -1L),
-                            wild(rnd, 0xffffffffL)));
-        }
-        ArchPlatform ap = arch == Architecture.X86
-                ? new X86Platform((int) wild(rnd, 0xffff), (int) wild(rnd, 0xff), (int) wild(rnd, 0xff),
-                        wild(rnd, 0xffffffffL), wild(rnd, 0xffffffffL), wild(rnd, 0xffffffffL))
-                : new ArmPlatform((int) wild(rnd, 0xff), (int) wild(rnd, 0xff), (int) wild(rnd, 0xffff),
-                        wild(rnd, -1L), wild(rnd, -1L), wild(rnd, -1L), wild(rnd, -1L), wild(rnd, -1L));
-        PlatformInfo p = new PlatformInfo(wild(rnd, -1L), (int) wild(rnd, 0xff), (int) wild(rnd, 0xff),
-                (int) wild(rnd, 0xffff), iommus, ap);
-        return new SystemConfig(arch, wild(rnd, 0xffffffffL), randomMemory(rnd), randomConsole(rnd), p, cell,
-                rnd.nextBoolean() ? 0 : rnd.nextLong());
-    }
-
-    private static CellConfig randomCell(Random rnd, Architecture arch) {
-        int nameLength = rnd.nextInt(CellConfig.NAME_MAXLEN + 1);
-        StringBuilder name = new StringBuilder();
-        for (int i = 0; i < nameLength; i++) {
-            name.append((char) (1 + rnd.nextInt(255)));
-        }
-        int[] cpuSizes = {0, 1, 3, 8, 16, 20, 64};
-        byte[] cpus = new byte[cpuSizes[rnd.nextInt(cpuSizes.length)]];
-        rnd.nextBytes(cpus);
-        List<MemoryRegion> mem = new ArrayList<>();
-        for (int i = rnd.nextInt(6); i > 0; i--) {
-            mem.add(rnd.nextInt(4) == 0 ? MemoryRegion.EMPTY : randomMemory(rnd));
-        }
-        List<CacheRegion> caches = new ArrayList<>();
-        for (int i = rnd.nextInt(3); i > 0; i--) {
-            caches.add(new CacheRegion(wild(rnd, 0xffffffffL), wild(rnd, 0xffffffffL), (int) wild(rnd, 0xff),
-                    (int) wild(rnd, 0xff), (int) wild(rnd, 0xffff)));
-        }
-        List<Irqchip> irqchips = new ArrayList<>();
-        for (int i = rnd.nextInt(3); i > 0; i--) {
-            byte[] pins = new byte[Irqchip.PIN_BITMAP_BYTES];
-            rnd.nextBytes(pins);
-            irqchips.add(new Irqchip(wild(rnd, -1L), wild(rnd, 0xffffffffL), wild(rnd, 0xffffffffL),
-                    Bitmap.ofBytes(pins)));
-        }
-        List<PioRange> pio = new ArrayList<>();
-        for (int i = rnd.nextInt(5); i > 0; i--) {
-            pio.add(new PioRange((int) wild(rnd, 0xffff), (int) wild(rnd, 0xffff)));
-        }
-        List<PciDevice> pci = new ArrayList<>();
-        for (int i = rnd.nextInt(4); i > 0; i--) {
-            List<Long> bars = new ArrayList<>();
-            for (int b = 0; b < 6; b++) {
-                bars.add(wild(rnd, 0xffffffffL));
-            }
-            pci.add(new PciDevice((int) wild(rnd, 0xff), (int) wild(rnd, 0xff), (int) wild(rnd, 0xffff),
-                    (int) wild(rnd, 0xffff), rnd.nextBoolean() ? PciDevice.IVSHMEM_BAR_MASK_MSIX : bars,
-                    (int) wild(rnd, 0xffff), (int) wild(rnd, 0xffff), (int) wild(rnd, 0xff),
-                    rnd.nextInt(4) == 0 ? rnd.nextInt(256) : rnd.nextInt(4), (int) wild(rnd, 0xffff),
-                    (int) wild(rnd, 0xffff), wild(rnd, -1L), wild(rnd, 0xffffffffL), (int) wild(rnd, 0xff),
-                    (int) wild(rnd, 0xff), (int) wild(rnd, 0xffff)));
-        }
-        List<PciCapability> caps = new ArrayList<>();
-        for (int i = rnd.nextInt(5); i > 0; i--) {
-            caps.add(new PciCapability((int) wild(rnd, 0xffff), (int) wild(rnd, 0xffff), (int) wild(rnd, 0xffff),
-                    (int) wild(rnd, 0xffff)));
-        }
-        List<Long> streams = new ArrayList<>();
-        for (int i = rnd.nextInt(3); i > 0; i--) {
-            streams.add(wild(rnd, 0xffffffffL));
-        }
-        return new CellConfig(arch, name.toString(), wild(rnd, 0xffffffffL), wild(rnd, 0xffffffffL),
-                Bitmap.ofBytes(cpus), mem, caches, irqchips, pio, pci, caps, streams, wild(rnd, 0xffffffffL),
-                wild(rnd, -1L), wild(rnd, -1L), randomConsole(rnd));
-    }
-
-    private static MemoryRegion randomMemory(Random rnd) {
-        return new MemoryRegion(wild(rnd, -1L), wild(rnd, -1L), wild(rnd, -1L), wild(rnd, -1L));
-    }
-
-    private static Console randomConsole(Random rnd) {
-        if (rnd.nextInt(3) == 0) {
-            return Console.NONE;
-        }
-        return new Console(wild(rnd, -1L), wild(rnd, 0xffffffffL), (int) wild(rnd, 0xffff), (int) wild(rnd, 0xffff),
-                wild(rnd, 0xffffffffL), wild(rnd, 0xffffffffL), wild(rnd, -1L));
-    }
-
-    /** Zero, a small number or all bits random, within the field's mask. */
-    private static long wild(Random rnd, long mask) {
-        return switch (rnd.nextInt(4)) {
-            case 0 -> 0;
-            case 1 -> rnd.nextInt(16) & mask;
-            default -> rnd.nextLong() & mask;
-        };
     }
 }

@@ -151,21 +151,34 @@ class ConfigCheckTest {
     }
 
     @Test
-    void commRegionMissingOrOversized() {
+    void commRegionMissingOrDoubledIsANoteOversizedAFinding() {
         String none = cell("a", "1", 0x3ee00000L, "").replace("    - {virt_start: 0x100000, size: 4K, flags: [read, write, comm-region]}\n", "");
-        assertThat(findings(check(ROOT, none), ConfigCheck.COMM_REGION)).singleElement()
-                .satisfies(f -> assertThat(f.message()).contains("no memory region has COMM_REGION"));
+        var r = check(ROOT, none);
+        assertThat(r.clean()).as("upstream creates a cell without a comm region").isTrue();
+        assertThat(r.notes()).singleElement().satisfies(f -> {
+            assertThat(f.check()).isEqualTo(ConfigCheck.COMM_REGION);
+            assertThat(f.message()).contains("no memory region has COMM_REGION", "shutdown requests");
+        });
+        String two = cell("a", "1", 0x3ee00000L, "").replace("    - {virt_start: 0x100000, size: 4K, flags: [read, write, comm-region]}\n",
+                "    - {virt_start: 0x100000, size: 4K, flags: [read, write, comm-region]}\n"
+                        + "    - {virt_start: 0x200000, size: 4K, flags: [read, comm-region]}\n");
+        var r2 = check(ROOT, two);
+        assertThat(r2.clean()).isTrue();
+        assertThat(r2.notes()).singleElement().satisfies(f -> assertThat(f.message()).contains("more than one"));
         String big = cell("a", "1", 0x3ee00000L, "").replace("size: 4K, flags: [read, write, comm-region]", "size: 8K, flags: [read, write, comm-region]");
         assertThat(findings(check(ROOT, big), ConfigCheck.COMM_REGION)).singleElement()
                 .satisfies(f -> assertThat(f.message()).contains("larger than the one 4 KiB page"));
     }
 
     @Test
-    void pioOutsideRoot() {
+    void pioOutsideRootIsANoteNotAFinding() {
         var r = check(ROOT, cell("a", "1", 0x3ee00000L, "pio_regions: [{base: 0x3f8, length: 8}, {base: 0x2fc, length: 8}]"));
-        assertThat(findings(r, ConfigCheck.PIO)).singleElement().satisfies(f -> {
+        assertThat(r.byCheck()).doesNotContainKey(ConfigCheck.PIO);
+        assertThat(r.clean()).as("upstream grants ports the root does not list").isTrue();
+        assertThat(r.notes()).singleElement().satisfies(f -> {
+            assertThat(f.check()).isEqualTo(ConfigCheck.PIO);
             assertThat(f.where()).isEqualTo("PIO range 1");
-            assertThat(f.message()).contains("0x2fc-0x303", "first missing: 0x300");
+            assertThat(f.message()).contains("0x2fc-0x303", "first missing: 0x300", "as upstream");
         });
     }
 

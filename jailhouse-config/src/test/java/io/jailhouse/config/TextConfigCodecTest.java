@@ -97,6 +97,41 @@ class TextConfigCodecTest {
     }
 
     @Test
+    void namesOutsidePrintableAsciiAreWrittenEscapedAndReadBack() throws Exception {
+        CellConfig c = (CellConfig) yaml("cell: {name: plain}");
+        CellConfig odd = new CellConfig(c.architecture(), "a\nb\u0085c\\d\u00e9", c.id(), c.flags(), c.cpus(),
+                c.memoryRegions(), c.cacheRegions(), c.irqchips(), c.pioRegions(), c.pciDevices(), c.pciCaps(),
+                c.streamIds(), c.vpciIrqBase(), c.cpuResetAddress(), c.msgReplyTimeout(), c.console());
+        String text = new String(TextConfigCodec.encode(odd, Format.YAML), StandardCharsets.UTF_8);
+        assertThat(text).contains("name_escaped: a\\x0ab\\x85c\\\\d\\xe9").doesNotContain("name:");
+        assertThat(((CellConfig) yaml(text)).name()).isEqualTo(odd.name());
+        assertThat(((CellConfig) yaml("cell: {name_escaped: 'back\\\\slash'}")).name()).isEqualTo("back\\slash");
+        assertThat(yamlError("cell: {name_escaped: 'a\\q'}")).contains("cell.name_escaped", "character 1");
+        assertThat(yamlError("cell: {name_escaped: 'a\\x4'}")).contains("cell.name_escaped");
+        assertThat(yamlError("cell: {name: a, name_escaped: b}")).contains("either name or name_escaped");
+    }
+
+    @Test
+    void amdIommuUnitsKeepTheirBdf() throws Exception {
+        SystemConfig s = (SystemConfig) yaml("""
+                system:
+                  hypervisor_memory: {phys_start: 0x3a000000, size: 6M}
+                  platform:
+                    iommu_units:
+                      - {type: amd, base: 0xfeb80000, size: 0x80000, amd_bdf: 00:00.2, amd_base_cap: 0x40,
+                         amd_msi_cap: 0x54, amd_features: 0x80048824}
+                      - {type: amd, base: 0xfeb00000, size: 0x80000, amd_bdf: 0x12}
+                  root_cell: {name: r, cpus: [0]}
+                """);
+        assertThat(s.platform().iommuUnits().get(0)).isEqualTo(
+                IommuUnit.amd(0xfeb80000L, 0x80000, 0x0002, 0x40, 0x54, 0x80048824L));
+        assertThat(s.platform().iommuUnits().get(1).amdBdf()).isEqualTo(0x12);
+        String text = new String(TextConfigCodec.encode(s, Format.YAML), StandardCharsets.UTF_8);
+        assertThat(text).contains("amd_bdf: 00:00.2");
+        assertThat(BinaryConfigCodec.encode(yaml(text))).isEqualTo(BinaryConfigCodec.encode(s));
+    }
+
+    @Test
     void jsonIsTheSameStructure() throws Exception {
         CellConfig c = (CellConfig) TextConfigCodec.decode("""
                 {"cell": {"name": "j", "cpus": [2], "memory_regions": [{"size": 4096, "flags": ["read"]}]}}
