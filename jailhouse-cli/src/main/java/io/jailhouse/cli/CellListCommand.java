@@ -46,6 +46,10 @@ final class CellListCommand extends DaemonCommand {
             throw CommandFailure.of("cell list", Errno.EIO, "connection to the daemon lost: " + e.getMessage());
         }
         out().print(json ? toJson(list) + "\n" : table(list));
+        if (!json && list.partitioning() == Partitioning.RELAXED && !list.cells().isEmpty()) {
+            out().flush();
+            err().println(RELAXED_NOTE); // not a row of the table
+        }
         return 0;
     }
 
@@ -59,9 +63,6 @@ final class CellListCommand extends DaemonCommand {
         for (CellStatus c : list.cells()) {
             sb.append(String.format("%-8d%-24s%-18s%-24s%-24s\n", c.id(), c.name(), c.stateText(),
                     cpuList(c.assignedCpus()), cpuList(c.failedCpus())));
-        }
-        if (list.partitioning() == Partitioning.RELAXED) {
-            sb.append(RELAXED_NOTE).append('\n');
         }
         return sb.toString();
     }

@@ -32,6 +32,9 @@ final class CellStatsCommand extends DaemonCommand {
     int run() throws CommandFailure {
         CellRef ref = cell.ref();
         CellStatistics stats = request(OPERATION, c -> c.statistics(ref));
+        if (!stats.counted()) {
+            err().println("Cell \"" + stats.cellName() + "\" has no statistics: " + stats.note() + ".");
+        }
         out().print(json ? toJson(stats) + "\n" : table(stats));
         return 0;
     }
@@ -40,7 +43,11 @@ final class CellStatsCommand extends DaemonCommand {
         List<Integer> cpus = new ArrayList<>(s.perCpu().keySet());
         cpus.sort(null);
         StringBuilder sb = new StringBuilder();
-        sb.append("Statistics for cell \"").append(s.cellName()).append("\" (id ").append(s.cellId()).append(")\n\n");
+        sb.append("Statistics for cell \"").append(s.cellName()).append("\" (id ").append(s.cellId()).append(")\n");
+        if (!s.counted()) {
+            return sb.toString(); // the reason went to stderr
+        }
+        sb.append('\n');
         sb.append(String.format("%-26s%14s", "COUNTER", "SUM"));
         for (int cpu : cpus) {
             sb.append(String.format("%14s", "CPU " + cpu));

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigCheck;
+import io.jailhouse.config.ConfigFile;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.ConfigFormatException;
 import io.jailhouse.config.SystemConfig;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code jailhouse config check SYSCONFIG [CELLCONFIG...]}: exit 0 when the
- * set is clean, 1 with findings, 2 when a file cannot be read.
+ * set is clean, 1 with findings, 2 when a file cannot be read. Notes (what
+ * upstream accepts but a user may want to know) go to stderr and leave the
+ * exit status alone.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = "Check a system configuration and cell configurations for conflicts.",
@@ -48,22 +51,30 @@ final class ConfigCheckCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ConfigCheck.Source<SystemConfig> sys;
         List<ConfigCheck.Source<CellConfig>> cellSources = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
         try {
-            sys = new ConfigCheck.Source<>(system.toString(), ConfigFiles.read(system, SystemConfig.class));
+            ConfigFile sysFile = ConfigFiles.load(system, SystemConfig.class);
+            notes.addAll(sysFile.notes());
+            sys = new ConfigCheck.Source<>(system.toString(), (SystemConfig) sysFile.config());
             for (Path p : cells) {
-                cellSources.add(new ConfigCheck.Source<>(p.toString(), ConfigFiles.read(p, CellConfig.class)));
+                ConfigFile cellFile = ConfigFiles.load(p, CellConfig.class);
+                notes.addAll(cellFile.notes());
+                cellSources.add(new ConfigCheck.Source<>(p.toString(), (CellConfig) cellFile.config()));
             }
         } catch (ConfigFormatException e) {
             err.println(e.getMessage());
             return 2;
         }
         ConfigCheck.Report report = ConfigCheck.run(sys, cellSources);
+        report.notes().forEach(n -> notes.add(n.check() + ": " + n.render()));
         if (json) {
-            out.println(toJson(report));
+            out.println(toJson(report, notes));
         } else {
             print(report, out);
         }
         out.flush();
+        notes.forEach(n -> err.println("Note: " + n));
+        err.flush();
         return report.clean() ? 0 : 1;
     }
 
@@ -90,7 +101,7 @@ final class ConfigCheckCommand implements Callable<Integer> {
         out.println(n == 0 ? "No findings." : n + (n == 1 ? " finding." : " findings."));
     }
 
-    static String toJson(ConfigCheck.Report report) {
+    static String toJson(ConfigCheck.Report report, List<String> notes) {
         ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = m.createObjectNode();
         root.put("architecture", report.system().config().architecture().label());
@@ -112,6 +123,8 @@ final class ConfigCheckCommand implements Callable<Integer> {
             }
         }
         root.put("findings", report.findingCount());
+        ArrayNode noteArray = root.putArray("notes");
+        notes.forEach(noteArray::add);
         try {
             return m.writeValueAsString(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

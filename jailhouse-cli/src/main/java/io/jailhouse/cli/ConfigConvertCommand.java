@@ -2,7 +2,7 @@ package io.jailhouse.cli;
 
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.ConfigFormatException;
-import io.jailhouse.config.JailhouseConfig;
+import io.jailhouse.config.ConfigFile;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -10,7 +10,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code jailhouse config convert IN OUT}: between .cell, .yaml, .json and .c, losslessly. */
+/**
+ * {@code jailhouse config convert IN OUT}: between .cell, .yaml, .json and .c,
+ * losslessly; bytes after a binary configuration (which upstream ignores)
+ * are dropped, and said so on stderr.
+ */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = "Convert a configuration between .cell, .yaml/.yml, .json and .c (by file extension).")
 final class ConfigConvertCommand implements Callable<Integer> {
@@ -26,8 +30,9 @@ final class ConfigConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try {
-            JailhouseConfig c = ConfigFiles.read(in);
-            ConfigFiles.write(out, c);
+            ConfigFile c = ConfigFiles.load(in);
+            ConfigFiles.write(out, c.config());
+            c.notes().forEach(n -> spec.commandLine().getErr().println("Note: " + n + "; " + out + " does not have them"));
         } catch (ConfigFormatException e) {
             spec.commandLine().getErr().println(e.getMessage());
             return 1;

@@ -39,7 +39,7 @@ final class ConsoleCommand extends DaemonCommand {
      */
     static int print(ControlClient client, String operation, boolean follow, ConsoleFollower.Source source,
             DaemonCommand command) throws CommandFailure {
-        ConsoleFollower follower = new ConsoleFollower(source, command.out());
+        ConsoleFollower follower = new ConsoleFollower(source, command.out(), command.err());
         try (client) {
             try {
                 follower.printHeld();

@@ -15,7 +15,8 @@ import java.nio.charset.StandardCharsets;
  * Prints a console log (the hypervisor's or a cell's) as upstream's
  * {@code jailhouse console}: first everything still held, then with
  * {@code -f} whatever comes, announcing bytes overwritten before they were
- * read as {@code <missed N bytes of console log>}.
+ * read as {@code <missed N bytes of console log>} on stderr (stdout carries
+ * the log alone, so scripts can parse it).
  */
 final class ConsoleFollower {
     /** How long each follow request waits in the daemon for output. */
@@ -29,15 +30,17 @@ final class ConsoleFollower {
 
     private final Source source;
     private final PrintWriter out;
+    private final PrintWriter err;
     /** Inmates print bytes; a UTF-8 sequence may be split between two reads. */
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
     private ByteBuffer pending = ByteBuffer.allocate(0);
     private long position = -1;
 
-    ConsoleFollower(Source source, PrintWriter out) {
+    ConsoleFollower(Source source, PrintWriter out, PrintWriter err) {
         this.source = source;
         this.out = out;
+        this.err = err;
     }
 
     /** Prints what the console holds now, from its oldest byte. */
@@ -62,7 +65,9 @@ final class ConsoleFollower {
         if (c.missed() > 0) {
             pending = ByteBuffer.allocate(0);
             decoder.reset();
-            out.print("<missed " + c.missed() + " bytes of console log>\n");
+            out.flush(); // what came before the gap, before the notice
+            err.print("<missed " + c.missed() + " bytes of console log>\n");
+            err.flush();
         }
         position = c.next();
         if (c.data().length == 0) {

@@ -137,7 +137,7 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
             try (ControlClient client = ControlClient.connect(runDirectory.socket())) {
                 // The socket is bound before the hypervisor is enabled; the ping is answered after.
                 DaemonInfo info = client.timeout(Duration.ofNanos(left)).ping();
-                info.notices().forEach(out::println);
+                info.notices().forEach(err::println); // notes, not output
                 return 0;
             } catch (DaemonUnavailableException e) {
                 // Not bound yet.

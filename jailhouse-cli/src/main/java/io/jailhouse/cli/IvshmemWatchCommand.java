@@ -34,8 +34,9 @@ final class IvshmemWatchCommand extends IvshmemCommand.Attaching {
         e.enableInterrupts(true);
         out().println(IvshmemCommand.describe(e));
         out().print(IvshmemCommand.stateTable(e));
-        out().println("Waiting for interrupts" + (count != null ? " (" + count + ")" : "") + "...");
         out().flush();
+        err().println("Waiting for interrupts" + (count != null ? " (" + count + ")" : "") + "...");
+        err().flush();
         long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + (long) (timeout * 1e9);
         int[] states = new int[e.maxPeers()];
         for (int p = 0; p < states.length; p++) {
@@ -46,7 +47,8 @@ final class IvshmemWatchCommand extends IvshmemCommand.Attaching {
         while (count == null || seen < count) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                out().println("Timeout: " + seen + " interrupt(s).");
+                out().flush();
+                err().println("Timeout: " + seen + " interrupt(s).");
                 return count == null ? 0 : 1;
             }
             int fired = e.awaitInterrupts(Duration.ofNanos(Math.min(left, 1_000_000_000L)));

@@ -240,6 +240,21 @@ class CellCommandsTest {
     }
 
     @Test
+    void cellStatsOfTheRootCellAnswersByIdAndNameWithoutCountersAndSaysWhyOnStderr() {
+        for (String ref : new String[] {"0", "QEMU-VM"}) {
+            CliRun r = run("cell", "stats", ref);
+            assertThat(r.exit()).as(r.out() + r.err()).isZero();
+            assertThat(r.out()).isEqualTo("Statistics for cell \"QEMU-VM\" (id 0)\n");
+            assertThat(r.err()).isEqualTo("Cell \"QEMU-VM\" has no statistics: "
+                    + io.jailhouse.hypervisor.CellStatistics.ROOT_NOTE + ".\n");
+        }
+        CliRun json = run("cell", "stats", "--json", "0");
+        assertThat(json.exit()).isZero();
+        assertThat(json.out()).contains("\"id\" : 0", "\"name\" : \"QEMU-VM\"", "\"total\" : { }",
+                "\"note\" : \"the root cell is the host Linux itself");
+    }
+
+    @Test
     void consolePrintsWhatTheHypervisorConsoleHolds() {
         assertOk(run("cell", "create", cfg("apic-demo.cell")));
         CliRun r = run("console");

@@ -44,9 +44,13 @@ class ConsoleFollowTest {
 
     /** Runs the command on a thread of its own; {@code out} fills as it prints. */
     Thread runInBackground(StringWriter out, AtomicInteger exit, String... args) {
+        return runInBackground(out, out, exit, args);
+    }
+
+    Thread runInBackground(StringWriter out, StringWriter err, AtomicInteger exit, String... args) {
         CommandLine cl = Main.commandLine(main);
         cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
         follower = Thread.ofPlatform().daemon().start(() -> exit.set(cl.execute(args)));
         return follower;
     }
@@ -65,20 +69,21 @@ class ConsoleFollowTest {
     void followPrintsNewOutputAnnouncesMissedBytesAndEndsWithTheDaemon() throws Exception {
         ConsoleRing console = daemon.fake().console();
         StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
         AtomicInteger exit = new AtomicInteger(-1);
-        Thread t = runInBackground(out, exit, "console", "-f");
+        Thread t = runInBackground(out, err, exit, "console", "-f");
         await(() -> out.toString().contains("on CPU 0\n"), "the held output");
         console.write("Created cell \"apic-demo\"\n");
         await(() -> out.toString().contains("Created cell"), "the new line");
         // Overwrite the whole ring and 952 bytes more while the follower waits.
         console.write("#".repeat(ConsoleRing.HYPERVISOR_CAPACITY + 952));
-        await(() -> out.toString().contains("<missed 952 bytes of console log>\n"), "the missed-bytes notice");
+        await(() -> err.toString().equals("<missed 952 bytes of console log>\n"), "the missed-bytes notice on stderr");
         await(() -> out.toString().endsWith("#".repeat(ConsoleRing.HYPERVISOR_CAPACITY)), "the kept bytes");
         daemon.close();
         assertThat(t.join(Duration.ofSeconds(10))).as("follow ended with the daemon").isTrue();
         assertThat(exit).hasValue(0);
         assertThat(out.toString()).isEqualTo("Initializing Jailhouse hypervisor (fake) on CPU 0\n"
-                + "Created cell \"apic-demo\"\n<missed 952 bytes of console log>\n"
+                + "Created cell \"apic-demo\"\n"
                 + "#".repeat(ConsoleRing.HYPERVISOR_CAPACITY));
     }
 

@@ -125,6 +125,9 @@ class KvmLifecycleTest {
         assertThat(out).startsWith("Hello from this tiny cell!\r\n");
         assertThat(ok("cell", "list").out()).contains("1       tiny-demo               running           2");
         assertThat(ok("cell", "stats", "1").out()).contains("vmexits_pio");
+        CliRun rootStats = ok("cell", "stats", "0");
+        assertThat(rootStats.out()).isEqualTo("Statistics for cell \"QEMU-VM\" (id 0)\n");
+        assertThat(rootStats.err()).contains("has no statistics: the root cell is the host Linux itself");
         assertThat(ok("console").out()).contains("Created cell \"tiny-demo\"", "Started cell \"tiny-demo\"");
 
         // shutdown, reload by id, restart: the output starts over
@@ -299,7 +302,7 @@ class KvmLifecycleTest {
         CliRun absent = ok("ivshmem", "doorbell", "01:0e.0", "1", "1");
         assertThat(absent.err()).contains("no cell is peer 1 of 01:0e.0 now; the doorbell is dropped");
         CliRun timeout = fails("ivshmem", "watch", "01:0e.0", "--count", "1000", "--timeout", "0.5");
-        assertThat(timeout.out()).contains("Timeout: ");
+        assertThat(timeout.err()).contains("Timeout: ");
         ok("disable");
     }
 

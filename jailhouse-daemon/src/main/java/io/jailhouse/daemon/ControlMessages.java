@@ -73,6 +73,9 @@ public final class ControlMessages {
         ArrayNode cpus = n.putArray("cpus");
         s.perCpu().entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(e -> cpus.addObject().put("cpu", e.getKey()).set("counters", counters(e.getValue())));
+        if (s.note() != null) {
+            n.put("note", s.note());
+        }
         return n;
     }
 
@@ -81,7 +84,12 @@ public final class ControlMessages {
         for (JsonNode cpu : array(n, "cpus")) {
             perCpu.put(integer(cpu, "cpu").intValue(), counters(field(cpu, "counters")));
         }
-        return new CellStatistics(integer(n, "id").intValue(), text(n, "name"), counters(field(n, "total")), perCpu);
+        JsonNode note = n.get("note");
+        if (note != null && !note.isTextual()) {
+            throw malformed("note is not a string");
+        }
+        return new CellStatistics(integer(n, "id").intValue(), text(n, "name"), counters(field(n, "total")), perCpu,
+                note == null ? null : note.asText());
     }
 
     private static ObjectNode counters(Map<String, Long> counters) {

@@ -217,6 +217,9 @@ public final class FakeHypervisor implements Hypervisor {
     public synchronized CellStatistics statistics(CellRef ref) throws HypervisorException {
         enter();
         FakeCell c = find(ref);
+        if (c.id == 0) {
+            return CellStatistics.ofRoot(c.name());
+        }
         Map<String, Long> total = new LinkedHashMap<>();
         Map<Integer, Map<String, Long>> perCpu = new TreeMap<>();
         for (int cpu : c.cpus) {

@@ -177,6 +177,9 @@ final class Cell {
         int slot = 0;
         for (int i = 0; i < regions.size(); i++) {
             MemoryRegion r = regions.get(i);
+            if (r.size() == 0) {
+                continue; // {0}: a placeholder, e.g. an absent ivshmem section
+            }
             String where = "cell \"" + config.name() + "\", memory region " + i + " (phys 0x"
                     + Long.toHexString(r.physStart()) + ", virt 0x" + Long.toHexString(r.virtStart()) + ", size 0x"
                     + Long.toHexString(r.size()) + ")";
@@ -197,16 +200,18 @@ final class Cell {
                 continue;
             }
             long mask = MemoryRegion.PAGE_SIZE - 1;
-            if (((r.physStart() | r.virtStart() | r.size()) & mask) != 0 || r.size() == 0) {
-                throw new HypervisorException(Errno.EINVAL, where + ": RAM regions must be page aligned and non-empty");
-            }
-            if (!memory.contains(r.physStart(), r.size())) {
-                if (hypervisor.isRootRam(r.physStart(), r.size())) {
-                    throw new HypervisorException(Errno.EINVAL, where + ": lies outside the reserved memory (0x0-0x"
-                            + Long.toHexString(memory.size() - 1) + ") of the system config's root cell");
+            boolean aligned = ((r.physStart() | r.virtStart() | r.size()) & mask) == 0;
+            boolean inMemory = memory.contains(r.physStart(), r.size());
+            if (!inMemory || !aligned) {
+                if (r.isRam() || hypervisor.isRootRam(r.physStart(), r.size())) {
+                    throw new HypervisorException(Errno.EINVAL, where + (!inMemory
+                            ? ": lies outside the reserved memory (0x0-0x" + Long.toHexString(memory.size() - 1)
+                                    + ") of the system config's root cell"
+                            : ": RAM regions must be page aligned"));
                 }
-                // Device memory (a BAR, a platform device): nothing physical backs it here. An emulated
-                // function's BAR window serves it if there is one, else it reads all ones.
+                // Device memory (a BAR, a platform device, a sub-page register window): nothing physical
+                // backs it here. An emulated function's BAR window serves it if there is one, else it reads
+                // all ones.
                 mmio.add(r.virtStart(), r.size(), UnbackedWindow.INSTANCE);
                 continue;
             }

@@ -92,9 +92,12 @@ public final class KvmHypervisor implements Hypervisor {
         this.memorySlots = slots;
     }
 
+    /** What config check says of the system config: told at enable, refused by nothing. */
+    private final List<String> configNotes = new ArrayList<>();
+
     @Override
     public List<String> notices() {
-        List<String> notices = new ArrayList<>();
+        List<String> notices = new ArrayList<>(configNotes);
         notices.add("Cell memory: 0x" + Long.toHexString(memory.size()) + " bytes of reserved memory in "
                 + memory.file() + (memory.file().startsWith("/dev/shm") ? " (no hugetlbfs with enough free pages)" : "")
                 + ".");
@@ -138,7 +141,7 @@ public final class KvmHypervisor implements Hypervisor {
     /** Whether a physical range overlaps the root cell's RAM (not device memory). */
     boolean isRootRam(long phys, long size) {
         for (MemoryRegion r : config.rootCell().memoryRegions()) {
-            if (!r.has(MemoryRegion.IO) && MemoryRegion.overlaps(r.physStart(), r.size(), phys, size)) {
+            if (r.isRam() && MemoryRegion.overlaps(r.physStart(), r.size(), phys, size)) {
                 return true;
             }
         }
@@ -396,10 +399,16 @@ public final class KvmHypervisor implements Hypervisor {
             throw new HypervisorException(Errno.EINVAL, "system config \"" + config.rootCell().name()
                     + "\" is for " + config.architecture() + "; this hypervisor runs x86 cells");
         }
+        if (config.rootCell().cpus().isEmpty()) {
+            throw new HypervisorException(Errno.EINVAL, "invalid system config: the root cell has no CPU");
+        }
+        // Upstream's driver enables a system config whatever config check says of it (its own AMD board
+        // configs have findings); what this hypervisor needs of it is checked where it is used.
+        List<String> findings = new ArrayList<>();
         ConfigCheck.Report report = ConfigCheck.run(new ConfigCheck.Source<>("system config", config), List.of());
-        for (List<ConfigCheck.Finding> findings : report.byCheck().values()) {
-            if (!findings.isEmpty()) {
-                throw new HypervisorException(Errno.EINVAL, "invalid system config: " + findings.get(0).render());
+        for (Map.Entry<String, List<ConfigCheck.Finding>> e : report.byCheck().entrySet()) {
+            for (ConfigCheck.Finding f : e.getValue()) {
+                findings.add("Note: " + e.getKey() + ": " + f.render() + ".");
             }
         }
         KvmDevice kvm;
@@ -435,6 +444,7 @@ public final class KvmHypervisor implements Hypervisor {
             hv.print("\nInitializing Jailhouse hypervisor " + VERSION + " on KVM (API " + api + ")\n");
             hv.print("Partitioning: " + (partitioning == Partitioning.STRICT ? "strict" : "relaxed")
                     + ", " + hostCpus + " host CPUs\n");
+            hv.configNotes.addAll(findings);
             for (String notice : hv.notices()) {
                 hv.print(notice + "\n");
             }
@@ -586,12 +596,19 @@ public final class KvmHypervisor implements Hypervisor {
         for (Map.Entry<String, List<ConfigCheck.Finding>> e : ConfigCheck.run(sys, with).byCheck().entrySet()) {
             for (ConfigCheck.Finding f : e.getValue()) {
                 if (!before.contains(f.render())) {
-                    boolean conflict = e.getKey().equals(ConfigCheck.BETWEEN_CELLS) || e.getKey().equals(ConfigCheck.CPUS);
-                    throw new HypervisorException(conflict ? Errno.EBUSY : Errno.EINVAL,
-                            e.getKey() + ": " + f.render());
+                    throw new HypervisorException(errnoOf(e.getKey()), e.getKey() + ": " + f.render());
                 }
             }
         }
+    }
+
+    /** Upstream's errno for a refusal of each check: taken resources are busy, an oversized config too big. */
+    private static Errno errnoOf(String check) {
+        return switch (check) {
+            case ConfigCheck.BETWEEN_CELLS, ConfigCheck.CPUS -> Errno.EBUSY;
+            case ConfigCheck.SIZE -> Errno.E2BIG;
+            default -> Errno.EINVAL;
+        };
     }
 
     /** A running/locked cell other than {@code except}, or null. */
@@ -725,6 +742,9 @@ public final class KvmHypervisor implements Hypervisor {
 
     @Override
     public CellStatistics statistics(CellRef ref) throws HypervisorException {
+        if (isRoot(ref)) {
+            return CellStatistics.ofRoot(config.rootCell().name());
+        }
         Cell cell = find(ref);
         long[] sum = new long[CellStatistics.NAMES.size()];
         Map<Integer, Map<String, Long>> perCpu = new LinkedHashMap<>();

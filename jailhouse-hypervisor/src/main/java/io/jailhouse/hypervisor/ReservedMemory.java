@@ -36,11 +36,17 @@ public final class ReservedMemory implements AutoCloseable {
         this.mapping = mapping;
     }
 
-    /** The extent the system config's root RAM regions span: every cell region must lie inside it. */
+    /**
+     * The extent the system config's root RAM regions and ivshmem sections
+     * span: every cell's RAM lies inside it. Device windows (an x86 root lists
+     * its MMIO ranges up to 4 GiB as READ|WRITE regions) are not backed.
+     */
     public static long extentOf(SystemConfig config) {
         long end = 0;
-        for (MemoryRegion r : config.rootCell().memoryRegions()) {
-            if (!r.has(MemoryRegion.IO) && !r.has(MemoryRegion.COMM_REGION)) {
+        List<MemoryRegion> regions = config.rootCell().memoryRegions();
+        for (int i = 0; i < regions.size(); i++) {
+            MemoryRegion r = regions.get(i);
+            if (r.isRam() || config.rootCell().isIvshmemSection(i) && r.size() != 0) {
                 end = Math.max(end, r.physStart() + r.size());
             }
         }
