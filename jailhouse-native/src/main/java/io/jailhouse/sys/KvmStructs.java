@@ -103,6 +103,9 @@ public final class KvmStructs {
             JAVA_INT.withName("fd"), JAVA_INT.withName("gsi"), JAVA_INT.withName("flags"),
             JAVA_INT.withName("resamplefd"), sequenceLayout(16, JAVA_BYTE).withName("pad"));
 
+    /** {@code struct kvm_irq_level}: an interrupt line (GSI) and its level. */
+    public static final StructLayout IRQ_LEVEL = structLayout(JAVA_INT.withName("irq"), JAVA_INT.withName("level"));
+
     /** {@code struct kvm_msi}. */
     public static final StructLayout MSI = structLayout(
             JAVA_INT.withName("address_lo"), JAVA_INT.withName("address_hi"), JAVA_INT.withName("data"),

@@ -19,6 +19,8 @@ public final class KvmVm implements AutoCloseable {
     static final IoctlRequest KVM_SET_IDENTITY_MAP_ADDR = IoctlRequest.iow("KVM_SET_IDENTITY_MAP_ADDR",
             KvmDevice.KVMIO, 0x48, 8);
     static final IoctlRequest KVM_CREATE_IRQCHIP = IoctlRequest.io("KVM_CREATE_IRQCHIP", KvmDevice.KVMIO, 0x60);
+    static final IoctlRequest KVM_IRQ_LINE = IoctlRequest.iow("KVM_IRQ_LINE", KvmDevice.KVMIO, 0x61,
+            KvmStructs.IRQ_LEVEL.byteSize());
     static final IoctlRequest KVM_SET_GSI_ROUTING = IoctlRequest.iow("KVM_SET_GSI_ROUTING", KvmDevice.KVMIO, 0x6a,
             KvmStructs.IRQ_ROUTING_HEADER.byteSize());
     static final IoctlRequest KVM_IRQFD = IoctlRequest.iow("KVM_IRQFD", KvmDevice.KVMIO, 0x76, KvmStructs.IRQFD.byteSize());
@@ -183,6 +185,30 @@ public final class KvmVm implements AutoCloseable {
         m.set(JAVA_INT, 8, data);
         m.set(JAVA_INT, 12, 0);
         return Libc.ioctlRaw(fd, KVM_SIGNAL_MSI.code(), m.address());
+    }
+
+    /** A {@code struct kvm_irq_level} per thread, so a device model driving a line allocates nothing. */
+    private static final ThreadLocal<MemorySegment> IRQ_LEVEL_BUFFER =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(KvmStructs.IRQ_LEVEL));
+
+    /**
+     * Sets the level of interrupt line {@code gsi} of the in-kernel irqchip
+     * ({@code KVM_IRQ_LINE}): high asserts a level-triggered IOAPIC pin until
+     * it is set low again.
+     */
+    public void irqLine(int gsi, boolean high) throws NativeException {
+        int r = irqLineQuietly(gsi, high);
+        if (r < 0) {
+            throw new NativeException("ioctl(KVM_IRQ_LINE)", -r);
+        }
+    }
+
+    /** As {@link #irqLine} without allocating (for device models); returns 0 or the negated errno. */
+    public int irqLineQuietly(int gsi, boolean high) {
+        MemorySegment m = IRQ_LEVEL_BUFFER.get();
+        m.set(JAVA_INT, 0, gsi);
+        m.set(JAVA_INT, 4, high ? 1 : 0);
+        return Libc.ioctlRaw(fd, KVM_IRQ_LINE.code(), m.address());
     }
 
     /** One MSI route of the VM's GSI routing table. */

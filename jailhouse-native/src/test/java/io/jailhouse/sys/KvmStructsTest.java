@@ -37,6 +37,8 @@ class KvmStructsTest {
         assertThat(KvmVm.KVM_IRQFD.code()).isEqualTo(0x4020ae76L);
         assertThat(KvmVm.KVM_IOEVENTFD.code()).isEqualTo(0x4040ae79L);
         assertThat(KvmVm.KVM_SIGNAL_MSI.code()).isEqualTo(0x4020aea5L);
+        assertThat(KvmVm.KVM_IRQ_LINE.code()).isEqualTo(0x4008ae61L);
+        assertThat(KvmStructs.IRQ_LEVEL.byteSize()).isEqualTo(8);
         assertThat(KvmVm.KVM_ENABLE_CAP.code()).isEqualTo(0x4068aea3L);
         assertThat(KvmVcpu.KVM_GET_LAPIC.code()).isEqualTo(0x8400ae8eL);
         assertThat(KvmVcpu.KVM_GET_XCRS.code()).isEqualTo(0x8188aea6L);

@@ -1,6 +1,7 @@
 package io.jailhouse.sys;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
@@ -221,6 +222,19 @@ class KvmVmTest {
                 }
                 assertThat(vm.signalMsi(0xfee00000L, 0x42)).isGreaterThanOrEqualTo(0);
             }
+        }
+    }
+
+    @Test
+    void irqLinesOfTheInKernelIoapicTakeLevelsAndRefuseWithoutAnIrqchip() throws Exception {
+        try (KvmDevice kvm = KvmDevice.open(); KvmVm bare = kvm.createVm(); KvmVm vm = kvm.createVm()) {
+            assertThatThrownBy(() -> bare.irqLine(9, true)).isInstanceOf(NativeException.class)
+                    .hasMessageContaining("KVM_IRQ_LINE");
+            vm.createIrqchip();
+            vm.irqLine(9, true);
+            vm.irqLine(9, false);
+            assertThat(vm.irqLineQuietly(9, true)).isZero();
+            assertThat(vm.irqLineQuietly(9, false)).isZero();
         }
     }
 
