@@ -80,10 +80,7 @@ struct {
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
 			.domain = 0x0000,
 			.bdf = 0x00c8,
-			.bar_mask = {
-				0xfffe0000, 0xfffff000, 0xffffffe0,
-				0x00000000, 0x00000000, 0x00000000,
-			},
+			/* no bar_mask: the hardware sizes a physical device's BARs */
 			.caps_start = 0,
 			.num_caps = 1,
 			.num_msi_vectors = 1,

@@ -79,16 +79,11 @@ struct {
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
 			.domain = 0x0000,
 			.bdf = 0x00d8,
-			.bar_mask = {
-				0xffffc000, 0xffffffff, 0x00000000,
-				0x00000000, 0x00000000, 0x00000000,
-			},
+			/* no bar_mask: the hardware sizes a physical device's BARs */
 			.caps_start = 0,
 			.num_caps = 1,
 			.num_msi_vectors = 1,
 			.msi_64bits = 1,
-			/* no physical HDA here: emulated (extension) */
-			.shmem_protocol = JAILHOUSE_PCI_EMULATE_INTEL_HDA,
 		},
 	},
 

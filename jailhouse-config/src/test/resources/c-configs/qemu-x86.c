@@ -262,18 +262,16 @@ struct {
 	.pci_devices = {
 		{ /* 00:01.0 VGA */
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
 			.bdf = 0x0008,
 		},
-		{ /* 00:02.0 e1000e */
+		{ /* 00:02.0 e1000e NIC */
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
 			.bdf = 0x0010,
 			.bar_mask = {
 				0xfffe0000, 0xfffe0000, 0xffffffe0,
 				0xffffc000, 0x00000000, 0x00000000,
 			},
-			.caps_start = 4,
+			.caps_start = 5,
 			.num_caps = 6,
 			.num_msi_vectors = 1,
 			.msi_64bits = 1,
@@ -281,67 +279,57 @@ struct {
 			.msix_region_size = 0x1000,
 			.msix_address = 0xfea90000,
 		},
-		{ /* 00:03.0 PCI bridge */
+		{ /* 00:03.0 PCIe-to-PCI bridge */
 			.type = JAILHOUSE_PCI_TYPE_BRIDGE,
-			.domain = 0x0000,
 			.bdf = 0x0018,
-		},
-		{ /* 00:1b.0 HD audio */
-			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
-			.bdf = 0x00d8,
 			.bar_mask = {
-				0xffffc000, 0xffffffff, 0x00000000,
+				0xffffff00, 0x00000000, 0x00000000,
 				0x00000000, 0x00000000, 0x00000000,
 			},
-			.caps_start = 0,
+			.caps_start = 11,
+			.num_caps = 5,
+			.num_msi_vectors = 1,
+			.msi_64bits = 1,
+			.msi_maskable = 1,
+		},
+		{ /* 00:1b.0 HD audio (MSI, and a register window below 0x50) */
+			.type = JAILHOUSE_PCI_TYPE_DEVICE,
+			.bdf = 0x00d8,
 			.num_caps = 2,
 			.num_msi_vectors = 1,
 			.msi_64bits = 1,
 		},
-		{ /* 00:1f.0 ISA bridge */
+		{ /* 00:1f.0 LPC/ISA bridge */
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
 			.bdf = 0x00f8,
 		},
 		{ /* 00:1f.2 AHCI */
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
 			.bdf = 0x00fa,
-			.bar_mask = {
-				0x00000000, 0x00000000, 0x00000000,
-				0x00000000, 0xffffffe0, 0xfffff000,
-			},
 			.caps_start = 2,
 			.num_caps = 2,
 			.num_msi_vectors = 1,
+			.msi_64bits = 1,
 		},
 		{ /* 00:1f.3 SMBus */
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
 			.bdf = 0x00fb,
-			.bar_mask = {
-				0x00000000, 0x00000000, 0x00000000,
-				0x00000000, 0xffffffc0, 0x00000000,
-			},
 		},
 		{ /* 00:1f.7 virtio-9p */
 			.type = JAILHOUSE_PCI_TYPE_DEVICE,
-			.domain = 0x0000,
 			.bdf = 0x00ff,
 			.bar_mask = {
 				0xffffffe0, 0xfffff000, 0x00000000,
 				0x00000000, 0xffffc000, 0xffffffff,
 			},
-			.caps_start = 10,
-			.num_caps = 6,
+			.caps_start = 4,
+			.num_caps = 1,
 			.num_msix_vectors = 2,
 			.msix_region_size = 0x1000,
 			.msix_address = 0xfea9b000,
 		},
-		{ /* 01:0c.0 ivshmem, virtio-blk back-end */
+		{ /* ivshmem 01:0c.0 */
 			.type = JAILHOUSE_PCI_TYPE_IVSHMEM,
-			.domain = 0x0000,
 			.bdf = 0x0160,
 			.bar_mask = JAILHOUSE_IVSHMEM_BAR_MASK_MSIX,
 			.num_msix_vectors = 2,
@@ -351,9 +339,8 @@ struct {
 			.shmem_protocol = JAILHOUSE_SHMEM_PROTO_VIRTIO_BACK +
 				VIRTIO_DEV_BLOCK,
 		},
-		{ /* 01:0d.0 ivshmem, virtio-console back-end */
+		{ /* ivshmem 01:0d.0 */
 			.type = JAILHOUSE_PCI_TYPE_IVSHMEM,
-			.domain = 0x0000,
 			.bdf = 0x0168,
 			.bar_mask = JAILHOUSE_IVSHMEM_BAR_MASK_MSIX,
 			.num_msix_vectors = 3,
@@ -363,9 +350,8 @@ struct {
 			.shmem_protocol = JAILHOUSE_SHMEM_PROTO_VIRTIO_BACK +
 				VIRTIO_DEV_CONSOLE,
 		},
-		{ /* 01:0e.0 ivshmem, demo device */
+		{ /* ivshmem 01:0e.0 */
 			.type = JAILHOUSE_PCI_TYPE_IVSHMEM,
-			.domain = 0x0000,
 			.bdf = 0x0170,
 			.bar_mask = JAILHOUSE_IVSHMEM_BAR_MASK_MSIX,
 			.num_msix_vectors = 16,
@@ -374,9 +360,8 @@ struct {
 			.shmem_peers = 3,
 			.shmem_protocol = JAILHOUSE_SHMEM_PROTO_UNDEFINED,
 		},
-		{ /* 01:0f.0 ivshmem, virtual network */
+		{ /* ivshmem 01:0f.0 */
 			.type = JAILHOUSE_PCI_TYPE_IVSHMEM,
-			.domain = 0x0000,
 			.bdf = 0x0178,
 			.bar_mask = JAILHOUSE_IVSHMEM_BAR_MASK_MSIX,
 			.num_msix_vectors = 2,
@@ -388,105 +373,95 @@ struct {
 	},
 
 	.pci_caps = {
-		/* 0-1: HD audio */
-		{
-			.id = PCI_CAP_ID_PM,
-			.start = 0x50,
-			.len = 8,
-			.flags = JAILHOUSE_PCICAPS_WRITE,
-		},
-		{
+		{ /* 00:1b.0 HD audio (MSI, and a register window below 0x50) */
 			.id = PCI_CAP_ID_MSI,
 			.start = 0x60,
 			.len = 14,
 			.flags = JAILHOUSE_PCICAPS_WRITE,
 		},
-		/* 2-3: AHCI */
-		{
-			.id = PCI_CAP_ID_MSI,
-			.start = 0x80,
-			.len = 10,
+		{ /* 00:1b.0 HD audio (MSI, and a register window below 0x50) */
+			.id = 0x0,
+			.start = 0x40,
+			.len = 16,
 			.flags = JAILHOUSE_PCICAPS_WRITE,
 		},
-		{
+		{ /* 00:1f.2 AHCI */
 			.id = PCI_CAP_ID_SATA,
 			.start = 0xa8,
 			.len = 2,
-			.flags = 0,
 		},
-		/* 4-9: e1000e */
-		{
-			.id = PCI_CAP_ID_PM,
-			.start = 0xc8,
-			.len = 8,
-			.flags = JAILHOUSE_PCICAPS_WRITE,
-		},
-		{
+		{ /* 00:1f.2 AHCI */
 			.id = PCI_CAP_ID_MSI,
-			.start = 0xd0,
+			.start = 0x80,
 			.len = 14,
 			.flags = JAILHOUSE_PCICAPS_WRITE,
 		},
-		{
-			.id = PCI_CAP_ID_EXP,
-			.start = 0xe0,
-			.len = 20,
-			.flags = JAILHOUSE_PCICAPS_WRITE,
-		},
-		{
-			.id = PCI_CAP_ID_MSIX,
-			.start = 0xa0,
-			.len = 12,
-			.flags = JAILHOUSE_PCICAPS_WRITE,
-		},
-		{
-			.id = PCI_EXT_CAP_ID_ERR | JAILHOUSE_PCI_EXT_CAP,
-			.start = 0x100,
-			.len = 4,
-			.flags = 0,
-		},
-		{
-			.id = PCI_EXT_CAP_ID_DSN | JAILHOUSE_PCI_EXT_CAP,
-			.start = 0x140,
-			.len = 4,
-			.flags = 0,
-		},
-		/* 10-15: virtio-9p */
-		{
+		{ /* 00:1f.7 virtio-9p */
 			.id = PCI_CAP_ID_MSIX,
 			.start = 0x98,
 			.len = 12,
 			.flags = JAILHOUSE_PCICAPS_WRITE,
 		},
-		{
-			.id = PCI_CAP_ID_VNDR,
+		{ /* 00:02.0 e1000e NIC */
+			.id = PCI_CAP_ID_PM,
+			.start = 0xc8,
+			.len = 8,
+			.flags = JAILHOUSE_PCICAPS_WRITE,
+		},
+		{ /* 00:02.0 e1000e NIC */
+			.id = PCI_CAP_ID_MSI,
+			.start = 0xd0,
+			.len = 14,
+			.flags = JAILHOUSE_PCICAPS_WRITE,
+		},
+		{ /* 00:02.0 e1000e NIC */
+			.id = PCI_CAP_ID_EXP,
+			.start = 0xe0,
+			.len = 20,
+			.flags = JAILHOUSE_PCICAPS_WRITE,
+		},
+		{ /* 00:02.0 e1000e NIC */
+			.id = PCI_CAP_ID_MSIX,
+			.start = 0xa0,
+			.len = 12,
+			.flags = JAILHOUSE_PCICAPS_WRITE,
+		},
+		{ /* 00:02.0 e1000e NIC */
+			.id = PCI_EXT_CAP_ID_ERR | JAILHOUSE_PCI_EXT_CAP,
+			.start = 0x100,
+			.len = 4,
+		},
+		{ /* 00:02.0 e1000e NIC */
+			.id = PCI_EXT_CAP_ID_DSN | JAILHOUSE_PCI_EXT_CAP,
+			.start = 0x140,
+			.len = 4,
+		},
+		{ /* 00:03.0 PCIe-to-PCI bridge */
+			.id = PCI_CAP_ID_MSI,
+			.start = 0x8c,
+			.len = 24,
+			.flags = JAILHOUSE_PCICAPS_WRITE,
+		},
+		{ /* 00:03.0 PCIe-to-PCI bridge */
+			.id = PCI_CAP_ID_PM,
 			.start = 0x84,
-			.len = 2,
-			.flags = 0,
+			.len = 8,
+			.flags = JAILHOUSE_PCICAPS_WRITE,
 		},
-		{
-			.id = PCI_CAP_ID_VNDR,
-			.start = 0x70,
-			.len = 2,
-			.flags = 0,
+		{ /* 00:03.0 PCIe-to-PCI bridge */
+			.id = PCI_CAP_ID_EXP,
+			.start = 0x48,
+			.len = 60,
 		},
-		{
-			.id = PCI_CAP_ID_VNDR,
-			.start = 0x60,
-			.len = 2,
-			.flags = 0,
-		},
-		{
-			.id = PCI_CAP_ID_VNDR,
-			.start = 0x50,
-			.len = 2,
-			.flags = 0,
-		},
-		{
-			.id = PCI_CAP_ID_VNDR,
+		{ /* 00:03.0 PCIe-to-PCI bridge */
+			.id = PCI_CAP_ID_SHPC,
 			.start = 0x40,
 			.len = 2,
-			.flags = 0,
+		},
+		{ /* 00:03.0 PCIe-to-PCI bridge */
+			.id = PCI_EXT_CAP_ID_ERR | JAILHOUSE_PCI_EXT_CAP,
+			.start = 0x100,
+			.len = 64,
 		},
 	},
 };

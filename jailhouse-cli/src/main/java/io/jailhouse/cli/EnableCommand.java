@@ -1,13 +1,19 @@
 package io.jailhouse.cli;
 
+import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.ConfigFormatException;
+import io.jailhouse.config.SystemConfig;
 import io.jailhouse.daemon.ControlClient;
 import io.jailhouse.daemon.ControlServer;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.daemon.RunDirectory;
 import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.hypervisor.pci.DeviceEmulations;
 import io.jailhouse.sys.Errno;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,6 +40,11 @@ final class EnableCommand extends DaemonCommand {
     @Option(names = "--foreground", description = "run the daemon in this process (for service managers)")
     boolean foreground;
 
+    @Option(names = DeviceEmulations.OPTION, paramLabel = "BDF=MODEL",
+            description = {"serve the system's PCI device BDF with a device model in every cell that lists it",
+                "(repeatable; models: intel-hda), e.g. --emulate 00:1b.0=intel-hda for upstream's pci-demo"})
+    List<String> emulate = new ArrayList<>();
+
     @Override
     int run() throws CommandFailure {
         Partitioning mode;
@@ -43,11 +54,21 @@ final class EnableCommand extends DaemonCommand {
             throw new CommandLine.ParameterException(spec.commandLine(), "Invalid --partitioning: " + e.getMessage());
         }
         CellCreateCommand.checkReadable(sysconfig);
+        if (!emulate.isEmpty()) {
+            // Refused here, in one line, rather than in the new daemon's log.
+            try {
+                DeviceEmulations.parse(emulate, ConfigFiles.read(sysconfig, SystemConfig.class));
+            } catch (IllegalArgumentException e) {
+                throw CommandFailure.of(IOCTL, Errno.EINVAL, e.getMessage());
+            } catch (ConfigFormatException e) {
+                throw CommandFailure.of(IOCTL, Errno.EINVAL, e.getMessage());
+            }
+        }
         RunDirectory runDirectory = runDirectory();
         if (ControlServer.answers(runDirectory.socket())) {
             throw CommandFailure.of(IOCTL, Errno.EBUSY, "already enabled: " + whoAnswers(runDirectory));
         }
-        Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory);
+        Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory, emulate);
         if (foreground) {
             return Jailhoused.run(options, Main.of(spec).hypervisorFactory(), out(), err());
         }

@@ -37,6 +37,38 @@ class ConfigCommandsTest {
     }
 
     @Test
+    void notesGoToStderrAndLeaveTheExitStatusAlone() {
+        // The bundled root, as upstream's, has no 0x3f8; tiny-demo lists it.
+        CliRun r = CliRun.of("config", "check", cfg("qemu-vm.cell"), cfg("tiny-demo.cell"));
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).endsWith("No findings.\n").doesNotContain("Note").doesNotContain("Port I/O");
+        assertThat(r.err().lines()).isNotEmpty().allMatch(l -> l.startsWith("Note: Port I/O ranges outside the root cell's: "));
+        assertThat(r.err()).contains("tiny-demo.cell, cell \"tiny-demo\", PIO range 1: ports 0x3f8-0x3ff are not all in "
+                + "the root cell's PIO ranges (first missing: 0x3f8); the cell gets them all the same, as upstream");
+        CliRun json = CliRun.of("config", "check", "--json", cfg("qemu-vm.cell"), cfg("tiny-demo.cell"));
+        assertThat(json.exit()).isZero();
+        assertThat(json.out()).contains("\"notes\" : [ \"Port I/O ranges outside the root cell's: ");
+    }
+
+    @Test
+    void bytesAfterTheConfigurationAreIgnoredNotedAndDroppedByConvert(@TempDir Path tmp) throws Exception {
+        byte[] cell = Files.readAllBytes(Path.of(cfg("tiny-demo.cell")));
+        Path longer = tmp.resolve("commented-out-count.cell");
+        Files.write(longer, java.util.Arrays.copyOf(cell, cell.length + 56));
+        CliRun check = CliRun.of("config", "check", cfg("qemu-vm.cell"), longer.toString());
+        assertThat(check.exit()).as(check.out() + check.err()).isZero();
+        assertThat(check.err()).contains("Note: " + longer + ": 56 bytes after the configuration (which ends at byte "
+                + cell.length + ") are ignored, as upstream's driver ignores them\n");
+        Path yaml = tmp.resolve("x.yaml");
+        CliRun convert = CliRun.of("config", "convert", longer.toString(), yaml.toString());
+        assertThat(convert.exit()).isZero();
+        assertThat(convert.err()).contains("56 bytes after the configuration", yaml + " does not have them");
+        Path back = tmp.resolve("back.cell");
+        assertThat(CliRun.of("config", "convert", yaml.toString(), back.toString()).exit()).isZero();
+        assertThat(Files.readAllBytes(back)).isEqualTo(cell);
+    }
+
+    @Test
     void checkWithFindingsExits1AndNamesThem() {
         CliRun r = CliRun.of("config", "check", cfg("qemu-vm.cell"), cfg("tiny-demo.cell"), cfg("pci-demo.cell"));
         assertThat(r.exit()).isEqualTo(1);

@@ -93,6 +93,36 @@ class EnableCommandTest {
         assertThat(run.pidFile()).doesNotExist();
     }
 
+    /** Upstream's QEMU system config as a C source (gcc compiles it), with its physical PCI devices. */
+    static final String UPSTREAM_QEMU = Path.of("..", "jailhouse-config", "src", "test", "resources", "c-configs",
+            "qemu-x86.c").toAbsolutePath().normalize().toString();
+
+    @Test
+    void emulateChoicesAreCheckedAgainstTheSystemConfigBeforeAnyDaemonStarts() {
+        Main main = main(FakeJailhoused.class.getName());
+        String devices = "(its devices: 00:01.0, 00:02.0, 00:1b.0, 00:1f.0, 00:1f.2, 00:1f.3, 00:1f.7)";
+        String[][] refused = {
+            {"00:1b.0=sb16", "--emulate 00:1b.0=sb16: unknown model \"sb16\" (models: intel-hda)"},
+            {"00:1c.0=intel-hda", "--emulate 00:1c.0=intel-hda: the system config \"QEMU-VM\" lists no PCI device "
+                + "00:1c.0 " + devices},
+            {"00:03.0=intel-hda", "--emulate 00:03.0=intel-hda: 00:03.0 is a PCI bridge in the system config "
+                + "\"QEMU-VM\"; only devices are emulated " + devices},
+            {"01:0e.0=intel-hda", "--emulate 01:0e.0=intel-hda: 01:0e.0 is an ivshmem device in the system config "
+                + "\"QEMU-VM\"; only devices are emulated " + devices},
+            {"intel-hda", "--emulate intel-hda: expected BDF=MODEL, e.g. 00:1b.0=intel-hda"},
+            {"00:1b.9=intel-hda", "--emulate 00:1b.9=intel-hda: '00:1b.9' is not a PCI address like 01:0c.0"},
+        };
+        for (String[] r : refused) {
+            CliRun run1 = CliRun.of(main, "enable", UPSTREAM_QEMU, "--emulate", r[0]);
+            assertThat(run1.exit()).isEqualTo(1);
+            assertThat(run1.err()).isEqualTo("JAILHOUSE_ENABLE: Invalid argument (" + r[1] + ")\n");
+        }
+        CliRun twice = CliRun.of(main, "enable", UPSTREAM_QEMU, "--emulate", "00:1b.0=intel-hda", "--emulate",
+                "0:1b.0=intel-hda");
+        assertThat(twice.err()).contains("00:1b.0 is given twice");
+        assertThat(run.pidFile()).as("no daemon was started").doesNotExist();
+    }
+
     @Test
     void sigtermEndsABackgroundDaemonCleanly() throws Exception {
         Main main = main(FakeJailhoused.class.getName());

@@ -7,6 +7,7 @@ import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.HypervisorException;
 import io.jailhouse.hypervisor.KvmHypervisor;
 import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.hypervisor.pci.DeviceEmulations;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -25,18 +26,32 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * cells; the {@code jailhouse} command talks to it over the control socket in
  * its run directory.
  *
- * <p>{@code jailhoused --config FILE [--partitioning strict|relaxed] [--run-dir DIR]}
+ * <p>{@code jailhoused --config FILE [--partitioning strict|relaxed] [--emulate BDF=MODEL]... [--run-dir DIR]}
  */
 public final class Jailhoused implements AutoCloseable {
-    public static final String USAGE = "usage: jailhoused --config SYSCONFIG [--partitioning strict|relaxed] [--run-dir DIR]";
+    public static final String USAGE = "usage: jailhoused --config SYSCONFIG [--partitioning strict|relaxed] "
+            + "[--emulate BDF=MODEL]... [--run-dir DIR]";
 
-    /** The daemon's command line. */
-    public record Options(Path config, Partitioning partitioning, RunDirectory runDirectory) {
+    /**
+     * The daemon's command line.
+     *
+     * @param emulate {@code BDF=MODEL} choices, checked against the system config when it is read
+     */
+    public record Options(Path config, Partitioning partitioning, RunDirectory runDirectory, List<String> emulate) {
+        public Options {
+            emulate = List.copyOf(emulate);
+        }
+
+        public Options(Path config, Partitioning partitioning, RunDirectory runDirectory) {
+            this(config, partitioning, runDirectory, List.of());
+        }
+
         /** Parses the arguments; {@code environment} may name the run directory. */
         public static Options parse(String[] args, Map<String, String> environment) {
             Path config = null;
             Partitioning partitioning = Partitioning.STRICT;
             String runDir = null;
+            List<String> emulate = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 String name = arg;
@@ -46,7 +61,7 @@ public final class Jailhoused implements AutoCloseable {
                     name = arg.substring(0, eq);
                     value = arg.substring(eq + 1);
                 }
-                if (!name.equals("--config") && !name.equals("--partitioning") && !name.equals("--run-dir")) {
+                if (!List.of("--config", "--partitioning", "--run-dir", DeviceEmulations.OPTION).contains(name)) {
                     throw new IllegalArgumentException("unknown argument \"" + arg + "\"");
                 }
                 if (value == null) {
@@ -58,13 +73,14 @@ public final class Jailhoused implements AutoCloseable {
                 switch (name) {
                     case "--config" -> config = Path.of(value);
                     case "--partitioning" -> partitioning = partitioning(value);
+                    case DeviceEmulations.OPTION -> emulate.add(value);
                     default -> runDir = value;
                 }
             }
             if (config == null) {
                 throw new IllegalArgumentException("--config is required");
             }
-            return new Options(config, partitioning, RunDirectory.locate(runDir, environment));
+            return new Options(config, partitioning, RunDirectory.locate(runDir, environment), emulate);
         }
 
         public static Partitioning partitioning(String value) {
@@ -77,8 +93,13 @@ public final class Jailhoused implements AutoCloseable {
 
         /** The command line that gives these options (what {@code jailhouse enable} passes to a new daemon). */
         public List<String> arguments() {
-            return List.of("--config", config.toAbsolutePath().toString(), "--partitioning",
-                    partitioning.name().toLowerCase(Locale.ROOT), "--run-dir", runDirectory.path().toString());
+            List<String> args = new ArrayList<>(List.of("--config", config.toAbsolutePath().toString(), "--partitioning",
+                    partitioning.name().toLowerCase(Locale.ROOT), "--run-dir", runDirectory.path().toString()));
+            for (String e : emulate) {
+                args.add(DeviceEmulations.OPTION);
+                args.add(e);
+            }
+            return args;
         }
     }
 
@@ -125,7 +146,14 @@ public final class Jailhoused implements AutoCloseable {
         Jailhoused daemon;
         try {
             SystemConfig config = ConfigFiles.read(options.config(), SystemConfig.class);
-            daemon = start(options.runDirectory(), config, options.partitioning(), factory, log);
+            DeviceEmulations emulations;
+            try {
+                emulations = DeviceEmulations.parse(options.emulate(), config);
+            } catch (IllegalArgumentException e) {
+                err.println(enableFailure(Errno.EINVAL, e.getMessage()));
+                return 1;
+            }
+            daemon = start(options.runDirectory(), config, options.partitioning(), emulations, factory, log);
         } catch (ConfigFormatException e) {
             err.println(enableFailure(Errno.EINVAL, e.getMessage()));
             return 1;
@@ -170,11 +198,17 @@ public final class Jailhoused implements AutoCloseable {
      */
     public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
             HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
+        return start(runDirectory, config, partitioning, DeviceEmulations.NONE, factory, log);
+    }
+
+    /** As above, with device models standing in for PCI devices ({@code --emulate}). */
+    public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
+            DeviceEmulations emulations, HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
         runDirectory.create();
         ControlServer server = ControlServer.bind(runDirectory.socket(), log);
         Hypervisor hypervisor;
         try {
-            hypervisor = factory.enable(config, partitioning);
+            hypervisor = factory.enable(config, partitioning, emulations);
         } catch (HypervisorException | RuntimeException | Error e) {
             server.close();
             throw e;

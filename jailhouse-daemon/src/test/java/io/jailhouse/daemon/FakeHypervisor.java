@@ -75,6 +75,11 @@ public final class FakeHypervisor implements Hypervisor {
     public volatile RuntimeException nextFailure;
     private int closeCount;
 
+    public FakeHypervisor(SystemConfig system, Partitioning partitioning,
+            io.jailhouse.hypervisor.pci.DeviceEmulations emulations) {
+        this(system, partitioning);
+    }
+
     public FakeHypervisor(SystemConfig system, Partitioning partitioning) {
         this.system = system;
         this.partitioning = partitioning;

@@ -2,12 +2,14 @@ package io.jailhouse.hypervisor;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.Console;
+import io.jailhouse.config.Irqchip;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PioRange;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.device.DiagnosticPort;
 import io.jailhouse.hypervisor.device.MmioBus;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
+import io.jailhouse.hypervisor.pci.EmulatedModel;
 import io.jailhouse.hypervisor.pci.IntelHdaController;
 import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.hypervisor.pci.IvshmemLink;
@@ -15,6 +17,7 @@ import io.jailhouse.hypervisor.pci.PciConfigPorts;
 import io.jailhouse.hypervisor.pci.PciConfigSpace;
 import io.jailhouse.hypervisor.pci.VirtualPciFunction;
 import io.jailhouse.hypervisor.device.PioBus;
+import io.jailhouse.hypervisor.device.Pm1EventBlock;
 import io.jailhouse.hypervisor.device.PmTimer;
 import io.jailhouse.hypervisor.device.MpscByteRing;
 import io.jailhouse.hypervisor.device.TestDevice;
@@ -50,6 +53,8 @@ final class Cell {
     static final int UART_PORT_COUNT = 8;
     static final int PM_TIMER_PORTS = 4;
     static final int DIAGNOSTIC_PORT = 0x80;
+    /** Where x86 inmates find the IOAPIC (spec 5.4), and KVM's in-kernel one sits. */
+    static final long IOAPIC_BASE = 0xfec00000L;
     static final int CONSOLE_CAPACITY = 64 * 1024;
     static final int UART_RING_CAPACITY = 16 * 1024;
 
@@ -77,6 +82,8 @@ final class Cell {
     private final MmioWindowTable windows = new MmioWindowTable();
     private PciConfigSpace pci;
     private final List<IvshmemDevice> ivshmem = new ArrayList<>();
+    /** The ACPI PM1 event block, where the cell's ports include it; null otherwise. */
+    private Pm1EventBlock pm1;
     /** MSI deliveries under way from any thread; the VM closes once none is (see signalMsi). */
     private final AtomicInteger msiInFlight = new AtomicInteger();
     private volatile boolean vmClosing;
@@ -133,12 +140,15 @@ final class Cell {
             for (Vcpu v : cell.vcpus) {
                 v.startThread();
             }
+            if (cell.pm1 != null) {
+                cell.pm1.start();
+            }
             for (IvshmemDevice d : cell.ivshmem) {
                 for (String line : d.link().attach(d)) {
                     hv.print(line + "\n");
                 }
             }
-            cell.pci.reset();
+            cell.resetDevices();
             return cell;
         } catch (NativeException e) {
             release(cell, vm, commPage);
@@ -151,6 +161,9 @@ final class Cell {
 
     private static void release(Cell cell, KvmVm vm, MemoryMapping commPage) {
         if (cell != null) {
+            if (cell.pm1 != null) {
+                cell.pm1.close();
+            }
             for (IvshmemDevice d : cell.ivshmem) {
                 cell.hypervisor.doorbells().forget(d);
             }
@@ -243,7 +256,7 @@ final class Cell {
                 hv.doorbells().register(dev, this);
                 ivshmem.add(dev);
                 functions.add(dev);
-            } else if (d.emulation() == io.jailhouse.config.PciDevice.EMULATE_INTEL_HDA) {
+            } else if (hv.emulatedModel(d) == EmulatedModel.INTEL_HDA) {
                 functions.add(IntelHdaController.create(config, i, this::signalMsi, windows));
             } else {
                 throw new IllegalStateException("PCI device " + i + " passed validation without an emulation");
@@ -284,8 +297,18 @@ final class Cell {
         }
         int pm = system.x86().pmTimerAddress();
         if (pm != 0 && claimed.get(pm, pm + PM_TIMER_PORTS).isEmpty()) {
-            pio.add(pm, PM_TIMER_PORTS, new PmTimer(pm));
+            PmTimer timer = new PmTimer(pm);
+            pio.add(pm, PM_TIMER_PORTS, timer);
             claimed.set(pm, pm + PM_TIMER_PORTS);
+            int events = pm - Pm1EventBlock.BELOW_PM_TIMER;
+            // As on QEMU's machines, for cells whose ports include it (upstream's ioapic-demo.cell does).
+            if (events >= 0 && whitelisted(events, Pm1EventBlock.PORTS)
+                    && claimed.get(events, events + Pm1EventBlock.PORTS).isEmpty()) {
+                pm1 = new Pm1EventBlock(events, timer, grantsIoapicPin(Pm1EventBlock.SCI_GSI)
+                        ? this::pulseSci : null, config.name());
+                pio.add(events, Pm1EventBlock.PORTS, pm1);
+                claimed.set(events, events + Pm1EventBlock.PORTS);
+            }
         }
         if (!claimed.get(DIAGNOSTIC_PORT)) {
             pio.add(DIAGNOSTIC_PORT, 1, new DiagnosticPort());
@@ -302,6 +325,22 @@ final class Cell {
             }
         }
         return pio.build();
+    }
+
+    /** One pulse of the SCI line of the in-kernel irqchip (the PM1 event block's thread). */
+    private void pulseSci() {
+        vm.irqLineQuietly(Pm1EventBlock.SCI_GSI, true);
+        vm.irqLineQuietly(Pm1EventBlock.SCI_GSI, false);
+    }
+
+    /** Whether the cell's irqchips give it pin {@code pin} of the IOAPIC (the in-kernel one serves it). */
+    private boolean grantsIoapicPin(int pin) {
+        for (Irqchip chip : config.irqchips()) {
+            if (chip.address() == IOAPIC_BASE && chip.pinBase() == 0 && chip.pinBitmap().isSet(pin)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean whitelisted(int base, int count) {
@@ -380,7 +419,7 @@ final class Cell {
             targets.add(image.data().length == 0 ? null : loadTarget(image));
         }
         park();
-        pci.reset();
+        resetDevices();
         for (Vcpu v : vcpus) {
             v.clearFailure();
         }
@@ -451,7 +490,7 @@ final class Cell {
      */
     List<String> start() throws HypervisorException {
         park();
-        pci.reset();
+        resetDevices();
         List<String> warnings = new ArrayList<>();
         long reset = config.cpuResetAddress();
         boolean covered = false;
@@ -487,10 +526,21 @@ final class Cell {
         return warnings;
     }
 
+    /** What a cell reset clears of the emulated devices (their state is not the inmate's to keep). */
+    private void resetDevices() {
+        pci.reset();
+        if (pm1 != null) {
+            pm1.reset();
+        }
+    }
+
     /** Stops the CPUs and releases the VM; the cell's RAM is cleared for whoever gets it next. */
     void destroy() {
         for (Vcpu v : vcpus) {
             v.exit();
+        }
+        if (pm1 != null) {
+            pm1.close(); // before the VM goes: it drives one of its lines
         }
         for (IvshmemDevice d : ivshmem) {
             d.link().detach(d);

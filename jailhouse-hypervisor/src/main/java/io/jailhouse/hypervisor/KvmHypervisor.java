@@ -7,6 +7,8 @@ import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
+import io.jailhouse.hypervisor.pci.DeviceEmulations;
+import io.jailhouse.hypervisor.pci.EmulatedModel;
 import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.hypervisor.pci.IvshmemLink;
 import io.jailhouse.hypervisor.pci.PciConfigException;
@@ -49,6 +51,7 @@ public final class KvmHypervisor implements Hypervisor {
 
     private final SystemConfig config;
     private final Partitioning partitioning;
+    private final DeviceEmulations emulations;
     private final KvmDevice kvm;
     private final List<CpuidEntry> supportedCpuid;
     private final ReservedMemory memory;
@@ -73,11 +76,12 @@ public final class KvmHypervisor implements Hypervisor {
     /** Host programs attached to root peers, by BDF; guarded by {@link #lock}. */
     private final Map<Integer, RootIvshmemChannel> rootChannels = new LinkedHashMap<>();
 
-    private KvmHypervisor(SystemConfig config, Partitioning partitioning, KvmDevice kvm, List<CpuidEntry> cpuid,
-            ReservedMemory memory, int hostCpus, CpusetIsolation cpusets) {
+    private KvmHypervisor(SystemConfig config, Partitioning partitioning, DeviceEmulations emulations, KvmDevice kvm,
+            List<CpuidEntry> cpuid, ReservedMemory memory, int hostCpus, CpusetIsolation cpusets) {
         this.cpusets = cpusets;
         this.config = config;
         this.partitioning = partitioning;
+        this.emulations = emulations;
         this.kvm = kvm;
         this.supportedCpuid = cpuid;
         this.memory = memory;
@@ -103,6 +107,9 @@ public final class KvmHypervisor implements Hypervisor {
                 + ".");
         notices.add(cpusets == null ? "CPU isolation: none (relaxed partitioning shares host CPUs)."
                 : "CPU isolation: " + cpusets.describe() + ".");
+        if (!emulations.byBdf().isEmpty()) {
+            notices.add("PCI devices emulated in every cell that lists them: " + emulations.describe() + ".");
+        }
         return notices;
     }
 
@@ -125,11 +132,14 @@ public final class KvmHypervisor implements Hypervisor {
     }
 
 
-    /** PCI devices of type DEVICE exist here only where the config asks for an emulation this daemon has. */
-    static final PhysicalDeviceEmulation EMULATION = new PhysicalDeviceEmulation() {
+    /**
+     * PCI devices of type DEVICE exist here only where a model serves them:
+     * chosen at enable for their BDF, or asked for by the config entry.
+     */
+    private final PhysicalDeviceEmulation emulation = new PhysicalDeviceEmulation() {
         @Override
         public boolean emulates(CellConfig cell, int index) {
-            return cell.pciDevices().get(index).emulation() == PciDevice.EMULATE_INTEL_HDA;
+            return emulatedModel(cell.pciDevices().get(index)) != null;
         }
 
         @Override
@@ -137,6 +147,11 @@ public final class KvmHypervisor implements Hypervisor {
             throw new UnsupportedOperationException("built by Cell with the cell's MSI sink");
         }
     };
+
+    /** The model that serves a physical device entry of a cell config, or null. */
+    EmulatedModel emulatedModel(PciDevice device) {
+        return emulations.modelFor(device);
+    }
 
     /** Whether a physical range overlaps the root cell's RAM (not device memory). */
     boolean isRootRam(long phys, long size) {
@@ -151,7 +166,7 @@ public final class KvmHypervisor implements Hypervisor {
     /** PCI checks of a new cell: devices it may have, and each ivshmem link with its peers. */
     private void checkPci(CellConfig cellConfig) throws HypervisorException {
         try {
-            PciConfigSpace.checkCell(cellConfig, EMULATION);
+            PciConfigSpace.checkCell(cellConfig, emulation);
             List<CellConfig> all = new ArrayList<>();
             all.add(config.rootCell());
             for (Cell c : cells.values()) {
@@ -389,12 +404,23 @@ public final class KvmHypervisor implements Hypervisor {
      * sets up the reserved-memory backing and the console.
      */
     public static Hypervisor enable(SystemConfig config, Partitioning partitioning) throws HypervisorException {
-        return enable(config, partitioning, null);
+        return enable(config, partitioning, DeviceEmulations.NONE, null);
+    }
+
+    /** As {@link #enable(SystemConfig, Partitioning)}, with device models standing in for PCI devices. */
+    public static Hypervisor enable(SystemConfig config, Partitioning partitioning, DeviceEmulations emulations)
+            throws HypervisorException {
+        return enable(config, partitioning, emulations, null);
     }
 
     /** As {@link #enable(SystemConfig, Partitioning)}, with the reserved-memory file in {@code memoryDirectory}. */
     public static Hypervisor enable(SystemConfig config, Partitioning partitioning, Path memoryDirectory)
             throws HypervisorException {
+        return enable(config, partitioning, DeviceEmulations.NONE, memoryDirectory);
+    }
+
+    private static Hypervisor enable(SystemConfig config, Partitioning partitioning, DeviceEmulations emulations,
+            Path memoryDirectory) throws HypervisorException {
         if (config.architecture() != Architecture.X86) {
             throw new HypervisorException(Errno.EINVAL, "system config \"" + config.rootCell().name()
                     + "\" is for " + config.architecture() + "; this hypervisor runs x86 cells");
@@ -440,7 +466,8 @@ public final class KvmHypervisor implements Hypervisor {
                     ReservedMemory.FILE_PREFIX + Libc.getpid());
             int hostCpus = Runtime.getRuntime().availableProcessors();
             CpusetIsolation cpusets = partitioning == Partitioning.STRICT ? CpusetIsolation.detect() : null;
-            KvmHypervisor hv = new KvmHypervisor(config, partitioning, kvm, cpuid, memory, hostCpus, cpusets);
+            KvmHypervisor hv = new KvmHypervisor(config, partitioning, emulations, kvm, cpuid, memory, hostCpus,
+                    cpusets);
             hv.print("\nInitializing Jailhouse hypervisor " + VERSION + " on KVM (API " + api + ")\n");
             hv.print("Partitioning: " + (partitioning == Partitioning.STRICT ? "strict" : "relaxed")
                     + ", " + hostCpus + " host CPUs\n");

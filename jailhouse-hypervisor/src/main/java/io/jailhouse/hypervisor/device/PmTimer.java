@@ -54,11 +54,26 @@ public final class PmTimer implements PioDevice {
 
     /** The current 24-bit counter value. */
     public int counter() {
+        return (int) ticks() & COUNTER_MASK;
+    }
+
+    /** Ticks since the device was made: the counter without its 24-bit wrap. */
+    public long ticks() {
         long elapsed = nanoClock.getAsLong() - origin; // difference stays right across nanoTime wrap
         long seconds = Math.floorDiv(elapsed, NANOS_PER_SECOND);
         long nanos = Math.floorMod(elapsed, NANOS_PER_SECOND); // < 10^9, so nanos * FREQUENCY_HZ < 2^52
-        long ticks = seconds * FREQUENCY_HZ + nanos * FREQUENCY_HZ / NANOS_PER_SECOND;
-        return (int) ticks & COUNTER_MASK;
+        return seconds * FREQUENCY_HZ + nanos * FREQUENCY_HZ / NANOS_PER_SECOND;
+    }
+
+    /** Nanoseconds from now until the counter reaches {@code ticks} (0 if it has). */
+    public long nanosUntil(long ticks) {
+        long left = ticks - ticks();
+        if (left <= 0) {
+            return 0;
+        }
+        // Rounded up, so that a wait of this long never ends a tick early.
+        return left / FREQUENCY_HZ * NANOS_PER_SECOND + ((left % FREQUENCY_HZ) * NANOS_PER_SECOND + FREQUENCY_HZ - 1)
+                / FREQUENCY_HZ;
     }
 
     @Override

@@ -33,6 +33,12 @@ public final class IntelHdaController extends EmulatedEndpoint implements MmioDe
     static final int INTCTL_CIE = 1 << 30;
     static final int MSI_CTRL_ENABLE = 0x1;
     static final int MSI_CTRL_64BIT = 0x80;
+    /**
+     * The controller's own BARs (QEMU's intel-hda: 16 KiB of 32-bit memory in
+     * BAR0), for configs that leave {@code bar_mask} zero, as upstream's
+     * configs do for physical devices, whose BARs the hardware sizes.
+     */
+    static final List<Long> OWN_BAR_MASK = List.of(0xffffc000L, 0L, 0L, 0L, 0L, 0L);
 
     private final MsiSink msi;
     private final int msiCap;
@@ -74,8 +80,9 @@ public final class IntelHdaController extends EmulatedEndpoint implements MmioDe
             }
         }
         int[] reset = new int[BARS];
-        long mask0 = d.barMask().get(0);
-        boolean bar64 = d.barMask().get(1) == 0xffffffffL;
+        List<Long> barMask = d.barMask().stream().allMatch(m -> m == 0) ? OWN_BAR_MASK : d.barMask();
+        long mask0 = barMask.get(0);
+        boolean bar64 = barMask.get(1) == 0xffffffffL;
         long size = (~mask0 & 0xffffffffL) + 1;
         long base = 0;
         for (MemoryRegion r : cell.memoryRegions()) {
@@ -87,7 +94,7 @@ public final class IntelHdaController extends EmulatedEndpoint implements MmioDe
         }
         reset[0] = (int) (base & 0xfffffff0L) | (bar64 ? Pci.BAR_MEM_TYPE_64 : 0);
         reset[1] = bar64 ? (int) (base >>> 32) : 0;
-        return new IntelHdaController(d.bdf(), d.barMask(), reset, caps, msiCap, msi, windows);
+        return new IntelHdaController(d.bdf(), barMask, reset, caps, msiCap, msi, windows);
     }
 
     @Override

@@ -151,7 +151,10 @@ public final class PciConfigSpace {
                         throw new PciConfigException(where + " is a physical "
                                 + (d.type() == PciDevice.TYPE_BRIDGE ? "PCI bridge" : "device")
                                 + "; this hypervisor has no pass-through (cells are KVM VMs with emulated devices"
-                                + " only, and nothing emulates this one): remove it from the cell's config");
+                                + " only, and nothing emulates this one)" + (d.type() == PciDevice.TYPE_BRIDGE ? ""
+                                        : ": choose a model for it at enable (jailhouse enable SYSCONFIG "
+                                                + DeviceEmulations.OPTION + " " + Pci.formatBdf(d.bdf()) + "=MODEL; "
+                                                + "models: " + String.join(", ", EmulatedModel.labels()) + ")"));
                     }
                 }
                 default -> throw new PciConfigException(where + " has unknown type " + d.type()
