@@ -87,6 +87,8 @@ final class Cell {
     /** MSI deliveries under way from any thread; the VM closes once none is (see signalMsi). */
     private final AtomicInteger msiInFlight = new AtomicInteger();
     private volatile boolean vmClosing;
+    /** Set when destroy begins; a reader that still holds the cell then meets unmapped pages as exceptions. */
+    private volatile boolean destroyed;
 
     private Cell(KvmHypervisor hypervisor, int id, CellConfig config, KvmVm vm, MemoryMapping commPage) {
         this.hypervisor = hypervisor;
@@ -536,6 +538,7 @@ final class Cell {
 
     /** Stops the CPUs and releases the VM; the cell's RAM is cleared for whoever gets it next. */
     void destroy() {
+        destroyed = true;
         for (Vcpu v : vcpus) {
             v.exit();
         }
@@ -559,11 +562,7 @@ final class Cell {
         } catch (NativeException e) {
             hypervisor.print("Closing VM of cell \"" + name() + "\" failed: " + e.getMessage() + "\n");
         }
-        try {
-            commPage.close();
-        } catch (NativeException ignored) {
-            // The page goes with the process at the latest.
-        }
+        commPage.close(); // a reader that still holds the cell gets an IllegalStateException, not a crash
         List<MemoryRegion> own = new ArrayList<>();
         for (MemoryRegion r : ram) {
             if (!r.has(MemoryRegion.ROOTSHARED) && !hypervisor.sharedWithOtherCell(this, r)) {
@@ -579,6 +578,10 @@ final class Cell {
 
     KvmVm vm() {
         return vm;
+    }
+
+    boolean destroyed() {
+        return destroyed;
     }
 
     KvmHypervisor hypervisor() {

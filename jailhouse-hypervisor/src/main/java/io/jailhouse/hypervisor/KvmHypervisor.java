@@ -698,9 +698,9 @@ public final class KvmHypervisor implements Hypervisor {
 
     private void destroy(Cell cell) {
         print("Closing cell \"" + cell.name() + "\"\n");
+        cells.remove(cell.id()); // first: readers that list cells no longer find it
         cell.destroy();
         drain(cell);
-        cells.remove(cell.id());
         if (cpusets != null) {
             try {
                 cpusets.release(cell.name()); // its threads are gone: the CPUs go back to the host
@@ -740,9 +740,28 @@ public final class KvmHypervisor implements Hypervisor {
         List<CellStatus> out = new ArrayList<>();
         out.add(rootStatus());
         for (Cell c : cells.values()) {
-            out.add(c.status());
+            CellStatus s = statusOrGone(c);
+            if (s != null) {
+                out.add(s);
+            }
         }
         return out;
+    }
+
+    /**
+     * A cell's status, or null when the cell was destroyed while it was being
+     * read (listing does not wait for management): its comm page is unmapped,
+     * which the read meets as an exception, never as a crash.
+     */
+    private static CellStatus statusOrGone(Cell c) {
+        try {
+            return c.status();
+        } catch (IllegalStateException e) {
+            if (!c.destroyed()) {
+                throw e;
+            }
+            return null;
+        }
     }
 
     private CellStatus rootStatus() {
@@ -764,7 +783,11 @@ public final class KvmHypervisor implements Hypervisor {
         if (isRoot(ref)) {
             return rootStatus();
         }
-        return find(ref).status();
+        CellStatus s = statusOrGone(find(ref));
+        if (s == null) {
+            throw new HypervisorException(Errno.ENOENT, "cell " + ref + " was destroyed");
+        }
+        return s;
     }
 
     @Override

@@ -178,11 +178,7 @@ public final class ReservedMemory implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            mapping.close();
-        } catch (NativeException ignored) {
-            // Nothing else to do at shutdown; the file is removed below.
-        }
+        mapping.close();
         try {
             Libc.close(fd);
         } catch (NativeException ignored) {

@@ -330,6 +330,57 @@ class KvmHypervisorTest extends KvmCellTestBase {
         assertThat(hv.statistics(CellRef.ofId(1)).total().values()).containsOnly(0L);
     }
 
+    /**
+     * Listing never waits for management, so it may meet a cell that destroy
+     * is unmapping: that must be an absent cell, never a crash of the JVM
+     * (before, Cell.status read the comm page after munmap: SIGSEGV).
+     */
+    @Test
+    void listingWhileCellsWithFortyMiBOfRamAreDestroyedNeverCrashes() throws Exception {
+        CellConfig big = tinyDemo().withMemoryRegions(List.of(
+                new io.jailhouse.config.MemoryRegion(0x3c000000L, 0x200000, 40L << 20, io.jailhouse.config.MemoryRegion.READ
+                        | io.jailhouse.config.MemoryRegion.WRITE | io.jailhouse.config.MemoryRegion.EXECUTE
+                        | io.jailhouse.config.MemoryRegion.LOADABLE),
+                tinyDemo().memoryRegions().get(1)));
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong lists = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread poller = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                try {
+                    for (CellStatus s : hv.cells()) {
+                        if (s.id() != 0) {
+                            hv.cell(CellRef.ofId(s.id()));
+                        }
+                    }
+                } catch (HypervisorException e) {
+                    if (e.errno() != io.jailhouse.sys.Errno.ENOENT) {
+                        failure.compareAndSet(null, e);
+                    }
+                } catch (RuntimeException | Error e) {
+                    failure.compareAndSet(null, e);
+                }
+                lists.incrementAndGet();
+            }
+        });
+        try {
+            byte[] ram = new byte[40 << 20];
+            java.util.Arrays.fill(ram, (byte) 0x5a);
+            for (int round = 0; round < 10; round++) {
+                hv.createCell(big);
+                CellRef ref = CellRef.ofName("tiny-demo");
+                hv.loadCell(ref, List.of(new LoadImage("40 MiB", ram, 0x200000)));
+                hv.destroyCell(ref);
+            }
+        } finally {
+            stop.set(true);
+            poller.join();
+        }
+        assertThat(failure.get()).as("what listing met").isNull();
+        assertThat(lists.get()).as("listing went on throughout").isGreaterThan(10);
+        assertThat(hv.cells()).extracting(CellStatus::name).containsExactly("QEMU-VM");
+    }
+
     @FunctionalInterface
     interface ThrowingOp {
         void run() throws Exception;

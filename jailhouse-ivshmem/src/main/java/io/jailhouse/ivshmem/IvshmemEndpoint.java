@@ -10,6 +10,7 @@ import io.jailhouse.daemon.DaemonUnavailableException;
 import io.jailhouse.hypervisor.IvshmemAttachment;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.MemoryMapping;
 import io.jailhouse.sys.NativeException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -75,6 +76,8 @@ public final class IvshmemEndpoint implements AutoCloseable {
     private final MemorySegment readWrite;
     private final List<MemorySegment> outputs = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
+    /** The sections, unmapped when the endpoint closes. */
+    private final List<MemoryMapping> mappings = new ArrayList<>();
     private final MemorySegment record;
     private final MemorySegment pollFds;
     private final MemorySegment counter;
@@ -243,26 +246,17 @@ public final class IvshmemEndpoint implements AutoCloseable {
     }
 
     /**
-     * Maps a section into the endpoint's arena: closing the endpoint unmaps
-     * it, and a view used afterwards throws instead of touching unmapped
-     * memory.
+     * Maps a section (read-only at the mmap and the segment level unless
+     * {@code writable}): closing the endpoint unmaps it, and a view used
+     * afterwards throws instead of touching unmapped memory.
      */
-    @SuppressWarnings("restricted")
     private MemorySegment map(int fd, IvshmemAttachment.Section s, boolean writable) throws NativeException {
         if (s.size() == 0) {
             return arena.allocate(0);
         }
-        MemorySegment m = Libc.mmap(s.size(), Libc.PROT_READ | (writable ? Libc.PROT_WRITE : 0), Libc.MAP_SHARED, fd,
-                s.offset()).reinterpret(arena, IvshmemEndpoint::unmap);
-        return writable ? m : m.asReadOnly();
-    }
-
-    private static void unmap(MemorySegment m) {
-        try {
-            Libc.munmap(m);
-        } catch (NativeException ignored) {
-            // An address range that will not unmap goes with the process.
-        }
+        MemoryMapping m = MemoryMapping.ofFile(fd, s.offset(), s.size(), writable);
+        mappings.add(m);
+        return m.segment();
     }
 
     /** The link's BDF. */
@@ -512,6 +506,7 @@ public final class IvshmemEndpoint implements AutoCloseable {
         for (int fd : doorbellFds) {
             closeQuietly(fd);
         }
+        mappings.forEach(MemoryMapping::close);
         arena.close();
     }
 

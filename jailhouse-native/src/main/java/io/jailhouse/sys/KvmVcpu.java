@@ -44,7 +44,7 @@ public final class KvmVcpu implements AutoCloseable {
 
     private final int id;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment runMapping;
+    private final MemoryMapping runMapping;
     private final KvmRun run;
     private final MemorySegment regs;
     private final MemorySegment sregs;
@@ -55,13 +55,13 @@ public final class KvmVcpu implements AutoCloseable {
         this.id = id;
         this.fd = fd;
         try {
-            this.runMapping = Libc.mmap(mmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+            this.runMapping = MemoryMapping.ofFile(fd, 0, mmapSize, true);
         } catch (NativeException e) {
             Libc.close(fd);
             arena.close();
             throw e;
         }
-        this.run = new KvmRun(runMapping);
+        this.run = new KvmRun(runMapping.segment());
         this.regs = arena.allocate(KvmStructs.REGS);
         this.sregs = arena.allocate(KvmStructs.SREGS);
     }
@@ -341,7 +341,7 @@ public final class KvmVcpu implements AutoCloseable {
             int f = fd;
             fd = -1;
             try {
-                Libc.munmap(runMapping);
+                runMapping.close();
             } finally {
                 arena.close();
                 Libc.close(f);

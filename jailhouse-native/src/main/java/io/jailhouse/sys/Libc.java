@@ -242,10 +242,11 @@ public final class Libc {
     /**
      * Maps {@code length} bytes of {@code fd} (or anonymous memory with fd -1
      * and {@link #MAP_ANONYMOUS}) and returns the mapping as a segment of that
-     * length; unmap it with {@link #munmap}.
+     * length in the global scope: only {@link MemoryMapping} calls it, and
+     * puts the segment in an arena whose close unmaps it.
      */
     @SuppressWarnings("restricted") // the kernel gave us exactly this many bytes
-    public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) throws NativeException {
+    static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) throws NativeException {
         MemorySegment state = callState();
         MemorySegment address;
         try {
@@ -262,7 +263,7 @@ public final class Libc {
         return address.reinterpret(length);
     }
 
-    public static void munmap(MemorySegment mapping) throws NativeException {
+    static void munmap(MemorySegment mapping) throws NativeException {
         MemorySegment state = callState();
         int r;
         try {
