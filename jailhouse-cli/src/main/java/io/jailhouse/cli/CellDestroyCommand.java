@@ -12,11 +12,14 @@ final class CellDestroyCommand extends DaemonCommand {
     @Mixin
     CellArgument cell;
 
+    @Mixin
+    ForceOption force;
+
     @Override
     int run() throws CommandFailure {
         CellRef ref = cell.ref();
         request(IOCTL, c -> {
-            c.destroyCell(ref);
+            c.destroyCell(ref, force.force);
             return null;
         });
         return 0;

@@ -12,11 +12,14 @@ final class CellShutdownCommand extends DaemonCommand {
     @Mixin
     CellArgument cell;
 
+    @Mixin
+    ForceOption force;
+
     @Override
     int run() throws CommandFailure {
         CellRef ref = cell.ref();
         request(IOCTL, c -> {
-            c.shutdownCell(ref);
+            c.shutdownCell(ref, force.force);
             return null;
         });
         return 0;

@@ -81,6 +81,11 @@ abstract class DaemonCommand implements Callable<Integer> {
             throw CommandFailure.of(operation, Errno.EINVAL, e.getMessage());
         }
         try (client) {
+            // What a request waits for (a cell's answer) is told on stderr; Ctrl-C withdraws the request.
+            client.onProgress(line -> {
+                err().println(line);
+                err().flush();
+            });
             return exchange.with(client);
         } catch (ControlException e) {
             throw CommandFailure.of(operation, e.errno(), e.getMessage());

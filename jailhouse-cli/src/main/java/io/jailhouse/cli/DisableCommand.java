@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code jailhouse disable}: destroys every cell (call again if one refuses,
@@ -16,11 +17,14 @@ final class DisableCommand extends DaemonCommand {
     static final String IOCTL = "JAILHOUSE_DISABLE";
     static final Duration EXIT_WAIT = Duration.ofSeconds(30);
 
+    @Mixin
+    ForceOption force;
+
     @Override
     int run() throws CommandFailure {
         DaemonInfo info = request(IOCTL, c -> {
             DaemonInfo i = c.ping();
-            c.disable();
+            c.disable(force.force);
             return i;
         });
         // The daemon removes its pid file last, after the hypervisor let go of KVM and memory.

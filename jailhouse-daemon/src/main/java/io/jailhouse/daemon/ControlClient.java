@@ -37,6 +37,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class ControlClient implements Closeable {
     private final ControlChannel channel;
     private Duration timeout = Duration.ZERO;
+    /** Where progress lines go (what a request waits for); null: the daemon sends none. */
+    private java.util.function.Consumer<String> progress;
 
     private ControlClient(SocketChannel socket) {
         this.channel = new ControlChannel(socket);
@@ -68,6 +70,16 @@ public final class ControlClient implements Closeable {
         return new ControlClient(ch);
     }
 
+    /**
+     * Asks the daemon to say what later requests wait for, if they wait
+     * (e.g. {@code waiting for cell "x" to answer the shutdown request}), and
+     * hands each such line to {@code listener} while the request is under way.
+     */
+    public ControlClient onProgress(java.util.function.Consumer<String> listener) {
+        this.progress = listener;
+        return this;
+    }
+
     /** Bounds how long each later call waits for its reply; zero waits forever. */
     public ControlClient timeout(Duration timeout) {
         this.timeout = timeout;
@@ -81,17 +93,16 @@ public final class ControlClient implements Closeable {
      * @throws IOException when the connection fails or the daemon goes away before replying
      */
     public ObjectNode call(ObjectNode request) throws ControlException, IOException {
+        if (progress != null) {
+            request.put("progress", true);
+        }
         byte[] body = ControlProtocol.JSON.writeValueAsBytes(request);
         if (body.length > ControlProtocol.MAX_MESSAGE_BYTES) {
             throw new ControlException(Errno.EMSGSIZE, "request of " + body.length
                     + " bytes exceeds the protocol's limit of " + ControlProtocol.MAX_MESSAGE_BYTES + " bytes");
         }
-        byte[] replyBytes = exchange(body);
-        if (replyBytes == null) {
-            throw new EOFException("the daemon closed the connection without replying");
-        }
-        JsonNode reply = ControlProtocol.JSON.readTree(replyBytes);
-        if (reply == null || !reply.isObject() || !reply.path("ok").isBoolean()) {
+        JsonNode reply = exchange(body);
+        if (!reply.path("ok").isBoolean()) {
             throw new IOException("malformed reply from the daemon");
         }
         if (!reply.get("ok").asBoolean()) {
@@ -107,10 +118,11 @@ public final class ControlClient implements Closeable {
         return (ObjectNode) reply;
     }
 
-    private byte[] exchange(byte[] body) throws IOException {
+    /** Writes the request and reads frames until the reply, handing progress lines to the listener. */
+    private JsonNode exchange(byte[] body) throws IOException {
         if (timeout.isZero()) {
             channel.write(body);
-            return channel.read();
+            return reply();
         }
         // Blocking socket channels have no read timeout: a watchdog closes the channel instead.
         AtomicBoolean timedOut = new AtomicBoolean();
@@ -125,7 +137,7 @@ public final class ControlClient implements Closeable {
         });
         try {
             channel.write(body);
-            return channel.read();
+            return reply();
         } catch (IOException e) {
             if (timedOut.get()) {
                 throw new IOException("no reply from the daemon within " + timeout.toMillis() + " ms", e);
@@ -133,6 +145,26 @@ public final class ControlClient implements Closeable {
             throw e;
         } finally {
             watchdog.interrupt();
+        }
+    }
+
+    private JsonNode reply() throws IOException {
+        while (true) {
+            byte[] frame = channel.read();
+            if (frame == null) {
+                throw new EOFException("the daemon closed the connection without replying");
+            }
+            JsonNode n = ControlProtocol.JSON.readTree(frame);
+            if (n == null || !n.isObject()) {
+                throw new IOException("malformed reply from the daemon");
+            }
+            JsonNode line = n.get("progress");
+            if (line == null || n.has("ok")) {
+                return n;
+            }
+            if (progress != null && line.isTextual()) {
+                progress.accept(line.asText());
+            }
         }
     }
 
@@ -158,7 +190,12 @@ public final class ControlClient implements Closeable {
     }
 
     public void shutdownCell(CellRef cell) throws ControlException, IOException {
-        call(withCell(ControlProtocol.CELL_SHUTDOWN, cell));
+        shutdownCell(cell, false);
+    }
+
+    /** With {@code force}, the cell's approval is skipped (not upstream's; an operator's way out of a mute cell). */
+    public void shutdownCell(CellRef cell, boolean force) throws ControlException, IOException {
+        call(withCell(ControlProtocol.CELL_SHUTDOWN, cell).put("force", force));
     }
 
     /** Starts the cell; returns the hypervisor's warnings. */
@@ -167,7 +204,11 @@ public final class ControlClient implements Closeable {
     }
 
     public void destroyCell(CellRef cell) throws ControlException, IOException {
-        call(withCell(ControlProtocol.CELL_DESTROY, cell));
+        destroyCell(cell, false);
+    }
+
+    public void destroyCell(CellRef cell, boolean force) throws ControlException, IOException {
+        call(withCell(ControlProtocol.CELL_DESTROY, cell).put("force", force));
     }
 
     public CellList cells() throws ControlException, IOException {
@@ -220,7 +261,11 @@ public final class ControlClient implements Closeable {
 
     /** Destroys all cells; the daemon then ends. */
     public void disable() throws ControlException, IOException {
-        call(ControlMessages.request(ControlProtocol.DISABLE));
+        disable(false);
+    }
+
+    public void disable(boolean force) throws ControlException, IOException {
+        call(ControlMessages.request(ControlProtocol.DISABLE).put("force", force));
     }
 
     private static ObjectNode withCell(String op, CellRef cell) {

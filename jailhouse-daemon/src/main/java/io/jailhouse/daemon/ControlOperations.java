@@ -8,6 +8,7 @@ import io.jailhouse.config.ConfigFormatException;
 import io.jailhouse.config.JailhouseConfig;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.Caller;
 import io.jailhouse.hypervisor.CellRef;
 import io.jailhouse.hypervisor.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
@@ -18,8 +19,6 @@ import io.jailhouse.hypervisor.LoadImage;
 import io.jailhouse.sys.Errno;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * What the daemon does for each op: checks the request, calls the
@@ -39,12 +38,32 @@ final class ControlOperations {
     private final List<String> notices;
     private final DaemonLog log;
     /**
-     * Ops share the hypervisor, which is thread-safe; disable takes the lock
-     * alone so that no op can slip in between destroying the cells and
-     * marking the daemon as going away.
+     * Ops share the hypervisor, which is thread-safe and waits for a cell
+     * only in operations on that cell: no op here waits for another, reads
+     * never queue behind writes.
      */
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean disabled;
+
+    /** The connection a request came on, as its operation sees it. */
+    interface Connection {
+        /** Whether the client went away (closed its end, e.g. on Ctrl-C): a waiting request is withdrawn. */
+        boolean gone();
+
+        /** Sends a progress line ahead of the reply (what a request waits for). */
+        void progress(String line);
+    }
+
+    /** A connection that never goes and hears nothing (requests handled without a client, tests). */
+    static final Connection DETACHED = new Connection() {
+        @Override
+        public boolean gone() {
+            return false;
+        }
+
+        @Override
+        public void progress(String line) {
+        }
+    };
 
     ControlOperations(Hypervisor hypervisor, long pid, List<String> notices, DaemonLog log) {
         this.hypervisor = hypervisor;
@@ -82,6 +101,10 @@ final class ControlOperations {
     }
 
     Reply handle(byte[] frame, Session session) {
+        return handle(frame, session, DETACHED);
+    }
+
+    Reply handle(byte[] frame, Session session, Connection connection) {
         ControlRequest request;
         try {
             request = ControlRequest.parse(frame);
@@ -90,7 +113,7 @@ final class ControlOperations {
             return error(e.errno(), e.getMessage());
         }
         try {
-            return dispatch(request, session);
+            return dispatch(request, session, connection);
         } catch (ProtocolException e) {
             log.info("refused request: " + e.getMessage());
             return error(e.errno(), e.getMessage());
@@ -106,36 +129,60 @@ final class ControlOperations {
         }
     }
 
-    private Reply dispatch(ControlRequest request, Session session)
+    private Reply dispatch(ControlRequest request, Session session, Connection connection)
             throws ProtocolException, HypervisorException, InterruptedException {
         String op = request.op();
-        if (op.equals(ControlProtocol.CONSOLE_READ) || op.equals(ControlProtocol.CELL_CONSOLE_READ)) {
-            // Console reads may wait; they must not hold up disable while they do.
-            checkEnabled();
-            return consoleRead(request);
+        checkEnabled();
+        return switch (op) {
+            case ControlProtocol.PING -> ok(ping());
+            case ControlProtocol.CONSOLE_READ, ControlProtocol.CELL_CONSOLE_READ -> consoleRead(request);
+            case ControlProtocol.CELL_CREATE -> ok(create(request));
+            case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images(), caller(request, connection)));
+            case ControlProtocol.CELL_SHUTDOWN -> ok(load(request.cell(), List.of(), caller(request, connection)));
+            case ControlProtocol.CELL_START -> ok(start(request.cell(), caller(request, connection)));
+            case ControlProtocol.CELL_DESTROY -> ok(destroy(request.cell(), caller(request, connection)));
+            case ControlProtocol.CELL_LIST -> ok(list());
+            case ControlProtocol.CELL_STATS -> ok(ControlMessages.statistics(hypervisor.statistics(request.cell())));
+            case ControlProtocol.DISABLE -> disable(caller(request, connection));
+            case ControlProtocol.IVSHMEM_LIST -> ok(ControlMessages.ivshmemLinks(hypervisor.ivshmemLinks()));
+            case ControlProtocol.IVSHMEM_ATTACH -> ok(attach(request.bdf(), session));
+            case ControlProtocol.IVSHMEM_DETACH -> ok(detach(request.bdf(), session));
+            default -> throw new ProtocolException(Errno.EOPNOTSUPP, "unknown op \"" + op + "\"");
+        };
+    }
+
+    /**
+     * The client as the hypervisor sees it while an operation waits: forcing
+     * if the request says {@code "force": true} (shutdown, destroy, disable
+     * only), withdrawn once its connection is gone, told what is waited for
+     * if the request says {@code "progress": true}.
+     */
+    private static Caller caller(ControlRequest request, Connection connection) throws ProtocolException {
+        String op = request.op();
+        boolean force = request.flag("force");
+        if (force && !op.equals(ControlProtocol.CELL_SHUTDOWN) && !op.equals(ControlProtocol.CELL_DESTROY)
+                && !op.equals(ControlProtocol.DISABLE)) {
+            throw new ProtocolException(Errno.EINVAL, op + ": \"force\" is for cell.shutdown, cell.destroy and disable");
         }
-        Lock held = op.equals(ControlProtocol.DISABLE) ? lock.writeLock() : lock.readLock();
-        held.lock();
-        try {
-            checkEnabled();
-            return switch (op) {
-                case ControlProtocol.PING -> ok(ping());
-                case ControlProtocol.CELL_CREATE -> ok(create(request));
-                case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images()));
-                case ControlProtocol.CELL_SHUTDOWN -> ok(load(request.cell(), List.of()));
-                case ControlProtocol.CELL_START -> ok(start(request.cell()));
-                case ControlProtocol.CELL_DESTROY -> ok(destroy(request.cell()));
-                case ControlProtocol.CELL_LIST -> ok(list());
-                case ControlProtocol.CELL_STATS -> ok(ControlMessages.statistics(hypervisor.statistics(request.cell())));
-                case ControlProtocol.DISABLE -> disable();
-                case ControlProtocol.IVSHMEM_LIST -> ok(ControlMessages.ivshmemLinks(hypervisor.ivshmemLinks()));
-                case ControlProtocol.IVSHMEM_ATTACH -> ok(attach(request.bdf(), session));
-                case ControlProtocol.IVSHMEM_DETACH -> ok(detach(request.bdf(), session));
-                default -> throw new ProtocolException(Errno.EOPNOTSUPP, "unknown op \"" + op + "\"");
-            };
-        } finally {
-            held.unlock();
-        }
+        boolean progress = request.flag("progress");
+        return new Caller() {
+            @Override
+            public boolean force() {
+                return force;
+            }
+
+            @Override
+            public boolean withdrawn() {
+                return connection.gone();
+            }
+
+            @Override
+            public void waiting(String what) {
+                if (progress) {
+                    connection.progress(what);
+                }
+            }
+        };
     }
 
     private void checkEnabled() throws HypervisorException {
@@ -169,15 +216,15 @@ final class ControlOperations {
         return ControlMessages.object().set("cell", ControlMessages.cellStatus(created));
     }
 
-    private ObjectNode load(CellRef cell, List<LoadImage> images) throws HypervisorException {
-        hypervisor.loadCell(cell, images);
+    private ObjectNode load(CellRef cell, List<LoadImage> images, Caller caller) throws HypervisorException {
+        hypervisor.loadCell(cell, images, caller);
         log.info(images.isEmpty() ? "shut down cell " + cell
                 : "loaded " + images.size() + " image(s) into cell " + cell);
         return ControlMessages.object();
     }
 
-    private ObjectNode start(CellRef cell) throws HypervisorException {
-        List<String> warnings = hypervisor.startCell(cell);
+    private ObjectNode start(CellRef cell, Caller caller) throws HypervisorException {
+        List<String> warnings = hypervisor.startCell(cell, caller);
         log.info("started cell " + cell);
         ObjectNode n = ControlMessages.object();
         ArrayNode w = n.putArray("warnings");
@@ -185,8 +232,8 @@ final class ControlOperations {
         return n;
     }
 
-    private ObjectNode destroy(CellRef cell) throws HypervisorException {
-        hypervisor.destroyCell(cell);
+    private ObjectNode destroy(CellRef cell, Caller caller) throws HypervisorException {
+        hypervisor.destroyCell(cell, caller);
         log.info("destroyed cell " + cell);
         return ControlMessages.object();
     }
@@ -218,8 +265,8 @@ final class ControlOperations {
         return ControlMessages.object();
     }
 
-    private Reply disable() throws HypervisorException {
-        hypervisor.disable();
+    private Reply disable(Caller caller) throws HypervisorException {
+        hypervisor.disable(caller);
         disabled = true;
         log.info("disabled: all cells destroyed, the daemon ends");
         return new Reply(ok(ControlMessages.object()).body(), true);

@@ -140,6 +140,18 @@ final class ControlRequest {
     }
 
     /** An optional integer field, {@code fallback} when absent. */
+    /** A boolean field; absent is false. */
+    boolean flag(String field) throws ProtocolException {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (!n.isBoolean()) {
+            throw invalid("field \"" + field + "\" must be true or false");
+        }
+        return n.booleanValue();
+    }
+
     long integer(String field, long fallback) throws ProtocolException {
         JsonNode n = body.get(field);
         if (n == null || n.isNull()) {

@@ -143,27 +143,11 @@ public final class ControlServer implements Closeable {
                 channel.write(encode(ControlOperations.error(Errno.EACCES, refusal)));
                 return;
             }
-            while (!closed) {
-                byte[] frame;
-                try {
-                    frame = channel.read();
-                } catch (MessageTooLargeException e) {
-                    log.info("refused request: " + e.getMessage());
-                    channel.write(encode(ControlOperations.error(Errno.EMSGSIZE,
-                            "request of " + e.length() + " bytes exceeds the limit of " + ControlProtocol.MAX_MESSAGE_BYTES
-                                    + " bytes; closing the connection")));
-                    return;
-                }
-                if (frame == null) {
-                    return;
-                }
-                ControlOperations.Reply reply = operations.handle(frame, session);
-                channel.write(encode(reply));
-                if (reply.disabled()) {
-                    disabled = true;
-                    return;
-                }
+            try (ClientConnection connection = new ClientConnection(channel)) {
+                disabled = answer(connection, channel, session, operations);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (EOFException | ClosedChannelException e) {
             // The client went away mid-message, or the daemon is closing: nothing to answer.
         } catch (SocketException e) {
@@ -183,6 +167,31 @@ public final class ControlServer implements Closeable {
                 onDisabled.run();
             }
         }
+    }
+
+    /** Answers the connection's requests in order; true if one of them disabled the hypervisor. */
+    private boolean answer(ClientConnection connection, ControlChannel channel, ControlOperations.Session session,
+            ControlOperations operations) throws IOException, InterruptedException {
+        while (!closed) {
+            ClientConnection.Incoming next = connection.next();
+            if (next.tooLarge() != null) {
+                MessageTooLargeException e = next.tooLarge();
+                log.info("refused request: " + e.getMessage());
+                channel.write(encode(ControlOperations.error(Errno.EMSGSIZE, "request of " + e.length()
+                        + " bytes exceeds the limit of " + ControlProtocol.MAX_MESSAGE_BYTES
+                        + " bytes; closing the connection")));
+                return false;
+            }
+            if (next.frame() == null) {
+                return false;
+            }
+            ControlOperations.Reply reply = operations.handle(next.frame(), session, connection);
+            channel.write(encode(reply));
+            if (reply.disabled()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static byte[] encode(ControlOperations.Reply reply) throws IOException {

@@ -3,6 +3,7 @@ package io.jailhouse.daemon;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.SystemConfig;
+import io.jailhouse.hypervisor.Caller;
 import io.jailhouse.hypervisor.CellRef;
 import io.jailhouse.hypervisor.CellState;
 import io.jailhouse.hypervisor.CellStatistics;
@@ -157,7 +158,14 @@ public final class FakeHypervisor implements Hypervisor {
         return c;
     }
 
-    private void approve(FakeCell c) throws HypervisorException {
+    /** What the last lifecycle operation was asked with (force, and whether the caller withdrew). */
+    public volatile Caller lastCaller;
+
+    private void approve(FakeCell c, Caller caller) throws HypervisorException {
+        lastCaller = caller;
+        if (caller.force()) {
+            return;
+        }
         if (refusals > 0 && (c.state == CellState.RUNNING || c.state == CellState.RUNNING_LOCKED)) {
             refusals--;
             throw new HypervisorException(Errno.EPERM, "cell \"" + c.name() + "\" refused the request");
@@ -165,7 +173,7 @@ public final class FakeHypervisor implements Hypervisor {
     }
 
     @Override
-    public synchronized void loadCell(CellRef ref, List<LoadImage> images) throws HypervisorException {
+    public synchronized void loadCell(CellRef ref, List<LoadImage> images, Caller caller) throws HypervisorException {
         enter();
         FakeCell c = nonRoot(ref);
         for (LoadImage image : images) {
@@ -181,27 +189,27 @@ public final class FakeHypervisor implements Hypervisor {
                         + " bytes at 0x" + Long.toHexString(image.address()) + ") is not inside a loadable region");
             }
         }
-        approve(c);
+        approve(c, caller);
         c.state = CellState.SHUT_DOWN;
         c.failedCpus.clear();
         c.images = List.copyOf(images);
     }
 
     @Override
-    public synchronized List<String> startCell(CellRef ref) throws HypervisorException {
+    public synchronized List<String> startCell(CellRef ref, Caller caller) throws HypervisorException {
         enter();
         FakeCell c = nonRoot(ref);
-        approve(c);
+        approve(c, caller);
         c.state = CellState.RUNNING;
         console.write("Started cell \"" + c.name() + "\"\n");
         return startWarnings;
     }
 
     @Override
-    public synchronized void destroyCell(CellRef ref) throws HypervisorException {
+    public synchronized void destroyCell(CellRef ref, Caller caller) throws HypervisorException {
         enter();
         FakeCell c = nonRoot(ref);
-        approve(c);
+        approve(c, caller);
         cells.remove(c.id);
         cells.get(0).cpus.addAll(c.cpus);
         console.write("Closing cell \"" + c.name() + "\"\n");
@@ -263,11 +271,11 @@ public final class FakeHypervisor implements Hypervisor {
     }
 
     @Override
-    public synchronized void disable() throws HypervisorException {
+    public synchronized void disable(Caller caller) throws HypervisorException {
         enter();
         for (FakeCell c : new ArrayList<>(cells.values())) {
             if (c.id != 0) {
-                destroyCell(CellRef.ofId(c.id));
+                destroyCell(CellRef.ofId(c.id), caller);
             }
         }
         console.write("Shutting down hypervisor\n");

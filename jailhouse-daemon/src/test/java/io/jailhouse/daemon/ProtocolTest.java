@@ -197,6 +197,25 @@ class ProtocolTest {
     }
 
     @Test
+    void forceIsForShutdownDestroyAndDisableAndReachesTheHypervisor() throws Exception {
+        try (ControlClient client = daemon.client()) {
+            client.createCell(java.nio.file.Files.readAllBytes(RunningDaemon.config("apic-demo.cell")));
+            client.shutdownCell(io.jailhouse.hypervisor.CellRef.ofName("apic-demo"), true);
+            assertThat(daemon.fake().lastCaller.force()).isTrue();
+            client.shutdownCell(io.jailhouse.hypervisor.CellRef.ofName("apic-demo"));
+            assertThat(daemon.fake().lastCaller.force()).isFalse();
+        }
+        try (RawConnection c = connect()) {
+            assertError(c.exchange("{\"version\":1,\"op\":\"cell.start\",\"cell\":{\"id\":1},\"force\":true}"),
+                    "EINVAL", "\"force\" is for cell.shutdown, cell.destroy and disable");
+            assertError(c.exchange("{\"version\":1,\"op\":\"cell.destroy\",\"cell\":{\"id\":1},\"force\":\"yes\"}"),
+                    "EINVAL", "field \"force\" must be true or false");
+            assertStillServing(c);
+        }
+        assertThat(daemon.fake().cellNames()).containsExactly("QEMU-VM", "apic-demo");
+    }
+
+    @Test
     void theCurrentUserIsAccepted() throws IOException {
         try (RawConnection c = connect()) {
             assertThat(c.exchange(PING).get("ok").asBoolean()).isTrue();

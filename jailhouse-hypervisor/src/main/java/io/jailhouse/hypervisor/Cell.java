@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A non-root cell: one KVM VM with its memory slots, its comm page, its
@@ -421,6 +422,7 @@ final class Cell {
             targets.add(image.data().length == 0 ? null : loadTarget(image));
         }
         park();
+        reconfigPending.set(false); // its inmate starts over with the configuration as it is
         resetDevices();
         for (Vcpu v : vcpus) {
             v.clearFailure();
@@ -492,6 +494,7 @@ final class Cell {
      */
     List<String> start() throws HypervisorException {
         park();
+        reconfigPending.set(false); // its inmate starts over with the configuration as it is
         resetDevices();
         List<String> warnings = new ArrayList<>();
         long reset = config.cpuResetAddress();
@@ -610,54 +613,186 @@ final class Cell {
     static final long POLL_NANOS = 50_000;
 
     /**
+     * Serializes the lifecycle operations on this cell, and the waits for
+     * its answers, which can take as long as the cell likes; operations on
+     * other cells never take it.
+     */
+    private final ReentrantLock operations = new ReentrantLock();
+    /** What the operation holding {@link #operations} waits for ("the shutdown request"), or null. */
+    private volatile String awaiting;
+    /** Set by a forcing operation: the wait for an answer under way gives up. */
+    private volatile boolean abortWait;
+
+    /**
+     * Takes the cell for one operation: waits for the operation under way on
+     * it, telling the caller after a while, giving up when the caller
+     * withdraws. A forcing caller makes the operation under way give up its
+     * wait for the cell's answer.
+     *
+     * @throws HypervisorException EINTR when the caller withdrew or the
+     *         hypervisor closes, ENOENT when the cell was destroyed meanwhile
+     */
+    void acquire(Caller caller) throws HypervisorException {
+        long start = System.nanoTime();
+        boolean told = false;
+        while (true) {
+            if (caller.force() && operations.isLocked()) {
+                abortWait = true;
+            }
+            try {
+                if (operations.tryLock(10, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    abortWait = false;
+                    if (destroyed) {
+                        operations.unlock();
+                        throw new HypervisorException(Errno.ENOENT, "cell \"" + name() + "\" was destroyed");
+                    }
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HypervisorException(Errno.EINTR, "interrupted while waiting for cell \"" + name() + "\"");
+            }
+            if (destroyed) {
+                throw new HypervisorException(Errno.ENOENT, "cell \"" + name() + "\" was destroyed");
+            }
+            if (caller.withdrawn()) {
+                throw new HypervisorException(Errno.EINTR, "withdrawn while another operation on cell \"" + name()
+                        + "\" was under way; nothing changed");
+            }
+            if (hypervisor.closing()) {
+                throw new HypervisorException(Errno.EINTR, "the hypervisor is shutting down");
+            }
+            if (!told && System.nanoTime() - start > Caller.PATIENCE_NANOS) {
+                String what = awaiting;
+                caller.waiting("waiting for cell \"" + name() + "\"" + (what != null
+                        ? ", which has not answered " + what + " yet" : ": another operation on it is under way")
+                        + "; Ctrl-C gives up");
+                told = true;
+            }
+        }
+    }
+
+    /** Ends the operation {@link #acquire} began. */
+    void release() {
+        operations.unlock();
+    }
+
+    /**
      * Sends a message through the comm region and waits for the answer, as
      * upstream's hypervisor does (spec 2): a passive cell, or one that is shut
      * down or failed, counts as approving at once; a reply of APPROVED (for a
      * request) or RECEIVED (for information) is success, any other reply a
      * refusal; after {@code msg_reply_timeout} polls without an answer the cell
-     * is stopped and FAILED, which counts as approval.
+     * is stopped and FAILED, which counts as approval. Called with the cell
+     * taken ({@link #acquire}).
      *
+     * @param what the message, for the caller ("the shutdown request")
      * @return true when approved (or received), false when the cell refused
-     * @throws HypervisorException EINTR when the hypervisor is closed while waiting
+     * @throws HypervisorException EINTR when the caller withdrew, a forcing
+     *         operation took over, or the hypervisor closes: the message is
+     *         taken back and the cell's state is as it was
      */
-    boolean exchange(int message, boolean request) throws HypervisorException {
+    boolean exchange(int message, boolean request, String what, Caller caller) throws HypervisorException {
         if (config.hasFlag(CellConfig.PASSIVE_COMMREG)) {
             return true;
         }
         comm.send(message);
-        long timeout = config.msgReplyTimeout();
-        long polls = 0;
-        while (true) {
-            int state = comm.state();
-            if (state == CommRegion.STATE_SHUT_DOWN || state == CommRegion.STATE_FAILED) {
-                return true;
+        awaiting = what;
+        try {
+            long timeout = config.msgReplyTimeout();
+            long polls = 0;
+            long start = System.nanoTime();
+            boolean told = false;
+            while (true) {
+                int state = comm.state();
+                if (state == CommRegion.STATE_SHUT_DOWN || state == CommRegion.STATE_FAILED) {
+                    return true;
+                }
+                int reply = comm.reply();
+                if (reply != CommRegion.REPLY_NONE) {
+                    return request ? reply == CommRegion.REPLY_REQUEST_APPROVED : reply == CommRegion.REPLY_RECEIVED;
+                }
+                if (timeout > 0 && ++polls >= timeout) {
+                    hypervisor.print("Timeout expired while waiting for reply from target cell\n");
+                    park();
+                    comm.setState(CommRegion.STATE_FAILED);
+                    return true;
+                }
+                String gaveUp = hypervisor.closing() ? "the hypervisor is shutting down"
+                        : caller.withdrawn() ? "withdrawn" : abortWait ? "a forced operation took over" : null;
+                if (gaveUp != null) {
+                    comm.clearMessage(); // taken back: the cell's state stays as it was
+                    throw new HypervisorException(Errno.EINTR, gaveUp + "; cell \"" + name() + "\" had not answered "
+                            + what + " and its state is as it was");
+                }
+                if (!told && System.nanoTime() - start > Caller.PATIENCE_NANOS) {
+                    caller.waiting("waiting for cell \"" + name() + "\" to answer " + what + "; Ctrl-C gives up");
+                    told = true;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(POLL_NANOS);
             }
-            int reply = comm.reply();
-            if (reply != CommRegion.REPLY_NONE) {
-                return request ? reply == CommRegion.REPLY_REQUEST_APPROVED : reply == CommRegion.REPLY_RECEIVED;
-            }
-            if (timeout > 0 && ++polls >= timeout) {
-                hypervisor.print("Timeout expired while waiting for reply from target cell\n");
-                park();
-                comm.setState(CommRegion.STATE_FAILED);
-                return true;
-            }
-            if (hypervisor.closing()) {
-                throw new HypervisorException(Errno.EINTR, "the hypervisor is shutting down; cell \"" + name()
-                        + "\" did not answer");
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(POLL_NANOS);
+        } finally {
+            awaiting = null;
         }
     }
 
     /** Asks the cell to shut down (before start, load, shutdown, destroy); false when it refuses. */
-    boolean approvesShutdown() throws HypervisorException {
-        return exchange(CommRegion.MSG_SHUTDOWN_REQUEST, true);
+    boolean approvesShutdown(Caller caller) throws HypervisorException {
+        return exchange(CommRegion.MSG_SHUTDOWN_REQUEST, true, "the shutdown request", caller);
     }
 
-    /** Tells the cell the configuration changed; its answer does not matter (spec 2). */
-    void notifyReconfiguration() throws HypervisorException {
-        exchange(CommRegion.MSG_RECONFIG_COMPLETED, false);
+    /** A reconfiguration happened since the notifier last told the cell. */
+    private final java.util.concurrent.atomic.AtomicBoolean reconfigPending = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean notifying = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Tells the cell the configuration changed (RECONFIG_COMPLETED); its
+     * answer does not matter (spec 2), so the notice goes on a thread of its
+     * own, which takes the cell like any operation: a cell that never answers
+     * holds up its own operations only, and a forced one takes over. Notices
+     * that pile up while one waits are told as one.
+     */
+    void announceReconfiguration() {
+        if (!awaitsNotices()) {
+            return; // upstream's exchange returns at once for these: nothing is sent
+        }
+        reconfigPending.set(true);
+        if (notifying.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("reconfig-notice-" + name()).start(this::tellReconfigurations);
+        }
+    }
+
+    /** Whether the cell is told of reconfigurations: running, and not passive. */
+    private boolean awaitsNotices() {
+        int state = comm.state();
+        return !config.hasFlag(CellConfig.PASSIVE_COMMREG) && state != CommRegion.STATE_SHUT_DOWN
+                && state != CommRegion.STATE_FAILED;
+    }
+
+    private void tellReconfigurations() {
+        try {
+            while (reconfigPending.getAndSet(false) && !destroyed && !hypervisor.closing()) {
+                try {
+                    acquire(Caller.PATIENT);
+                } catch (HypervisorException e) {
+                    return; // destroyed or closing: nobody to tell
+                }
+                try {
+                    if (awaitsNotices()) {
+                        exchange(CommRegion.MSG_RECONFIG_COMPLETED, false, "the reconfiguration notice", Caller.PATIENT);
+                    }
+                } catch (HypervisorException e) {
+                    // a forced operation took over, or the hypervisor closes: the notice is moot
+                } finally {
+                    release();
+                }
+            }
+        } finally {
+            notifying.set(false);
+            if (reconfigPending.get() && !destroyed && !hypervisor.closing()) {
+                announceReconfiguration(); // set after the loop looked: tell it too
+            }
+        }
     }
 
     // ---- called on vCPU threads, outside the exit loop

@@ -25,19 +25,36 @@ public interface Hypervisor extends AutoCloseable {
     CellStatus createCell(CellConfig config) throws HypervisorException;
 
     /**
-     * Makes the cell loadable (after its approval) and copies the images in,
-     * in order. An empty list is {@code cell shutdown}.
+     * Makes the cell loadable (after its approval, unless {@code caller}
+     * forces) and copies the images in, in order. An empty list is
+     * {@code cell shutdown}. Waiting for the cell holds up operations on this
+     * cell only.
+     *
+     * @throws HypervisorException EINTR when the caller withdrew while waiting (nothing changed)
      */
-    void loadCell(CellRef cell, List<LoadImage> images) throws HypervisorException;
+    void loadCell(CellRef cell, List<LoadImage> images, Caller caller) throws HypervisorException;
+
+    /** As {@link #loadCell(CellRef, List, Caller)}, waiting as long as it takes. */
+    default void loadCell(CellRef cell, List<LoadImage> images) throws HypervisorException {
+        loadCell(cell, images, Caller.PATIENT);
+    }
 
     /**
      * Starts (or, after approval, restarts) the cell at its reset address.
      *
      * @return warnings for the user, e.g. that no loaded image covers the reset address
      */
-    List<String> startCell(CellRef cell) throws HypervisorException;
+    List<String> startCell(CellRef cell, Caller caller) throws HypervisorException;
 
-    void destroyCell(CellRef cell) throws HypervisorException;
+    default List<String> startCell(CellRef cell) throws HypervisorException {
+        return startCell(cell, Caller.PATIENT);
+    }
+
+    void destroyCell(CellRef cell, Caller caller) throws HypervisorException;
+
+    default void destroyCell(CellRef cell) throws HypervisorException {
+        destroyCell(cell, Caller.PATIENT);
+    }
 
     /** The root cell first, then the others by ascending id. */
     List<CellStatus> cells();
@@ -82,7 +99,11 @@ public interface Hypervisor extends AutoCloseable {
     }
 
     /** Destroys every non-root cell, stopping at the first refusal, as upstream. */
-    void disable() throws HypervisorException;
+    void disable(Caller caller) throws HypervisorException;
+
+    default void disable() throws HypervisorException {
+        disable(Caller.PATIENT);
+    }
 
     /** Releases everything without asking cells (daemon exit). */
     @Override

@@ -386,15 +386,20 @@ public final class KvmHypervisor implements Hypervisor {
                 + ", remap " + slots + "/" + memorySlots + "\n");
     }
 
-    /** RECONFIG_COMPLETED to every non-root cell; their answers do not matter (spec 2). */
-    private void notifyReconfiguration() throws HypervisorException {
+    /**
+     * RECONFIG_COMPLETED to every non-root cell; their answers do not matter
+     * (spec 2), so each cell gets it on a thread of its own: a cell that takes
+     * its time holds up only operations on itself.
+     */
+    private void notifyReconfiguration() {
         for (Cell c : cells.values()) {
-            c.notifyReconfiguration();
+            c.announceReconfiguration();
         }
     }
 
-    private static void requireApproval(Cell cell) throws HypervisorException {
-        if (!cell.approvesShutdown()) {
+    /** The cell's approval of a shutdown, unless the caller forces. */
+    private static void requireApproval(Cell cell, Caller caller) throws HypervisorException {
+        if (!caller.force() && !cell.approvesShutdown(caller)) {
             throw new HypervisorException(Errno.EPERM, "cell \"" + cell.name() + "\" refused the shutdown request");
         }
     }
@@ -648,52 +653,65 @@ public final class KvmHypervisor implements Hypervisor {
         return null;
     }
 
+    /*
+     * Lifecycle operations take the cell (Cell.acquire), not the hypervisor:
+     * waiting for a cell's answer holds up operations on that cell only. The
+     * admission lock is taken briefly, never while waiting, for what changes
+     * the set of cells.
+     */
+
     @Override
-    public void loadCell(CellRef ref, List<LoadImage> images) throws HypervisorException {
-        lock.lock();
+    public void loadCell(CellRef ref, List<LoadImage> images, Caller caller) throws HypervisorException {
+        checkOpen();
+        Cell cell = nonRoot(ref);
+        cell.acquire(caller);
         try {
-            checkOpen();
-            Cell cell = nonRoot(ref);
-            requireApproval(cell);
+            requireApproval(cell, caller);
             if (cell.load(images)) {
                 print("Cell \"" + cell.name() + "\" can be loaded\n");
             }
         } finally {
-            lock.unlock();
+            cell.release();
         }
     }
 
     @Override
-    public List<String> startCell(CellRef ref) throws HypervisorException {
-        lock.lock();
+    public List<String> startCell(CellRef ref, Caller caller) throws HypervisorException {
+        checkOpen();
+        Cell cell = nonRoot(ref);
+        cell.acquire(caller);
         try {
-            checkOpen();
-            Cell cell = nonRoot(ref);
-            requireApproval(cell);
+            requireApproval(cell, caller);
             return cell.start();
         } finally {
-            lock.unlock();
+            cell.release();
         }
     }
 
     @Override
-    public void destroyCell(CellRef ref) throws HypervisorException {
-        lock.lock();
+    public void destroyCell(CellRef ref, Caller caller) throws HypervisorException {
+        checkOpen();
+        Cell cell = nonRoot(ref);
+        cell.acquire(caller);
         try {
-            checkOpen();
-            Cell cell = nonRoot(ref);
             Cell locker = lockingCell(cell);
             if (locker != null) {
                 throw new HypervisorException(Errno.EPERM, "cell \"" + locker.name()
                         + "\" is running/locked: no cell can be destroyed until it is shut down");
             }
-            requireApproval(cell);
-            destroy(cell);
-            updatePoolFigures("after cell destruction");
-            notifyReconfiguration();
+            requireApproval(cell, caller);
+            lock.lock();
+            try {
+                checkOpen();
+                destroy(cell);
+                updatePoolFigures("after cell destruction");
+            } finally {
+                lock.unlock();
+            }
         } finally {
-            lock.unlock();
+            cell.release();
         }
+        notifyReconfiguration();
     }
 
     private void destroy(Cell cell) {
@@ -825,18 +843,14 @@ public final class KvmHypervisor implements Hypervisor {
     }
 
     @Override
-    public void disable() throws HypervisorException {
-        lock.lock();
-        try {
-            checkOpen();
-            for (Cell cell : List.copyOf(cells.values())) {
-                destroyCell(CellRef.ofId(cell.id()));
-            }
-            print("Shutting down hypervisor\n");
-            close();
-        } finally {
-            lock.unlock();
+    public void disable(Caller caller) throws HypervisorException {
+        checkOpen();
+        // In id order, stopping at the first refusal (upstream); each waits for its cell only.
+        for (Cell cell : List.copyOf(cells.values())) {
+            destroyCell(CellRef.ofId(cell.id()), caller);
         }
+        print("Shutting down hypervisor\n");
+        close();
     }
 
     @Override

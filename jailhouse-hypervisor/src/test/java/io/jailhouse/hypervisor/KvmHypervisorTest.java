@@ -216,6 +216,103 @@ class KvmHypervisorTest extends KvmCellTestBase {
         assertThat(hv.createCell(apicDemo()).id()).isEqualTo(2);
     }
 
+    /** A caller the test controls: it can withdraw, and records what it was told it waits for. */
+    static final class TestCaller implements Caller {
+        final java.util.List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile boolean withdrawn;
+
+        @Override
+        public boolean force() {
+            return false;
+        }
+
+        @Override
+        public boolean withdrawn() {
+            return withdrawn;
+        }
+
+        @Override
+        public void waiting(String what) {
+            told.add(what);
+        }
+    }
+
+    /** cli; jmp $: never answers, never exits. */
+    static final int[] MUTE = {0xfa, 0xeb, 0xfe};
+
+    /**
+     * A cell that never answers (not passive, msg_reply_timeout 0, spinning
+     * with interrupts off) holds up operations on itself only: the shutdown
+     * waits and says so, everything else goes on, the caller can withdraw
+     * (the cell keeps running) and a forced destroy removes it.
+     */
+    @Test
+    void aMuteCellHoldsUpOnlyItsOwnOperations() throws Exception {
+        hv.createCell(talkingTinyDemo(0));
+        CellRef mute = CellRef.ofId(1);
+        hv.loadCell(mute, List.of(codeAtImageStart(MUTE)));
+        hv.startCell(mute);
+        TestCaller caller = new TestCaller();
+        java.util.concurrent.CompletableFuture<Throwable> shutdown = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                hv.loadCell(mute, List.of(), caller);
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        await(() -> !caller.told.isEmpty(), "the shutdown to say what it waits for");
+        assertThat(caller.told).containsExactly(
+                "waiting for cell \"tiny-demo\" to answer the shutdown request; Ctrl-C gives up");
+        // meanwhile: reads, and the whole lifecycle of another cell
+        assertThat(hv.cells()).extracting(CellStatus::name).containsExactly("QEMU-VM", "tiny-demo");
+        assertThat(hv.statistics(mute).total()).containsKey("vmexits_total");
+        hv.cellConsole(mute);
+        CellConfig apic = apicDemo();
+        CellStatus other = hv.createCell(apic.withFlags(apic.flags() | CellConfig.PASSIVE_COMMREG));
+        hv.loadCell(CellRef.ofId(other.id()), List.of(resetVectorImage(SAY_HI)));
+        hv.startCell(CellRef.ofId(other.id()));
+        ConsoleRing otherConsole = hv.cellConsole(CellRef.ofId(other.id()));
+        await(() -> text(otherConsole).contains("Hi"), "the other cell's output");
+        hv.destroyCell(CellRef.ofId(other.id()));
+        assertThat(shutdown).isNotDone();
+        // withdrawn (Ctrl-C): the request ends at once, the cell runs on as it was
+        long withdrawnAt = System.nanoTime();
+        caller.withdrawn = true;
+        Throwable t = shutdown.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(System.nanoTime() - withdrawnAt).isLessThan(1_000_000_000L);
+        assertThat(t).isInstanceOfSatisfying(HypervisorException.class, e -> {
+            assertThat(e.errno()).isEqualTo(Errno.EINTR);
+            assertThat(e.getMessage()).contains("withdrawn", "its state is as it was");
+        });
+        assertThat(hv.cell(mute).state()).isEqualTo(CellState.RUNNING);
+        // --force: no approval asked
+        hv.destroyCell(mute, Caller.FORCING);
+        assertThat(hv.cells()).extracting(CellStatus::name).containsExactly("QEMU-VM");
+    }
+
+    @Test
+    void aForcedOperationTakesOverFromOneWaitingForTheCell() throws Exception {
+        hv.createCell(talkingTinyDemo(0));
+        CellRef mute = CellRef.ofId(1);
+        hv.loadCell(mute, List.of(codeAtImageStart(MUTE)));
+        hv.startCell(mute);
+        TestCaller patient = new TestCaller();
+        java.util.concurrent.CompletableFuture<Throwable> waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                hv.destroyCell(mute, patient);
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+        await(() -> !patient.told.isEmpty(), "the destroy to wait");
+        hv.loadCell(mute, List.of(), Caller.FORCING); // shutdown --force
+        assertThat(waiting.get(5, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOfSatisfying(
+                HypervisorException.class, e -> assertThat(e.getMessage()).contains("a forced operation took over"));
+        assertThat(hv.cell(mute).state()).isEqualTo(CellState.SHUT_DOWN);
+    }
+
     @Test
     void aCellThatDeniesKeepsRunningAndItsOperationsFailWithEperm() throws Exception {
         hv.createCell(talkingTinyDemo(0));
