@@ -117,7 +117,7 @@ public final class Libc {
 
     // Binding native functions is what this class is for; the launcher grants native access.
     @SuppressWarnings("restricted")
-    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
+    static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... extra) {
         MemorySegment symbol = C.find(name).orElseThrow(
                 () -> new UnsatisfiedLinkError("the C library has no symbol '" + name + "'"));
         Linker.Option[] options = new Linker.Option[extra.length + 1];
@@ -126,11 +126,11 @@ public final class Libc {
         return LINKER.downcallHandle(symbol, descriptor, options);
     }
 
-    private static MemorySegment callState() {
+    static MemorySegment callState() {
         return CALL_STATE_BUFFER.get();
     }
 
-    private static int errno(MemorySegment state) {
+    static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
 
@@ -537,7 +537,7 @@ public final class Libc {
         return r < 0 ? -errno(state) : r;
     }
 
-    private static void check(int r, MemorySegment state, String call) throws NativeException {
+    static void check(int r, MemorySegment state, String call) throws NativeException {
         if (r < 0) {
             throw new NativeException(call, errno(state));
         }
