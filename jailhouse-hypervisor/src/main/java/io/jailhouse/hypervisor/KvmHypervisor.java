@@ -6,17 +6,14 @@ import io.jailhouse.config.ConfigCheck;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.device.MmioWindowTable;
 import io.jailhouse.hypervisor.pci.DeviceEmulations;
 import io.jailhouse.hypervisor.pci.EmulatedModel;
 import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.hypervisor.pci.IvshmemLink;
 import io.jailhouse.hypervisor.pci.PciConfigException;
 import io.jailhouse.hypervisor.pci.PciConfigSpace;
-import io.jailhouse.hypervisor.pci.PhysicalDeviceEmulation;
 import io.jailhouse.hypervisor.pci.Pci;
 import io.jailhouse.hypervisor.pci.RootIvshmemPeer;
-import io.jailhouse.hypervisor.pci.VirtualPciFunction;
 import io.jailhouse.sys.CpuidEntry;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.KvmCapability;
@@ -133,22 +130,10 @@ public final class KvmHypervisor implements Hypervisor {
 
 
     /**
-     * PCI devices of type DEVICE exist here only where a model serves them:
-     * chosen at enable for their BDF, or asked for by the config entry.
+     * The model that serves a physical device entry of a cell config, or
+     * null: PCI devices of type DEVICE exist here only where a model serves
+     * them, chosen at enable for their BDF or asked for by the config entry.
      */
-    private final PhysicalDeviceEmulation emulation = new PhysicalDeviceEmulation() {
-        @Override
-        public boolean emulates(CellConfig cell, int index) {
-            return emulatedModel(cell.pciDevices().get(index)) != null;
-        }
-
-        @Override
-        public VirtualPciFunction create(CellConfig cell, int index, MmioWindowTable windows) {
-            throw new UnsupportedOperationException("built by Cell with the cell's MSI sink");
-        }
-    };
-
-    /** The model that serves a physical device entry of a cell config, or null. */
     EmulatedModel emulatedModel(PciDevice device) {
         return emulations.modelFor(device);
     }
@@ -166,7 +151,7 @@ public final class KvmHypervisor implements Hypervisor {
     /** PCI checks of a new cell: devices it may have, and each ivshmem link with its peers. */
     private void checkPci(CellConfig cellConfig) throws HypervisorException {
         try {
-            PciConfigSpace.checkCell(cellConfig, emulation);
+            PciConfigSpace.checkCell(cellConfig, emulations);
             List<CellConfig> all = new ArrayList<>();
             all.add(config.rootCell());
             for (Cell c : cells.values()) {

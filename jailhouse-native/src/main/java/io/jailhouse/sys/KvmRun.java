@@ -198,16 +198,7 @@ public final class KvmRun {
         return (int) INT.get(page, MSR_INDEX);
     }
 
-    public long msrData() {
-        return (long) LONG.get(page, MSR_DATA);
-    }
-
     public void setMsrData(long value) {
         LONG.set(page, MSR_DATA, value);
-    }
-
-    /** Makes the guest's RDMSR/WRMSR of this exit fault (#GP) when {@code error} is true. */
-    public void setMsrError(boolean error) {
-        BYTE.set(page, MSR_ERROR, (byte) (error ? 1 : 0));
     }
 }

@@ -120,12 +120,12 @@ public final class PciConfigSpace {
      * unique, types known, capability slices inside {@code pci_caps}, every
      * ivshmem device consistent on its own ({@link IvshmemLink#validate}
      * checks it against its peers), and no physical device (type
-     * {@code DEVICE} or {@code BRIDGE}) unless {@code emulation} stands in
-     * for it: cells are KVM VMs without pass-through.
+     * {@code DEVICE} or {@code BRIDGE}) unless one of {@code emulations}
+     * serves it: cells are KVM VMs without pass-through.
      *
      * @throws PciConfigException naming cell, device index, BDF and the problem
      */
-    public static void checkCell(CellConfig cell, PhysicalDeviceEmulation emulation) throws PciConfigException {
+    public static void checkCell(CellConfig cell, DeviceEmulations emulations) throws PciConfigException {
         List<PciDevice> devices = cell.pciDevices();
         for (int i = 0; i < devices.size(); i++) {
             PciDevice d = devices.get(i);
@@ -147,7 +147,7 @@ public final class PciConfigSpace {
             switch (d.type()) {
                 case PciDevice.TYPE_IVSHMEM -> IvshmemLink.validate(List.of(new IvshmemLink.Member(cell, i)));
                 case PciDevice.TYPE_DEVICE, PciDevice.TYPE_BRIDGE -> {
-                    if (emulation == null || !emulation.emulates(cell, i)) {
+                    if (emulations.modelFor(d) == null) {
                         throw new PciConfigException(where + " is a physical "
                                 + (d.type() == PciDevice.TYPE_BRIDGE ? "PCI bridge" : "device")
                                 + "; this hypervisor has no pass-through (cells are KVM VMs with emulated devices"

@@ -19,8 +19,9 @@
  *     {@link io.jailhouse.hypervisor.pci.MsiSink} (KVM_SIGNAL_MSI into one
  *     cell) and {@link io.jailhouse.hypervisor.pci.DoorbellRouting} (wiring
  *     doorbells as ioeventfd &rarr; irqfd; its Javadoc is the contract).
- * <li>{@link io.jailhouse.hypervisor.pci.PhysicalDeviceEmulation}: what a
- *     physical device entry becomes (by default: a refusal).
+ * <li>{@link io.jailhouse.hypervisor.pci.DeviceEmulations}: which model
+ *     (an {@link io.jailhouse.hypervisor.pci.EmulatedModel}) serves a
+ *     physical device entry; without one the entry refuses its cell.
  * <li>In {@code io.jailhouse.hypervisor.device}: {@code MmioWindowTable}
  *     (BAR windows that move), {@code FaultReporter} (upstream's own FATAL
  *     lines) and the default {@code acceptsWrite(.., value)} of
@@ -31,7 +32,7 @@
  *
  * <p><b>Validation (KvmHypervisor.createCell, under the lock, before
  * anything is taken):</b> {@code PciConfigSpace.checkCell(config,
- * emulation)}; then for each ivshmem BDF of the new cell
+ * emulations)}; then for each ivshmem BDF of the new cell
  * {@code IvshmemLink.validate(IvshmemLink.members(bdf, cells))} with
  * {@code cells} = the root cell config, every existing cell's config and
  * the new one. Map {@code PciConfigException} to
@@ -49,7 +50,8 @@
  *     = {@code reservedMemory.slice(region[shmem_regions_start].physStart(),
  *     0x1000)}, {@code msiSink} = KVM_SIGNAL_MSI on this cell's VM,
  *     {@code cpus} = the cell's CPU numbers (= APIC ids); device or bridge
- *     &rarr; {@code emulation.create(config, i, windows)}.
+ *     &rarr; the model {@code emulations.modelFor(entry)} names
+ *     ({@code IntelHdaController.create(config, i, msiSink, windows)}).
  * <li>{@code PciConfigSpace pci = new PciConfigSpace(config.name(),
  *     functions, system.platform())}.
  * <li>PIO bus, before the whitelist loop:
