@@ -1,8 +1,8 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.daemon.ControlClient;
-import io.jailhouse.daemon.DaemonUnavailableException;
-import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.DaemonUnavailableException;
+import io.jailhouse.protocol.CellRef;
 import io.jailhouse.sys.Errno;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,6 +1,6 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.protocol.CellRef;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 

@@ -1,6 +1,6 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.protocol.LoadImage;
 import java.io.IOException;
 import java.nio.charset.Charset;
 import java.nio.file.Files;

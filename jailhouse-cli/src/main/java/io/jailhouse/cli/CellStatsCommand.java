@@ -2,9 +2,9 @@ package io.jailhouse.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.jailhouse.daemon.ControlMessages;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.CellStatistics;
+import io.jailhouse.protocol.ControlMessages;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellStatistics;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

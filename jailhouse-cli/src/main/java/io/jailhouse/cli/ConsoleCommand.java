@@ -1,8 +1,8 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.daemon.ControlClient;
-import io.jailhouse.daemon.ControlException;
-import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.ControlException;
+import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import picocli.CommandLine.Command;

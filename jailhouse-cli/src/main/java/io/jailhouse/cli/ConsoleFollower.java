@@ -1,7 +1,7 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.daemon.ControlException;
-import io.jailhouse.daemon.ControlProtocol;
+import io.jailhouse.protocol.ControlException;
+import io.jailhouse.protocol.ControlProtocol;
 import io.jailhouse.hypervisor.ConsoleRing;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -10,6 +10,7 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import io.jailhouse.protocol.ConsoleChunk;
 
 /**
  * Prints a console log (the hypervisor's or a cell's) as upstream's
@@ -25,7 +26,7 @@ final class ConsoleFollower {
     /** Where the bytes come from. */
     @FunctionalInterface
     interface Source {
-        ConsoleRing.Chunk read(long position, int max, long waitMillis) throws ControlException, IOException;
+        ConsoleChunk read(long position, int max, long waitMillis) throws ControlException, IOException;
     }
 
     private final Source source;
@@ -46,7 +47,7 @@ final class ConsoleFollower {
     /** Prints what the console holds now, from its oldest byte. */
     void printHeld() throws ControlException, IOException {
         while (true) {
-            ConsoleRing.Chunk c = source.read(position, ControlProtocol.DEFAULT_CONSOLE_READ, 0);
+            ConsoleChunk c = source.read(position, ControlProtocol.DEFAULT_CONSOLE_READ, 0);
             print(c);
             if (c.data().length < ControlProtocol.DEFAULT_CONSOLE_READ) {
                 return;
@@ -61,7 +62,7 @@ final class ConsoleFollower {
         }
     }
 
-    private void print(ConsoleRing.Chunk c) {
+    private void print(ConsoleChunk c) {
         if (c.missed() > 0) {
             pending = ByteBuffer.allocate(0);
             decoder.reset();

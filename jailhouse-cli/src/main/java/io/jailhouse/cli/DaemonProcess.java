@@ -1,11 +1,11 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.daemon.ControlClient;
+import io.jailhouse.protocol.ControlClient;
 import io.jailhouse.daemon.ControlServer;
-import io.jailhouse.daemon.DaemonInfo;
-import io.jailhouse.daemon.DaemonUnavailableException;
+import io.jailhouse.protocol.DaemonInfo;
+import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.daemon.Jailhoused;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.sys.Errno;
 import java.io.File;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.daemon.DaemonInfo;
+import io.jailhouse.protocol.DaemonInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package io.jailhouse.cli;
 
 import io.jailhouse.config.PciDevice;
-import io.jailhouse.daemon.ControlException;
-import io.jailhouse.daemon.DaemonUnavailableException;
-import io.jailhouse.hypervisor.IvshmemLinkStatus;
+import io.jailhouse.protocol.ControlException;
+import io.jailhouse.protocol.DaemonUnavailableException;
+import io.jailhouse.protocol.IvshmemLinkStatus;
 import io.jailhouse.ivshmem.IvshmemEndpoint;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;

@@ -2,8 +2,8 @@ package io.jailhouse.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.jailhouse.daemon.ControlMessages;
-import io.jailhouse.hypervisor.IvshmemLinkStatus;
+import io.jailhouse.protocol.ControlMessages;
+import io.jailhouse.protocol.IvshmemLinkStatus;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

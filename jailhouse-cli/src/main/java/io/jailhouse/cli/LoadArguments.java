@@ -1,6 +1,6 @@
 package io.jailhouse.cli;
 
-import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.protocol.CellRef;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;

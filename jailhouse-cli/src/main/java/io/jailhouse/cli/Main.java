@@ -1,7 +1,7 @@
 package io.jailhouse.cli;
 
 import io.jailhouse.daemon.HypervisorFactory;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.hypervisor.KvmHypervisor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -3,12 +3,12 @@ package io.jailhouse.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.daemon.FakeHypervisor;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.CellState;
-import io.jailhouse.hypervisor.LoadImage;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.LoadImage;
+import io.jailhouse.protocol.Partitioning;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -232,7 +232,7 @@ class CellCommandsTest {
         assertThat(lines.get(7)).startsWith("vmexits_pio                           25             0             0            25");
         assertThat(lines).hasSize(3 + 12);
         assertThat(lines.subList(3, 15)).extracting(l -> l.split(" ")[0]).containsExactlyElementsOf(
-                io.jailhouse.hypervisor.CellStatistics.NAMES);
+                io.jailhouse.protocol.CellStatistics.NAMES);
         CliRun json = run("cell", "stats", "--json", "1");
         assertOk(json);
         assertThat(json.out()).contains("\"vmexits_total\" : 42", "\"cpu\" : 3");
@@ -246,7 +246,7 @@ class CellCommandsTest {
             assertThat(r.exit()).as(r.out() + r.err()).isZero();
             assertThat(r.out()).isEqualTo("Statistics for cell \"QEMU-VM\" (id 0)\n");
             assertThat(r.err()).isEqualTo("Cell \"QEMU-VM\" has no statistics: "
-                    + io.jailhouse.hypervisor.CellStatistics.ROOT_NOTE + ".\n");
+                    + io.jailhouse.protocol.CellStatistics.ROOT_NOTE + ".\n");
         }
         CliRun json = run("cell", "stats", "--json", "0");
         assertThat(json.exit()).isZero();

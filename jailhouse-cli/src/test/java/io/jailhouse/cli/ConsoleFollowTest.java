@@ -3,11 +3,11 @@ package io.jailhouse.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.daemon.FakeHypervisor;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
-import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.protocol.CellRef;
 import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.daemon.FakeHypervisor;
 import io.jailhouse.daemon.Jailhoused;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.daemon.Jailhoused;
-import io.jailhouse.daemon.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
 import io.jailhouse.hypervisor.KvmHypervisor;
 import io.jailhouse.sys.RequiresKvm;

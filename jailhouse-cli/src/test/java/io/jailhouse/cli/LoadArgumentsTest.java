@@ -3,7 +3,7 @@ package io.jailhouse.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.jailhouse.hypervisor.CellRef;
+import io.jailhouse.protocol.CellRef;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

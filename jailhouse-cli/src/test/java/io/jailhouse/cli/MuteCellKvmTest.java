@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
 import io.jailhouse.sys.RequiresKvm;
 import java.io.IOException;

@@ -3,7 +3,7 @@ package io.jailhouse.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.daemon.FakeHypervisor;
-import io.jailhouse.daemon.RunDirectory;
+import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

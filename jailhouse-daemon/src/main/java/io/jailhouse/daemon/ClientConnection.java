@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import io.jailhouse.protocol.ControlChannel;
+import io.jailhouse.protocol.ControlMessages;
+import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.MessageTooLargeException;
 
 /**
  * A client's connection as the daemon serves it: a reader thread takes the

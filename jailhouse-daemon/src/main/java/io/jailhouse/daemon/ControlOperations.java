@@ -9,16 +9,19 @@ import io.jailhouse.config.JailhouseConfig;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.Caller;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.CellStatus;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
 import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.HypervisorException;
-import io.jailhouse.hypervisor.IvshmemAttachment;
-import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.protocol.IvshmemAttachment;
+import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.sys.Errno;
 import java.util.List;
 import java.util.Locale;
+import io.jailhouse.protocol.ConsoleChunk;
+import io.jailhouse.protocol.ControlMessages;
+import io.jailhouse.protocol.ControlProtocol;
 
 /**
  * What the daemon does for each op: checks the request, calls the
@@ -289,7 +292,7 @@ final class ControlOperations {
         long wait = Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
         // A negative position means "from the oldest byte still held", which is not a loss.
         long from = position < 0 ? ring.head() : position;
-        ConsoleRing.Chunk chunk = wait > 0 ? ring.await(from, max, wait) : ring.read(from, max);
+        ConsoleChunk chunk = wait > 0 ? ring.await(from, max, wait) : ring.read(from, max);
         return ok(ControlMessages.chunk(chunk));
     }
 

@@ -4,13 +4,14 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.PciDevice;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import io.jailhouse.protocol.ControlProtocol;
 
 /**
  * A request as the daemon received it, with accessors that check each field

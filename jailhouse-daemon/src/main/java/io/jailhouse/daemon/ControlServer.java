@@ -18,6 +18,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import io.jailhouse.protocol.ControlChannel;
+import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.MessageTooLargeException;
 
 /**
  * The control socket: accepts connections, checks who is connecting, and

@@ -3,7 +3,7 @@ package io.jailhouse.daemon;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.HypervisorException;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.hypervisor.pci.DeviceEmulations;
 
 /** How the daemon gets its hypervisor: {@code KvmHypervisor::enable} in production, a fake in tests. */

@@ -6,7 +6,7 @@ import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.Hypervisor;
 import io.jailhouse.hypervisor.HypervisorException;
 import io.jailhouse.hypervisor.KvmHypervisor;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.hypervisor.pci.DeviceEmulations;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import io.jailhouse.protocol.RunDirectory;
 
 /**
  * The daemon that holds the enabled hypervisor: what {@code jailhouse

@@ -6,13 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.jailhouse.config.BinaryConfigCodec;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.CellState;
-import io.jailhouse.hypervisor.CellStatistics;
-import io.jailhouse.hypervisor.CellStatus;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.CellStatistics;
+import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.LoadImage;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.LoadImage;
+import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -26,6 +26,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.jailhouse.protocol.CellList;
+import io.jailhouse.protocol.ConsoleChunk;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.ControlException;
+import io.jailhouse.protocol.RunDirectory;
 
 /** Each op through the client: replies, errno mapping, and failures that stay inside one request. */
 class ControlOperationsTest {
@@ -128,21 +133,21 @@ class ControlOperationsTest {
     @Test
     void consoleReadsFromTheOldestByteAndCountsWhatWasMissed() throws Exception {
         ConsoleRing ring = daemon.fake().console();
-        ConsoleRing.Chunk all = client.readConsole(-1, 1 << 16, 0);
+        ConsoleChunk all = client.readConsole(-1, 1 << 16, 0);
         assertThat(all.text()).startsWith("Initializing Jailhouse hypervisor");
         assertThat(all.missed()).isZero();
         ring.write("x".repeat(3000));
-        ConsoleRing.Chunk after = client.readConsole(all.next(), 1 << 16, 0);
+        ConsoleChunk after = client.readConsole(all.next(), 1 << 16, 0);
         assertThat(after.missed()).isEqualTo(all.next() + 3000 - 2048 - all.next());
         assertThat(after.data()).hasSize(2048);
-        ConsoleRing.Chunk small = client.readConsole(-1, 10, 0);
+        ConsoleChunk small = client.readConsole(-1, 10, 0);
         assertThat(small.data()).hasSize(10);
     }
 
     @Test
     void aWaitingConsoleReadReturnsWhenSomethingIsWritten() throws Exception {
         long tail = daemon.fake().console().tail();
-        CompletableFuture<ConsoleRing.Chunk> read = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<ConsoleChunk> read = CompletableFuture.supplyAsync(() -> {
             try (ControlClient c = daemon.client()) {
                 return c.readConsole(tail, 100, 8000);
             } catch (Exception e) {

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.HypervisorException;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -21,6 +21,9 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.ControlException;
+import io.jailhouse.protocol.DaemonUnavailableException;
 
 /** The daemon's lifecycle: run directory, socket, pid file, already-enabled, disable, failures. */
 class JailhousedTest {
@@ -116,7 +119,7 @@ class JailhousedTest {
     void aRefusedDisableLeavesTheDaemonServing() throws Exception {
         try (RunningDaemon d = RunningDaemon.start(tmp, Partitioning.STRICT); ControlClient c = d.client()) {
             c.createCell(Files.readAllBytes(RunningDaemon.config("apic-demo.cell")));
-            c.startCell(io.jailhouse.hypervisor.CellRef.ofName("apic-demo"));
+            c.startCell(io.jailhouse.protocol.CellRef.ofName("apic-demo"));
             d.fake().refusals = 1;
             assertThatThrownBy(c::disable).isInstanceOfSatisfying(ControlException.class,
                     e -> assertThat(e.errno()).isEqualTo(Errno.EPERM));

@@ -3,7 +3,7 @@ package io.jailhouse.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +15,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.ControlProtocol;
 
 /** The wire protocol: framing and every way a request can be wrong, each answered without harm to others. */
 class ProtocolTest {
@@ -200,9 +202,9 @@ class ProtocolTest {
     void forceIsForShutdownDestroyAndDisableAndReachesTheHypervisor() throws Exception {
         try (ControlClient client = daemon.client()) {
             client.createCell(java.nio.file.Files.readAllBytes(RunningDaemon.config("apic-demo.cell")));
-            client.shutdownCell(io.jailhouse.hypervisor.CellRef.ofName("apic-demo"), true);
+            client.shutdownCell(io.jailhouse.protocol.CellRef.ofName("apic-demo"), true);
             assertThat(daemon.fake().lastCaller.force()).isTrue();
-            client.shutdownCell(io.jailhouse.hypervisor.CellRef.ofName("apic-demo"));
+            client.shutdownCell(io.jailhouse.protocol.CellRef.ofName("apic-demo"));
             assertThat(daemon.fake().lastCaller.force()).isFalse();
         }
         try (RawConnection c = connect()) {

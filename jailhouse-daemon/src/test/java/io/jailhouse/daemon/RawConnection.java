@@ -8,6 +8,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import io.jailhouse.protocol.ControlChannel;
+import io.jailhouse.protocol.ControlProtocol;
 
 /** A control connection at the byte level, for sending what a correct client never would. */
 final class RawConnection implements AutoCloseable {

@@ -2,10 +2,12 @@ package io.jailhouse.daemon;
 
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.RunDirectory;
 
 /**
  * A daemon running inside the test JVM on a fake hypervisor, with its run

@@ -36,6 +36,9 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.LoadImage;
 
 /**
  * A non-root cell: one KVM VM with its memory slots, its comm page, its

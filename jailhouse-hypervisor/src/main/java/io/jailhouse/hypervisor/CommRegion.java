@@ -7,6 +7,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import io.jailhouse.protocol.CellState;
 
 /**
  * A cell's comm region (spec 2): the 4 KiB page, shared with the guest,

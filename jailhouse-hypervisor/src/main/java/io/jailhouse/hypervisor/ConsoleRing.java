@@ -1,5 +1,6 @@
 package io.jailhouse.hypervisor;
 
+import io.jailhouse.protocol.ConsoleChunk;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -21,19 +22,6 @@ public final class ConsoleRing {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition written = lock.newCondition();
     private long tail;
-
-    /**
-     * What a read returns.
-     *
-     * @param data the bytes from the reader's position (or from the oldest kept byte)
-     * @param missed bytes overwritten before the reader got them
-     * @param next the position to read from next time
-     */
-    public record Chunk(byte[] data, long missed, long next) {
-        public String text() {
-            return new String(data, StandardCharsets.ISO_8859_1);
-        }
-    }
 
     public ConsoleRing(int capacity) {
         if (capacity <= 0) {
@@ -84,7 +72,7 @@ public final class ConsoleRing {
     }
 
     /** Reads from {@code position} (0 = everything still held) up to {@code max} bytes, without waiting. */
-    public Chunk read(long position, int max) {
+    public ConsoleChunk read(long position, int max) {
         lock.lock();
         try {
             return readLocked(position, max);
@@ -97,7 +85,7 @@ public final class ConsoleRing {
      * Reads as {@link #read}, but waits up to {@code timeoutMillis} for a byte
      * past {@code position} if there is none yet.
      */
-    public Chunk await(long position, int max, long timeoutMillis) throws InterruptedException {
+    public ConsoleChunk await(long position, int max, long timeoutMillis) throws InterruptedException {
         lock.lock();
         try {
             long nanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
@@ -110,7 +98,7 @@ public final class ConsoleRing {
         }
     }
 
-    private Chunk readLocked(long position, int max) {
+    private ConsoleChunk readLocked(long position, int max) {
         long head = Math.max(0, tail - buffer.length);
         long from = Math.max(Math.max(position, 0), head);
         long missed = Math.max(0, head - Math.max(position, 0));
@@ -122,6 +110,6 @@ public final class ConsoleRing {
         for (int i = 0; i < n; i++) {
             out[i] = buffer[(int) ((from + i) % buffer.length)];
         }
-        return new Chunk(out, missed, from + n);
+        return new ConsoleChunk(out, missed, from + n);
     }
 }

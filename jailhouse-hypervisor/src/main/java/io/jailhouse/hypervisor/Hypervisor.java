@@ -3,6 +3,13 @@ package io.jailhouse.hypervisor;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.SystemConfig;
 import java.util.List;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellStatistics;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.IvshmemAttachment;
+import io.jailhouse.protocol.IvshmemLinkStatus;
+import io.jailhouse.protocol.LoadImage;
+import io.jailhouse.protocol.Partitioning;
 
 /**
  * An enabled hypervisor: the root cell (id 0, the host Linux) and the

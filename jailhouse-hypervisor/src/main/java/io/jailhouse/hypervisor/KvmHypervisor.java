@@ -32,6 +32,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.CellStatistics;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.IvshmemAttachment;
+import io.jailhouse.protocol.IvshmemLinkStatus;
+import io.jailhouse.protocol.LoadImage;
+import io.jailhouse.protocol.Partitioning;
 
 /**
  * The hypervisor on Linux KVM: the root cell is the host, every other cell a

@@ -15,6 +15,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import io.jailhouse.protocol.IvshmemAttachment;
 
 /**
  * The descriptors that connect a host program to the root cell's peer of an

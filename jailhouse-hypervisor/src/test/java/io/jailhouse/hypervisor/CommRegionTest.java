@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import io.jailhouse.protocol.CellState;
 
 class CommRegionTest {
     private static final VarHandle REPLY = ValueLayout.JAVA_INT.varHandle();

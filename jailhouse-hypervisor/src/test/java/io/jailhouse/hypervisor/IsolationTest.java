@@ -15,6 +15,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.LoadImage;
 
 /**
  * Hostile inmates (their own small programs, built by the inmates module)

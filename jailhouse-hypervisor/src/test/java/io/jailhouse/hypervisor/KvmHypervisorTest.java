@@ -12,6 +12,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.LoadImage;
+import io.jailhouse.protocol.Partitioning;
 
 /**
  * Cells on the real /dev/kvm with hand-assembled real-mode guests placed at

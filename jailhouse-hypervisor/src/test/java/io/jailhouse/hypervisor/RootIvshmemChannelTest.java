@@ -17,6 +17,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import io.jailhouse.protocol.IvshmemAttachment;
 
 /**
  * The root peer's descriptors without a VM: a second root-style peer on the

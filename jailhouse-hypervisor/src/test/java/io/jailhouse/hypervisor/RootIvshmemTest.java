@@ -12,6 +12,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.IvshmemAttachment;
+import io.jailhouse.protocol.IvshmemLinkStatus;
 
 /**
  * The root cell's peer on a real link: a program attached to 01:0e.0 (in

@@ -4,10 +4,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.jailhouse.config.PciDevice;
-import io.jailhouse.daemon.ControlClient;
-import io.jailhouse.daemon.ControlException;
-import io.jailhouse.daemon.DaemonUnavailableException;
-import io.jailhouse.hypervisor.IvshmemAttachment;
+import io.jailhouse.protocol.ControlClient;
+import io.jailhouse.protocol.ControlException;
+import io.jailhouse.protocol.DaemonUnavailableException;
+import io.jailhouse.protocol.IvshmemAttachment;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.MemoryMapping;

@@ -1,4 +1,4 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
 import io.jailhouse.sys.Errno;
 

@@ -1,4 +1,4 @@
-package io.jailhouse.hypervisor;
+package io.jailhouse.protocol;
 
 /** How logical cell CPUs map onto host CPUs. */
 public enum Partitioning {

@@ -1,4 +1,4 @@
-package io.jailhouse.hypervisor;
+package io.jailhouse.protocol;
 
 /**
  * One preload image of {@code jailhouse cell load}: bytes and the cell

@@ -1,17 +1,16 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.PciDevice;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.CellState;
-import io.jailhouse.hypervisor.CellStatistics;
-import io.jailhouse.hypervisor.CellStatus;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.IvshmemAttachment;
-import io.jailhouse.hypervisor.IvshmemLinkStatus;
-import io.jailhouse.hypervisor.LoadImage;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellState;
+import io.jailhouse.protocol.CellStatistics;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.IvshmemAttachment;
+import io.jailhouse.protocol.IvshmemLinkStatus;
+import io.jailhouse.protocol.LoadImage;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -29,7 +28,7 @@ public final class ControlMessages {
     private ControlMessages() {
     }
 
-    static ObjectNode object() {
+    public static ObjectNode object() {
         return ControlProtocol.JSON.createObjectNode();
     }
 
@@ -109,14 +108,14 @@ public final class ControlMessages {
         return m;
     }
 
-    public static ObjectNode chunk(ConsoleRing.Chunk c) {
+    public static ObjectNode chunk(ConsoleChunk c) {
         return object().put("data", Base64.getEncoder().encodeToString(c.data())).put("missed", c.missed())
                 .put("next", c.next());
     }
 
-    public static ConsoleRing.Chunk chunk(JsonNode n) throws IOException {
+    public static ConsoleChunk chunk(JsonNode n) throws IOException {
         try {
-            return new ConsoleRing.Chunk(Base64.getDecoder().decode(text(n, "data")), integer(n, "missed"),
+            return new ConsoleChunk(Base64.getDecoder().decode(text(n, "data")), integer(n, "missed"),
                     integer(n, "next"));
         } catch (IllegalArgumentException e) {
             throw malformed("console data is not base64");
@@ -220,7 +219,7 @@ public final class ControlMessages {
         }
     }
 
-    static JsonNode field(JsonNode n, String name) throws IOException {
+    public static JsonNode field(JsonNode n, String name) throws IOException {
         JsonNode v = n.get(name);
         if (v == null || v.isNull()) {
             throw malformed("missing \"" + name + "\"");
@@ -228,7 +227,7 @@ public final class ControlMessages {
         return v;
     }
 
-    static String text(JsonNode n, String name) throws IOException {
+    public static String text(JsonNode n, String name) throws IOException {
         JsonNode v = field(n, name);
         if (!v.isTextual()) {
             throw malformed("\"" + name + "\" is not a string");
@@ -236,7 +235,7 @@ public final class ControlMessages {
         return v.asText();
     }
 
-    static Long integer(JsonNode n, String name) throws IOException {
+    public static Long integer(JsonNode n, String name) throws IOException {
         JsonNode v = field(n, name);
         if (!v.isIntegralNumber()) {
             throw malformed("\"" + name + "\" is not an integer");
@@ -245,7 +244,7 @@ public final class ControlMessages {
     }
 
     /** An integer field that must fit an int (a larger one is a malformed reply, not to be truncated). */
-    static int int32(JsonNode n, String name) throws IOException {
+    public static int int32(JsonNode n, String name) throws IOException {
         long v = integer(n, name);
         if (v != (int) v) {
             throw malformed("\"" + name + "\" " + v + " is out of range");
@@ -253,7 +252,7 @@ public final class ControlMessages {
         return (int) v;
     }
 
-    static JsonNode array(JsonNode n, String name) throws IOException {
+    public static JsonNode array(JsonNode n, String name) throws IOException {
         JsonNode v = field(n, name);
         if (!v.isArray()) {
             throw malformed("\"" + name + "\" is not an array");
@@ -261,7 +260,7 @@ public final class ControlMessages {
         return v;
     }
 
-    static List<String> texts(JsonNode n, String name) throws IOException {
+    public static List<String> texts(JsonNode n, String name) throws IOException {
         List<String> out = new ArrayList<>();
         JsonNode v = n.get(name);
         if (v == null) {

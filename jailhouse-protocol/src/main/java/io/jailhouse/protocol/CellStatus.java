@@ -1,4 +1,4 @@
-package io.jailhouse.hypervisor;
+package io.jailhouse.protocol;
 
 import java.util.List;
 

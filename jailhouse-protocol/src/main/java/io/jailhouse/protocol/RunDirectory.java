@@ -1,4 +1,4 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -46,7 +46,7 @@ public final class ControlProtocol {
      * nearly as long as a whole message. Trailing bytes after the object are
      * refused rather than ignored.
      */
-    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+    public static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_MESSAGE_BYTES).build())
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

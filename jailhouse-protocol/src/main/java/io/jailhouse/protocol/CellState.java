@@ -1,4 +1,4 @@
-package io.jailhouse.hypervisor;
+package io.jailhouse.protocol;
 
 /**
  * A cell's state as its comm region holds it (spec section 2), with the text

@@ -1,17 +1,16 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.PciDevice;
-import io.jailhouse.hypervisor.CellRef;
-import io.jailhouse.hypervisor.CellStatistics;
-import io.jailhouse.hypervisor.CellStatus;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.IvshmemAttachment;
-import io.jailhouse.hypervisor.IvshmemLinkStatus;
-import io.jailhouse.hypervisor.LoadImage;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellStatistics;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.IvshmemAttachment;
+import io.jailhouse.protocol.IvshmemLinkStatus;
+import io.jailhouse.protocol.LoadImage;
+import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import java.io.Closeable;
 import java.io.EOFException;
@@ -228,13 +227,13 @@ public final class ControlClient implements Closeable {
      * Reads the hypervisor console from {@code position} (negative: from the
      * oldest byte held), waiting up to {@code waitMillis} for new output.
      */
-    public ConsoleRing.Chunk readConsole(long position, int max, long waitMillis) throws ControlException, IOException {
+    public ConsoleChunk readConsole(long position, int max, long waitMillis) throws ControlException, IOException {
         return ControlMessages.chunk(call(ControlMessages.request(ControlProtocol.CONSOLE_READ)
                 .put("position", position).put("max", max).put("wait_ms", waitMillis)));
     }
 
     /** As {@link #readConsole}, for the cell's UART log. */
-    public ConsoleRing.Chunk readCellConsole(CellRef cell, long position, int max, long waitMillis)
+    public ConsoleChunk readCellConsole(CellRef cell, long position, int max, long waitMillis)
             throws ControlException, IOException {
         return ControlMessages.chunk(call(withCell(ControlProtocol.CELL_CONSOLE_READ, cell)
                 .put("position", position).put("max", max).put("wait_ms", waitMillis)));

@@ -1,6 +1,6 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.Partitioning;
 import java.util.List;
 
 /**

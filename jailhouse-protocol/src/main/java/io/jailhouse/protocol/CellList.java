@@ -1,7 +1,7 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
-import io.jailhouse.hypervisor.CellStatus;
-import io.jailhouse.hypervisor.Partitioning;
+import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.Partitioning;
 import java.util.List;
 
 /** The cells as {@code cell.list} returns them: root first, then by id. */

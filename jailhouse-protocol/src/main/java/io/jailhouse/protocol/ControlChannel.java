@@ -1,4 +1,4 @@
-package io.jailhouse.daemon;
+package io.jailhouse.protocol;
 
 import java.io.Closeable;
 import java.io.EOFException;
