@@ -333,26 +333,24 @@ public final class ConfigCheck {
         if (root.isEmpty()) {
             add(CPUS, system.file(), system.config().rootCell(), null, "the root cell has no CPU");
         }
-        Map<Integer, Source<CellConfig>> owner = new TreeMap<>();
+        List<CellConfig> earlier = new ArrayList<>();
         for (Source<CellConfig> s : cells) {
             CellConfig c = s.config();
-            if (c.cpus().isEmpty()) {
-                add(CPUS, s.file(), c, null, "the cell has no CPU");
-            }
-            for (int cpu : c.cpus().bits().toArray()) {
-                if (cpu == 0 && system.config().architecture() == Architecture.X86) {
-                    add(CPUS, s.file(), c, "CPU 0", "CPU 0 cannot be assigned to other cells; it stays with the root");
-                }
-                if (!root.isSet(cpu)) {
-                    add(CPUS, s.file(), c, "CPU " + cpu, "CPU " + cpu + " is not a CPU of the root cell \""
+            for (CpuAssignment.Conflict k : CpuAssignment.conflicts(system.config(), c, earlier)) {
+                String cpu = "CPU " + k.cpu();
+                switch (k.kind()) {
+                    case NO_CPU -> add(CPUS, s.file(), c, null, "the cell has no CPU");
+                    case CPU_0 -> add(CPUS, s.file(), c, cpu, "CPU 0 cannot be assigned to other cells; it stays with the root");
+                    case NOT_ROOTS -> add(CPUS, s.file(), c, cpu, cpu + " is not a CPU of the root cell \""
                             + system.config().rootCell().name() + "\" (" + root.toRangeList() + ")");
-                }
-                Source<CellConfig> other = owner.putIfAbsent(cpu, s);
-                if (other != null) {
-                    add(CPUS, s.file(), c, "CPU " + cpu, "CPU " + cpu + " is also given to cell \""
-                            + other.config().name() + "\" (" + other.file() + ")");
+                    case TAKEN -> {
+                        Source<CellConfig> other = cells.get(k.otherIndex());
+                        add(CPUS, s.file(), c, cpu, cpu + " is also given to cell \"" + other.config().name() + "\" ("
+                                + other.file() + ")");
+                    }
                 }
             }
+            earlier.add(c);
         }
     }
 

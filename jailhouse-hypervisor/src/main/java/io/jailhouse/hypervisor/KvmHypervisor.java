@@ -3,6 +3,7 @@ package io.jailhouse.hypervisor;
 import io.jailhouse.config.Architecture;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigCheck;
+import io.jailhouse.config.CpuAssignment;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
@@ -576,28 +577,26 @@ public final class KvmHypervisor implements Hypervisor {
         }
     }
 
+    /** The CPU rule (CpuAssignment, the one config check uses) in upstream's words, then the host's own. */
     private void checkCpus(CellConfig cellConfig) throws HypervisorException {
-        if (cellConfig.cpus().isEmpty()) {
-            throw new HypervisorException(Errno.EINVAL, "cell \"" + cellConfig.name() + "\" has no CPU");
+        List<Cell> existing = List.copyOf(cells.values());
+        List<CellConfig> others = existing.stream().map(Cell::config).toList();
+        String cell = "cell \"" + cellConfig.name() + "\"";
+        for (CpuAssignment.Conflict k : CpuAssignment.conflicts(config, cellConfig, others)) {
+            String cpu = "CPU " + k.cpu() + " of " + cell;
+            throw switch (k.kind()) {
+                case NO_CPU -> new HypervisorException(Errno.EINVAL, cell + " has no CPU");
+                case CPU_0 -> new HypervisorException(Errno.EINVAL, "Cannot assign CPU 0 to other cells (" + cell + ")");
+                case NOT_ROOTS -> new HypervisorException(Errno.EBUSY, cpu + " is not a CPU of the root cell \""
+                        + config.rootCell().name() + "\"");
+                case TAKEN -> new HypervisorException(Errno.EBUSY, cpu + " is held by cell \""
+                        + existing.get(k.otherIndex()).name() + "\" (id " + existing.get(k.otherIndex()).id() + ")");
+            };
         }
         for (int c : cellConfig.cpus().bits().toArray()) {
-            if (c == 0) {
-                throw new HypervisorException(Errno.EINVAL, "Cannot assign CPU 0 to other cells (cell \""
-                        + cellConfig.name() + "\")");
-            }
-            if (!config.rootCell().cpus().isSet(c)) {
-                throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of cell \"" + cellConfig.name()
-                        + "\" is not a CPU of the root cell \"" + config.rootCell().name() + "\"");
-            }
-            for (Cell other : cells.values()) {
-                if (other.config().cpus().isSet(c)) {
-                    throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of cell \"" + cellConfig.name()
-                            + "\" is held by cell \"" + other.name() + "\" (id " + other.id() + ")");
-                }
-            }
             if (partitioning == Partitioning.STRICT && c >= hostCpus) {
-                throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of cell \"" + cellConfig.name()
-                        + "\" does not exist on this host (CPUs 0-" + (hostCpus - 1) + "); strict partitioning"
+                throw new HypervisorException(Errno.EBUSY, "CPU " + c + " of " + cell
+                        + " does not exist on this host (CPUs 0-" + (hostCpus - 1) + "); strict partitioning"
                         + " gives each cell CPU its own host CPU (enable with --partitioning relaxed to share them)");
             }
         }
