@@ -9,20 +9,15 @@ import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.pci.DeviceEmulations;
 import io.jailhouse.hypervisor.pci.EmulatedModel;
-import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.hypervisor.pci.IvshmemLink;
 import io.jailhouse.hypervisor.pci.PciConfigException;
 import io.jailhouse.hypervisor.pci.PciConfigSpace;
-import io.jailhouse.hypervisor.pci.Pci;
-import io.jailhouse.hypervisor.pci.RootIvshmemPeer;
 import io.jailhouse.sys.CpuidEntry;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.KvmCapability;
 import io.jailhouse.sys.KvmDevice;
 import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.NativeException;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -31,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellState;
@@ -44,8 +38,12 @@ import io.jailhouse.protocol.Partitioning;
 
 /**
  * The hypervisor on Linux KVM: the root cell is the host, every other cell a
- * KVM VM. Management operations are serialized by one lock, as upstream's
- * hypervisor serializes them; listing and consoles do not take it.
+ * KVM VM. It admits cells (the config-check rules, CpuAssignment, PCI and
+ * ivshmem), holds the reserved memory and the cell table, and runs the
+ * lifecycle; the root's ivshmem side is {@link RootIvshmem}, the console
+ * thread {@link ConsolePump}. An operation waits for its cell only
+ * ({@link Cell#acquire}); the admission lock guards the set of cells and is
+ * never held while waiting. Listing and consoles take no lock.
  */
 public final class KvmHypervisor implements Hypervisor {
     public static final String VERSION = "0.12";
@@ -53,7 +51,6 @@ public final class KvmHypervisor implements Hypervisor {
     static final List<KvmCapability> REQUIRED = List.of(KvmCapability.IRQCHIP, KvmCapability.USER_MEMORY,
             KvmCapability.SET_TSS_ADDR, KvmCapability.MP_STATE, KvmCapability.GET_TSC_KHZ,
             KvmCapability.READONLY_MEM, KvmCapability.IMMEDIATE_EXIT, KvmCapability.EXT_CPUID);
-    private static final long PUMP_INTERVAL_NANOS = 1_000_000;
 
     private final SystemConfig config;
     private final Partitioning partitioning;
@@ -65,7 +62,7 @@ public final class KvmHypervisor implements Hypervisor {
     private final ConsoleRing console = new ConsoleRing(ConsoleRing.HYPERVISOR_CAPACITY);
     private final ConcurrentSkipListMap<Integer, Cell> cells = new ConcurrentSkipListMap<>();
     private final ReentrantLock lock = new ReentrantLock();
-    private final Thread consolePump;
+    private final ConsolePump consolePump;
     /** Keeps host tasks off cell CPUs in strict mode; null in relaxed mode, where CPUs are shared anyway. */
     private final CpusetIsolation cpusets;
     private volatile boolean closed;
@@ -77,10 +74,8 @@ public final class KvmHypervisor implements Hypervisor {
     private final int memorySlots;
     /** ivshmem links by BDF, shared by the peers' devices. */
     private final Map<Integer, IvshmemLink> ivshmemLinks = new java.util.concurrent.ConcurrentHashMap<>();
-    /** The root cell's peers, by BDF; on their links from enable to close. */
-    private final Map<Integer, RootIvshmemPeer> rootPeers = new LinkedHashMap<>();
-    /** Host programs attached to root peers, by BDF; guarded by {@link #lock}. */
-    private final Map<Integer, RootIvshmemChannel> rootChannels = new LinkedHashMap<>();
+    /** The root cell's peers on its ivshmem links, and the host programs attached to them; set at enable. */
+    private RootIvshmem rootIvshmem;
 
     private KvmHypervisor(SystemConfig config, Partitioning partitioning, DeviceEmulations emulations, KvmDevice kvm,
             List<CpuidEntry> cpuid, ReservedMemory memory, int hostCpus, CpusetIsolation cpusets) {
@@ -92,7 +87,7 @@ public final class KvmHypervisor implements Hypervisor {
         this.supportedCpuid = cpuid;
         this.memory = memory;
         this.hostCpus = hostCpus;
-        this.consolePump = Thread.ofPlatform().daemon().name("console-pump").unstarted(this::pumpConsoles);
+        this.consolePump = new ConsolePump(cells.values(), console);
         int slots;
         try {
             slots = kvm.checkExtension(KvmCapability.NR_MEMSLOTS);
@@ -181,99 +176,17 @@ public final class KvmHypervisor implements Hypervisor {
         return closing;
     }
 
-    // ---- the root cell's ivshmem peers
-
-    /**
-     * Puts the root cell's peer on each of its ivshmem links, after checking
-     * the root's entries as a cell's are checked at create (and that their
-     * sections lie in the reserved memory, which is where a host program maps
-     * them from).
-     */
-    private void joinRootIvshmemLinks() throws HypervisorException {
-        CellConfig root = config.rootCell();
-        List<PciDevice> devices = root.pciDevices();
-        for (int i = 0; i < devices.size(); i++) {
-            PciDevice d = devices.get(i);
-            if (!d.isIvshmem()) {
-                continue;
-            }
-            try {
-                IvshmemLink.validate(IvshmemLink.members(d.bdf(), List.of(root)));
-            } catch (PciConfigException e) {
-                throw new HypervisorException(Errno.EINVAL, "invalid system config: " + e.getMessage());
-            }
-            int start = (int) d.shmemRegionsStart();
-            for (int k = 0; k < 2 + d.shmemPeers(); k++) {
-                MemoryRegion r = root.memoryRegions().get(start + k);
-                if (r.size() != 0 && !memory.contains(r.physStart(), r.size())) {
-                    throw new HypervisorException(Errno.EINVAL, "invalid system config: "
-                            + PciConfigSpace.describe(root, i) + ", ivshmem: memory region " + (start + k)
-                            + " (phys 0x" + Long.toHexString(r.physStart()) + ", size 0x" + Long.toHexString(r.size())
-                            + ") lies outside the reserved memory (0x0-0x" + Long.toHexString(memory.size() - 1) + ")");
-                }
-            }
-            IvshmemLink link = ivshmemLink(d.bdf());
-            RootIvshmemPeer peer = new RootIvshmemPeer(root, i, link,
-                    memory.slice(root.memoryRegions().get(start).physStart(), MemoryRegion.PAGE_SIZE));
-            for (String line : link.attach(peer)) {
-                print(line + "\n");
-            }
-            rootPeers.put(d.bdf(), peer);
-        }
-    }
+    // ---- the root cell's ivshmem peers (RootIvshmem), under the admission lock
 
     @Override
     public List<IvshmemLinkStatus> ivshmemLinks() {
         // Under the lock: close() unmaps the state tables, which are read here.
         lock.lock();
         try {
-            if (closed) {
-                return List.of();
-            }
-            return linkStatus();
+            return closed ? List.of() : rootIvshmem.status();
         } finally {
             lock.unlock();
         }
-    }
-
-    private List<IvshmemLinkStatus> linkStatus() {
-        List<IvshmemLinkStatus> out = new ArrayList<>();
-        for (RootIvshmemPeer root : rootPeers.values()) {
-            List<IvshmemLinkStatus.Peer> peers = new ArrayList<>();
-            for (int id = 0; id < root.maxPeers(); id++) {
-                var p = root.link().peer(id);
-                if (p != null) {
-                    peers.add(new IvshmemLinkStatus.Peer(id, p.cellName(),
-                            root.stateTable().get(STATE_ENTRY, 4L * id) & 0xffff_ffffL));
-                }
-            }
-            PciDevice d = rootDevice(root.link().bdf());
-            out.add(new IvshmemLinkStatus(root.link().bdf(), root.peerId(), root.maxPeers(), root.vectors(),
-                    d.shmemProtocol() & 0xffff, root.isOpen(), peers));
-        }
-        return out;
-    }
-
-    private static final ValueLayout.OfInt STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    private PciDevice rootDevice(int bdf) {
-        for (PciDevice d : config.rootCell().pciDevices()) {
-            if (d.isIvshmem() && d.bdf() == bdf) {
-                return d;
-            }
-        }
-        throw new IllegalStateException("no root ivshmem device " + Pci.formatBdf(bdf));
-    }
-
-    private RootIvshmemPeer rootPeer(int bdf) throws HypervisorException {
-        RootIvshmemPeer peer = rootPeers.get(bdf);
-        if (peer == null) {
-            List<String> known = new ArrayList<>();
-            rootPeers.keySet().forEach(b -> known.add(Pci.formatBdf(b)));
-            throw new HypervisorException(Errno.ENOENT, "the root cell has no ivshmem device " + Pci.formatBdf(bdf)
-                    + (known.isEmpty() ? " (it has none)" : " (it has " + String.join(", ", known) + ")"));
-        }
-        return peer;
     }
 
     @Override
@@ -281,50 +194,10 @@ public final class KvmHypervisor implements Hypervisor {
         lock.lock();
         try {
             checkOpen();
-            RootIvshmemPeer peer = rootPeer(bdf);
-            if (rootChannels.containsKey(bdf)) {
-                throw new HypervisorException(Errno.EBUSY, "a program is attached to the root cell's ivshmem device "
-                        + Pci.formatBdf(bdf) + " already");
-            }
-            RootIvshmemChannel channel;
-            try {
-                channel = RootIvshmemChannel.open(peer, doorbells);
-            } catch (NativeException e) {
-                throw new HypervisorException(e.errno(), "ivshmem " + Pci.formatBdf(bdf) + ": " + e.getMessage(), e);
-            }
-            rootChannels.put(bdf, channel);
-            print("Root cell program attached to ivshmem " + Pci.formatBdf(bdf) + " as peer " + peer.peerId() + "\n");
-            CellConfig root = config.rootCell();
-            PciDevice d = rootDevice(bdf);
-            int start = (int) d.shmemRegionsStart();
-            List<IvshmemAttachment.Section> outputs = new ArrayList<>();
-            for (int k = 0; k < d.shmemPeers(); k++) {
-                outputs.add(section(root.memoryRegions().get(start + 2 + k)));
-            }
-            List<Integer> fds = new ArrayList<>();
-            for (int fd : channel.interruptFds()) {
-                fds.add(fd);
-            }
-            int[] bells = channel.doorbellFds();
-            List<List<Integer>> doorbellFds = new ArrayList<>();
-            for (int t = 0; t < peer.maxPeers(); t++) {
-                List<Integer> row = new ArrayList<>();
-                for (int v = 0; v < fds.size(); v++) {
-                    row.add(bells[t * fds.size() + v]);
-                }
-                doorbellFds.add(row);
-            }
-            return new IvshmemAttachment(bdf, peer.peerId(), peer.maxPeers(), peer.vectors(),
-                    d.shmemProtocol() & 0xffff, memory.file(), section(root.memoryRegions().get(start)),
-                    section(root.memoryRegions().get(start + 1)), outputs, Libc.getpid(), channel.registerFd(), fds,
-                    doorbellFds);
+            return rootIvshmem.attach(bdf, this::print);
         } finally {
             lock.unlock();
         }
-    }
-
-    private static IvshmemAttachment.Section section(MemoryRegion r) {
-        return new IvshmemAttachment.Section(r.physStart(), r.size());
     }
 
     @Override
@@ -332,14 +205,7 @@ public final class KvmHypervisor implements Hypervisor {
         lock.lock();
         try {
             checkOpen();
-            RootIvshmemChannel channel = rootChannels.remove(bdf);
-            if (channel == null) {
-                rootPeer(bdf);
-                throw new HypervisorException(Errno.ENOENT, "no program is attached to the root cell's ivshmem device "
-                        + Pci.formatBdf(bdf));
-            }
-            channel.close();
-            print("Root cell program detached from ivshmem " + Pci.formatBdf(bdf) + "\n");
+            rootIvshmem.detach(bdf, this::print);
         } finally {
             lock.unlock();
         }
@@ -474,7 +340,8 @@ public final class KvmHypervisor implements Hypervisor {
             for (String notice : hv.notices()) {
                 hv.print(notice + "\n");
             }
-            hv.joinRootIvshmemLinks(); // nothing runs yet: a refusal releases kvm and memory below
+            // nothing runs yet: a refusal releases kvm and memory below
+            hv.rootIvshmem = RootIvshmem.join(config.rootCell(), memory, hv::ivshmemLink, hv.doorbells, hv::print);
             hv.print("Activating hypervisor\n");
             hv.consolePump.start();
             return hv;
@@ -710,7 +577,7 @@ public final class KvmHypervisor implements Hypervisor {
         print("Closing cell \"" + cell.name() + "\"\n");
         cells.remove(cell.id()); // first: readers that list cells no longer find it
         cell.destroy();
-        drain(cell);
+        consolePump.drain(cell);
         if (cpusets != null) {
             try {
                 cpusets.release(cell.name()); // its threads are gone: the CPUs go back to the host
@@ -725,13 +592,8 @@ public final class KvmHypervisor implements Hypervisor {
      * root cell's ivshmem sections included: those are not cleared.
      */
     boolean sharedWithOtherCell(Cell cell, MemoryRegion r) {
-        for (RootIvshmemPeer root : rootPeers.values()) {
-            PciDevice d = rootDevice(root.link().bdf());
-            for (int k = 0; k < 2 + d.shmemPeers(); k++) {
-                if (config.rootCell().memoryRegions().get((int) d.shmemRegionsStart() + k).overlapsPhys(r)) {
-                    return true;
-                }
-            }
+        if (rootIvshmem.shares(r)) {
+            return true;
         }
         for (Cell c : cells.values()) {
             if (c != cell) {
@@ -853,10 +715,7 @@ public final class KvmHypervisor implements Hypervisor {
             if (closed) {
                 return;
             }
-            for (RootIvshmemChannel channel : rootChannels.values()) {
-                channel.close();
-            }
-            rootChannels.clear();
+            rootIvshmem.close();
             for (Cell cell : List.copyOf(cells.values())) {
                 destroy(cell);
             }
@@ -871,12 +730,7 @@ public final class KvmHypervisor implements Hypervisor {
                 print("Restoring the host's cpusets failed: " + e.getMessage() + "\n");
             }
         }
-        consolePump.interrupt();
-        try {
-            consolePump.join(1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        consolePump.stop();
         memory.close();
         try {
             kvm.close();
@@ -916,31 +770,5 @@ public final class KvmHypervisor implements Hypervisor {
             }
         }
         throw new HypervisorException(Errno.ENOENT, "no cell named \"" + ref.name() + "\"");
-    }
-
-    /** Moves what the cells' UARTs wrote from their vCPU-side rings into their console logs. */
-    private void pumpConsoles() {
-        while (!closed && !Thread.currentThread().isInterrupted()) {
-            for (Cell c : cells.values()) {
-                drain(c);
-            }
-            LockSupport.parkNanos(PUMP_INTERVAL_NANOS);
-        }
-    }
-
-    private final byte[] pumpBuffer = new byte[4096];
-
-    private void drain(Cell cell) {
-        synchronized (pumpBuffer) {
-            int n;
-            while ((n = cell.uartOutput().drain(pumpBuffer)) > 0) {
-                cell.console().write(pumpBuffer, 0, n);
-            }
-            for (Vcpu v : cell.vcpus()) {
-                while ((n = v.hypercallOutput().drain(pumpBuffer)) > 0) {
-                    console.write(pumpBuffer, 0, n); // the debug-console hypercall goes to the hypervisor console
-                }
-            }
-        }
     }
 }
