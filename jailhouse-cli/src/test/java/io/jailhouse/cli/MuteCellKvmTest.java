@@ -36,6 +36,15 @@ class MuteCellKvmTest extends KvmCliTest {
         return file;
     }
 
+    /** Enables the hypervisor and starts tiny-demo as a cell that never answers. */
+    void enableWithAMuteCell() throws Exception {
+        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        ok("cell", "create", muteConfig().toString());
+        ok("cell", "load", "tiny-demo", ENDLESS_LOOP.toString(), "-a", "0xf0000");
+        ok("cell", "start", "tiny-demo");
+        awaitConsole("tiny-demo", "endless-loop: spinning with interrupts off", 1);
+    }
+
     /** The CLI in a process of its own, as a user runs it, so that it can get a SIGINT. */
     Process cli(Path stderr, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
@@ -61,11 +70,7 @@ class MuteCellKvmTest extends KvmCliTest {
 
     @Test
     void aMuteCellHoldsUpOnlyItsOwnOperationsAndCtrlCWithdrawsTheWait() throws Exception {
-        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
-        ok("cell", "create", muteConfig().toString());
-        ok("cell", "load", "tiny-demo", ENDLESS_LOOP.toString(), "-a", "0xf0000");
-        ok("cell", "start", "tiny-demo");
-        awaitConsole("tiny-demo", "endless-loop: spinning with interrupts off", 1);
+        enableWithAMuteCell();
 
         Path err = tmp.resolve("shutdown.err");
         Process shutdown = cli(err, "cell", "shutdown", "tiny-demo");
@@ -102,11 +107,7 @@ class MuteCellKvmTest extends KvmCliTest {
 
     @Test
     void disableWaitingForAMuteCellHoldsUpNoReadAndForceEndsIt() throws Exception {
-        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
-        ok("cell", "create", muteConfig().toString());
-        ok("cell", "load", "tiny-demo", ENDLESS_LOOP.toString(), "-a", "0xf0000");
-        ok("cell", "start", "tiny-demo");
-        awaitConsole("tiny-demo", "endless-loop: spinning with interrupts off", 1);
+        enableWithAMuteCell();
 
         Path err = tmp.resolve("disable.err");
         Process disable = cli(err, "disable");

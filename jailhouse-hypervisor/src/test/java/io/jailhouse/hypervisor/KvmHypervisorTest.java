@@ -245,6 +245,27 @@ class KvmHypervisorTest extends KvmCellTestBase {
     /** cli; jmp $: never answers, never exits. */
     static final int[] MUTE = {0xfa, 0xeb, 0xfe};
 
+    /** A running cell that never answers (not passive, msg_reply_timeout 0). */
+    CellRef startMuteCell() throws Exception {
+        hv.createCell(talkingTinyDemo(0));
+        CellRef mute = CellRef.ofId(1);
+        hv.loadCell(mute, List.of(codeAtImageStart(MUTE)));
+        hv.startCell(mute);
+        return mute;
+    }
+
+    /** Runs {@code op} on another thread; completes with what it threw, or null. */
+    static java.util.concurrent.CompletableFuture<Throwable> inBackground(ThrowingOp op) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                op.run();
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+    }
+
     /**
      * A cell that never answers (not passive, msg_reply_timeout 0, spinning
      * with interrupts off) holds up operations on itself only: the shutdown
@@ -253,19 +274,9 @@ class KvmHypervisorTest extends KvmCellTestBase {
      */
     @Test
     void aMuteCellHoldsUpOnlyItsOwnOperations() throws Exception {
-        hv.createCell(talkingTinyDemo(0));
-        CellRef mute = CellRef.ofId(1);
-        hv.loadCell(mute, List.of(codeAtImageStart(MUTE)));
-        hv.startCell(mute);
+        CellRef mute = startMuteCell();
         TestCaller caller = new TestCaller();
-        java.util.concurrent.CompletableFuture<Throwable> shutdown = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                hv.loadCell(mute, List.of(), caller);
-                return null;
-            } catch (Throwable t) {
-                return t;
-            }
-        });
+        java.util.concurrent.CompletableFuture<Throwable> shutdown = inBackground(() -> hv.loadCell(mute, List.of(), caller));
         await(() -> !caller.told.isEmpty(), "the shutdown to say what it waits for");
         assertThat(caller.told).containsExactly(
                 "waiting for cell \"tiny-demo\" to answer the shutdown request; Ctrl-C gives up");
@@ -298,19 +309,9 @@ class KvmHypervisorTest extends KvmCellTestBase {
 
     @Test
     void aForcedOperationTakesOverFromOneWaitingForTheCell() throws Exception {
-        hv.createCell(talkingTinyDemo(0));
-        CellRef mute = CellRef.ofId(1);
-        hv.loadCell(mute, List.of(codeAtImageStart(MUTE)));
-        hv.startCell(mute);
+        CellRef mute = startMuteCell();
         TestCaller patient = new TestCaller();
-        java.util.concurrent.CompletableFuture<Throwable> waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                hv.destroyCell(mute, patient);
-                return null;
-            } catch (Throwable t) {
-                return t;
-            }
-        });
+        java.util.concurrent.CompletableFuture<Throwable> waiting = inBackground(() -> hv.destroyCell(mute, patient));
         await(() -> !patient.told.isEmpty(), "the destroy to wait");
         hv.loadCell(mute, List.of(), Caller.FORCING); // shutdown --force
         assertThat(waiting.get(5, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOfSatisfying(

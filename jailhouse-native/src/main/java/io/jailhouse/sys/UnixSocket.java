@@ -178,6 +178,17 @@ public final class UnixSocket implements AutoCloseable {
         return addr;
     }
 
+    /** A {@code struct msghdr} with one {@code iovec} of {@code length} bytes at {@code buf}, no control yet. */
+    private static MemorySegment header(Arena a, MemorySegment buf, long length) {
+        MemorySegment iov = a.allocate(IOVEC_BYTES, 8);
+        iov.set(ADDRESS, 0, buf);
+        iov.set(JAVA_LONG, 8, length);
+        MemorySegment msg = a.allocate(MSGHDR_BYTES, 8);
+        msg.set(ADDRESS, 16, iov);
+        msg.set(JAVA_LONG, 24, 1);
+        return msg;
+    }
+
     private static long cmsgSpace(int fds) {
         return CMSG_HEADER_BYTES + ((4L * fds + 7) & ~7L);
     }
@@ -198,12 +209,7 @@ public final class UnixSocket implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(1, data.length));
             MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            MemorySegment iov = a.allocate(IOVEC_BYTES, 8);
-            iov.set(ADDRESS, 0, buf);
-            iov.set(JAVA_LONG, 8, data.length);
-            MemorySegment msg = a.allocate(MSGHDR_BYTES, 8);
-            msg.set(ADDRESS, 16, iov);
-            msg.set(JAVA_LONG, 24, 1);
+            MemorySegment msg = header(a, buf, data.length);
             if (fds.length > 0) {
                 MemorySegment control = a.allocate(cmsgSpace(fds.length), 8);
                 control.set(JAVA_LONG, 0, CMSG_HEADER_BYTES + 4L * fds.length);
@@ -247,12 +253,7 @@ public final class UnixSocket implements AutoCloseable {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(Math.max(1, maxBytes));
-            MemorySegment iov = a.allocate(IOVEC_BYTES, 8);
-            iov.set(ADDRESS, 0, buf);
-            iov.set(JAVA_LONG, 8, maxBytes);
-            MemorySegment msg = a.allocate(MSGHDR_BYTES, 8);
-            msg.set(ADDRESS, 16, iov);
-            msg.set(JAVA_LONG, 24, 1);
+            MemorySegment msg = header(a, buf, maxBytes);
             // Room for one more than asked, so that too many descriptors are seen and closed, not lost.
             MemorySegment control = a.allocate(cmsgSpace(maxFds + 1), 8);
             msg.set(ADDRESS, 32, control);
