@@ -5,9 +5,8 @@ import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellStatistics;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.daemon.ConsoleLog;
+import io.jailhouse.daemon.Hypervisor;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import java.nio.file.Files;
@@ -34,7 +33,8 @@ public final class DemoStatistics {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10;
         Path top = Path.of(System.getProperty("jailhouse.home", "."));
         SystemConfig system = ConfigFiles.read(top.resolve("configs/x86/qemu-vm.yaml"), SystemConfig.class);
-        try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
+        try (EnabledHypervisor enabled = EnabledHypervisor.enable(system)) {
+            Hypervisor hv = enabled.hv();
             for (String demo : List.of("tiny-demo", "apic-demo", "smp-demo")) {
                 CellConfig cell = ConfigFiles.read(top.resolve("configs/x86/" + demo + ".yaml"), CellConfig.class);
                 byte[] image = Files.readAllBytes(top.resolve("inmates/demos/x86/" + demo + ".bin"));
@@ -44,8 +44,8 @@ public final class DemoStatistics {
                 hv.startCell(ref);
                 Thread.sleep((long) (seconds * 1000));
                 CellStatistics stats = hv.statistics(ref);
-                ConsoleRing console = hv.cellConsole(ref);
-                String out = console.read(0, console.capacity()).text();
+                ConsoleLog console = hv.cellConsole(ref);
+                String out = console.read(0, 1 << 20).text();
                 StringBuilder line = new StringBuilder(String.format("%-10s %4.1f s:", demo, seconds));
                 for (Map.Entry<String, Long> e : stats.total().entrySet()) {
                     if (e.getValue() != 0) {
@@ -71,7 +71,7 @@ public final class DemoStatistics {
                     try {
                         hv.destroyCell(ref);
                         break;
-                    } catch (io.jailhouse.hypervisor.HypervisorException e) {
+                    } catch (io.jailhouse.boundary.HypervisorException e) {
                         Thread.sleep(200);
                     }
                 }

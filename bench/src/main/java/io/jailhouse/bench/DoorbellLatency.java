@@ -7,9 +7,9 @@ import io.jailhouse.daemon.DaemonLog;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.daemon.ConsoleLog;
+import io.jailhouse.daemon.Hypervisor;
+import io.jailhouse.daemon.HypervisorFactory;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.ivshmem.IvshmemEndpoint;
@@ -78,10 +78,10 @@ public final class DoorbellLatency {
         RoundTrip cells;
         RoundTrip root;
         try (Jailhoused daemon = Jailhoused.start(new RunDirectory(runDir), system, Partitioning.RELAXED,
-                KvmHypervisor::enable, new DaemonLog(new PrintWriter(new StringWriter())))) {
+                HypervisorFactory.KVM, new DaemonLog(new PrintWriter(new StringWriter())))) {
             Hypervisor hv = daemon.hypervisor();
             start(hv, top, "ivshmem-demo-2", image, "role=pong target=1");
-            ConsoleRing ping = start(hv, top, "ivshmem-demo", image, "role=ping target=2 rounds=" + rounds);
+            ConsoleLog ping = start(hv, top, "ivshmem-demo", image, "role=ping target=2 rounds=" + rounds);
             cells = RoundTrip.parse(awaitDone(ping));
             hv.destroyCell(CellRef.parse("ivshmem-demo"));
             hv.destroyCell(CellRef.parse("ivshmem-demo-2"));
@@ -90,14 +90,19 @@ public final class DoorbellLatency {
                 endpoint.enableInterrupts(true);
                 endpoint.setState(1); // ping waits for its target's state
                 Thread pong = Thread.ofPlatform().name("root-pong").start(() -> pong(endpoint));
-                ConsoleRing cell = start(hv, top, "ivshmem-demo-2", image, "role=ping target=0 rounds=" + rounds);
+                ConsoleLog cell = start(hv, top, "ivshmem-demo-2", image, "role=ping target=0 rounds=" + rounds);
                 root = RoundTrip.parse(awaitDone(cell));
                 pong.interrupt();
                 endpoint.close(); // ends the pong thread's wait
                 pong.join();
             }
+            hv.disable(io.jailhouse.daemon.Caller.FORCING);
         } finally {
-            Files.deleteIfExists(runDir);
+            try (var files = Files.walk(runDir)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
         }
         long floorPio = new KvmFloor(top).pioExitCycles(top.resolve("inmates/tests/x86/pio-loop.bin"), 20000);
         System.out.println("doorbell round trip cell<->cell: " + cells.describe());
@@ -124,20 +129,20 @@ public final class DoorbellLatency {
         }
     }
 
-    private static String awaitDone(ConsoleRing console) throws InterruptedException {
+    private static String awaitDone(ConsoleLog console) throws InterruptedException {
         long deadline = System.nanoTime() + 600_000_000_000L;
-        String out = console.read(0, console.capacity()).text();
+        String out = console.read(0, 1 << 20).text();
         while (!out.contains("pingpong: done")) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("no result within 600 s; console:\n" + out);
             }
             Thread.sleep(100);
-            out = console.read(0, console.capacity()).text();
+            out = console.read(0, 1 << 20).text();
         }
         return out;
     }
 
-    private static ConsoleRing start(Hypervisor hv, Path top, String config, Path image, String cmdline)
+    private static ConsoleLog start(Hypervisor hv, Path top, String config, Path image, String cmdline)
             throws Exception {
         CellConfig cell = ConfigFiles.read(top.resolve("configs/x86/" + config + ".yaml"), CellConfig.class);
         hv.createCell(cell);

@@ -4,9 +4,8 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.daemon.ConsoleLog;
+import io.jailhouse.daemon.Hypervisor;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import java.io.IOException;
@@ -63,17 +62,18 @@ public final class ExitCostComparison {
         List<Double> firstByteMs = new ArrayList<>();
         List<Double> floorFirstByteMs = new ArrayList<>();
         System.out.printf("pio-loop, %d PM-timer reads per run, %d rounds (Java and C alternating)%n", loops, rounds);
-        try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
+        try (EnabledHypervisor enabled = EnabledHypervisor.enable(system)) {
+            Hypervisor hv = enabled.hv();
             for (int round = 1; round <= rounds; round++) {
                 hv.createCell(cell);
                 CellRef ref = CellRef.parse("pio-loop");
                 byte[] line = (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1);
                 hv.loadCell(ref, List.of(new LoadImage(image.toString(), code, 0),
                         new LoadImage("cmdline", line, 0x1000)));
-                ConsoleRing console = hv.cellConsole(ref);
+                ConsoleLog console = hv.cellConsole(ref);
                 long t0 = System.nanoTime();
                 hv.startCell(ref);
-                String out = waitFor(console, t0, DONE) > 0 ? console.read(0, console.capacity()).text() : "";
+                String out = waitFor(console, t0, DONE) > 0 ? console.read(0, 1 << 20).text() : "";
                 hv.destroyCell(ref);
                 long java = KvmFloor.pioLoopCycles(out, "Java");
                 long c = floor.pioExitCycles(image, loops);
@@ -83,7 +83,7 @@ public final class ExitCostComparison {
                 hv.createCell(tinyDemo);
                 CellRef demo = CellRef.parse(tinyDemo.name());
                 hv.loadCell(demo, List.of(new LoadImage(tiny.toString(), Files.readAllBytes(tiny), 0xf0000)));
-                ConsoleRing demoConsole = hv.cellConsole(demo);
+                ConsoleLog demoConsole = hv.cellConsole(demo);
                 long t1 = System.nanoTime();
                 hv.startCell(demo);
                 long first = waitFor(demoConsole, t1, null);
@@ -112,16 +112,16 @@ public final class ExitCostComparison {
     }
 
     /** Waits for the first byte (text null) or for text; returns the time seen, or -1 on timeout. */
-    private static long waitFor(ConsoleRing console, long t0, String text) throws InterruptedException {
+    private static long waitFor(ConsoleLog console, long t0, String text) throws InterruptedException {
         long deadline = t0 + TimeUnit.SECONDS.toNanos(300);
         while (System.nanoTime() < deadline) {
-            if (text == null ? console.tail() > 0 : console.read(0, console.capacity()).text().contains(text)) {
+            if (text == null ? console.tail() > 0 : console.read(0, 1 << 20).text().contains(text)) {
                 return System.nanoTime();
             }
             Thread.sleep(0, 200_000);
         }
         throw new IllegalStateException("the cell did not " + (text == null ? "print" : "print \"" + text + "\"")
-                + " within 300 s; its console:\n" + console.read(0, console.capacity()).text());
+                + " within 300 s; its console:\n" + console.read(0, 1 << 20).text());
     }
 
     private static double floorFirstByte(String summary) {

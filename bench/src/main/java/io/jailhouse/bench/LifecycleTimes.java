@@ -4,8 +4,7 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.daemon.Hypervisor;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import java.nio.file.Files;
@@ -36,7 +35,8 @@ public final class LifecycleTimes {
         for (int i = 0; i < ops.length; i++) {
             times.add(new ArrayList<>());
         }
-        try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
+        try (EnabledHypervisor enabled = EnabledHypervisor.enable(system)) {
+            Hypervisor hv = enabled.hv();
             CellRef ref = CellRef.parse(tiny.name());
             for (int r = 0; r < rounds; r++) {
                 long t0 = System.nanoTime();

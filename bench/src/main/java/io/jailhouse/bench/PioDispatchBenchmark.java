@@ -48,9 +48,10 @@ public class PioDispatchBenchmark {
         ring = new SpscByteRing(1 << 16);
         PioBus bus = PioBus.builder().add(0x3f8, 8, new Uart8250(0x3f8, ring)).add(0x608, 4, new PmTimer(0x608))
                 .add(0x80, 1, new DiagnosticPort()).build();
-        dispatch = new ExitDispatch(bus, MmioBus.builder().build(), new MmioWindowTable(), (code, a, b) -> 0,
-                r -> false);
         arena = Arena.ofShared();
+        // the counters live in a shared mapping in a cell process; a shared arena's memory is the same kind
+        dispatch = new ExitDispatch(bus, MmioBus.builder().build(), new MmioWindowTable(), (code, a, b) -> 0,
+                r -> false, arena.allocate(ExitDispatch.COUNTERS * 8L, 8));
         exit = KvmRunImage.allocate(arena);
     }
 

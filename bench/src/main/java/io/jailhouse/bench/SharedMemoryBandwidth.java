@@ -4,9 +4,8 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.daemon.ConsoleLog;
+import io.jailhouse.daemon.Hypervisor;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.MemoryMapping;
@@ -40,19 +39,20 @@ public final class SharedMemoryBandwidth {
         String cmdline = "addr=0x3f0f1000 size=" + BLOCK + " rounds=" + rounds;
         SystemConfig system = ConfigFiles.read(top.resolve("configs/x86/qemu-vm.yaml"), SystemConfig.class);
         String cell;
-        try (Hypervisor hv = KvmHypervisor.enable(system, Partitioning.RELAXED)) {
+        try (EnabledHypervisor enabled = EnabledHypervisor.enable(system)) {
+            Hypervisor hv = enabled.hv();
             CellConfig config = ConfigFiles.read(top.resolve("configs/x86/ivshmem-demo.yaml"), CellConfig.class);
             hv.createCell(config);
             CellRef ref = CellRef.parse(config.name());
             hv.loadCell(ref, List.of(new LoadImage(image.toString(), Files.readAllBytes(image), 0xf0000),
                     new LoadImage("string", (cmdline + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000)));
             hv.startCell(ref);
-            ConsoleRing console = hv.cellConsole(ref);
+            ConsoleLog console = hv.cellConsole(ref);
             long deadline = System.nanoTime() + 600_000_000_000L;
-            cell = console.read(0, console.capacity()).text();
+            cell = console.read(0, 1 << 20).text();
             while (!cell.contains("shmem-copy done") && System.nanoTime() < deadline) {
                 Thread.sleep(100);
-                cell = console.read(0, console.capacity()).text();
+                cell = console.read(0, 1 << 20).text();
             }
         }
         String floor = new KvmFloor(top).console(image, 0, "addr=0x40000 size=" + BLOCK + " rounds=" + rounds,

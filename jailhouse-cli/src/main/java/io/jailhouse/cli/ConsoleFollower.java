@@ -2,7 +2,6 @@ package io.jailhouse.cli;
 
 import io.jailhouse.protocol.ControlException;
 import io.jailhouse.protocol.ControlProtocol;
-import io.jailhouse.hypervisor.ConsoleRing;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;

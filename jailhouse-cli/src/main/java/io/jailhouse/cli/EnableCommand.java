@@ -8,7 +8,7 @@ import io.jailhouse.daemon.ControlServer;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.protocol.Partitioning;
-import io.jailhouse.hypervisor.pci.DeviceEmulations;
+import io.jailhouse.boundary.DeviceEmulations;
 import io.jailhouse.sys.Errno;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -2,7 +2,6 @@ package io.jailhouse.cli;
 
 import io.jailhouse.daemon.HypervisorFactory;
 import io.jailhouse.protocol.RunDirectory;
-import io.jailhouse.hypervisor.KvmHypervisor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -29,7 +28,7 @@ public final class Main implements Runnable {
 
     /** The command as users run it: run directory from the environment, daemons in new JVMs, on KVM. */
     public Main() {
-        this(RunDirectory.locate(null, System.getenv()), DaemonProcess.ofThisJvm(), KvmHypervisor::enable);
+        this(RunDirectory.locate(null, System.getenv()), DaemonProcess.ofThisJvm(), HypervisorFactory.KVM);
     }
 
     /**

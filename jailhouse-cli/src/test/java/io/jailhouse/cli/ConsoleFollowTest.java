@@ -2,11 +2,11 @@ package io.jailhouse.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jailhouse.daemon.ConsoleRing;
 import io.jailhouse.daemon.FakeHypervisor;
 import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.hypervisor.ConsoleRing;
 import io.jailhouse.protocol.Partitioning;
 import java.io.PrintWriter;
 import java.io.StringWriter;

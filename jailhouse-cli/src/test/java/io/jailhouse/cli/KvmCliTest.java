@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.daemon.HypervisorFactory;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.daemon.RunningDaemon;
-import io.jailhouse.hypervisor.KvmHypervisor;
 import io.jailhouse.sys.RequiresKvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,23 +49,26 @@ abstract class KvmCliTest {
         run = new RunDirectory(tmp.resolve("run"));
         DaemonProcess spawn = new DaemonProcess(DaemonProcess.ofThisJvm().java(), System.getProperty("java.class.path"),
                 Jailhoused.class.getName(), Duration.ofSeconds(60));
-        main = new Main(run, spawn, KvmHypervisor::enable);
+        main = new Main(run, spawn, HypervisorFactory.KVM);
     }
 
     @AfterEach
     void nothingSurvives() throws Exception {
         if (run.readPid().isPresent()) {
-            // A failed test may leave a cell that never answers, and disable waits for answers as upstream
-            // does: give it a while, then stop the daemon, which ends such waits.
-            Thread disable = Thread.ofVirtual().start(() -> CliRun.of(main, "disable"));
+            // A failed test may leave a cell that never answers: disable without asking the cells, and if even
+            // that does not end the daemon, stop it.
+            Thread disable = Thread.ofVirtual().start(() -> CliRun.of(main, "disable", "--force"));
             disable.join(java.time.Duration.ofSeconds(30));
             if (disable.isAlive()) {
                 run.readPid().ifPresent(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy));
                 disable.join(java.time.Duration.ofSeconds(30));
             }
         }
-        List<ProcessHandle> ours = ProcessHandle.current().descendants()
-                .filter(p -> p.info().arguments().map(a -> List.of(a).contains(run.path().toString())).orElse(false))
+        // the daemon, and every cell process (their sockets are in the run directory)
+        String dir = run.path().toString();
+        List<ProcessHandle> ours = ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> java.util.Arrays.stream(a)
+                        .anyMatch(x -> x.equals(dir) || x.startsWith(dir + "/"))).orElse(false))
                 .toList();
         List<ProcessHandle> survivors = new java.util.ArrayList<>();
         for (ProcessHandle p : ours) {
@@ -77,7 +80,7 @@ abstract class KvmCliTest {
                 p.onExit().get(10, TimeUnit.SECONDS);
             }
         }
-        assertThat(survivors).as("daemons left running by the test").isEmpty();
+        assertThat(survivors).as("daemons and cell processes left running by the test").isEmpty();
         assertThat(run.socket()).doesNotExist();
     }
 

@@ -6,7 +6,6 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.daemon.RunningDaemon;
-import io.jailhouse.hypervisor.KvmHypervisor;
 import io.jailhouse.sys.RequiresKvm;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.jailhouse.cli;
 
 import io.jailhouse.daemon.Jailhoused;
-import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.sys.Errno;
 import java.io.PrintWriter;
 
@@ -11,7 +11,7 @@ public final class UnavailableJailhoused {
     }
 
     public static void main(String[] args) {
-        System.exit(Jailhoused.run(args, System.getenv(), (config, partitioning, emulations) -> {
+        System.exit(Jailhoused.run(args, System.getenv(), (config, partitioning, emulations, state) -> {
             throw new HypervisorException(Errno.ENODEV, "KVM hypervisor not yet available");
         }, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }

@@ -8,12 +8,9 @@ import io.jailhouse.config.ConfigFormatException;
 import io.jailhouse.config.JailhouseConfig;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.Caller;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellStatus;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.IvshmemAttachment;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.sys.Errno;
@@ -276,7 +273,7 @@ final class ControlOperations {
     }
 
     private Reply consoleRead(ControlRequest request) throws ProtocolException, HypervisorException, InterruptedException {
-        ConsoleRing ring;
+        ConsoleLog ring;
         if (request.op().equals(ControlProtocol.CELL_CONSOLE_READ)) {
             ring = hypervisor.cellConsole(request.cell());
         } else {

@@ -1,6 +1,6 @@
 package io.jailhouse.daemon;
 
-import io.jailhouse.hypervisor.HypervisorException;
+import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.sys.Errno;
 import java.io.Closeable;
 import java.io.EOFException;

@@ -3,11 +3,9 @@ package io.jailhouse.daemon;
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.ConfigFormatException;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.HypervisorException;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.Partitioning;
-import io.jailhouse.hypervisor.pci.DeviceEmulations;
+import io.jailhouse.boundary.DeviceEmulations;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -121,7 +119,7 @@ public final class Jailhoused implements AutoCloseable {
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
-        System.exit(run(args, System.getenv(), KvmHypervisor::enable, out, err));
+        System.exit(run(args, System.getenv(), HypervisorFactory.KVM, out, err));
     }
 
     /** Runs a daemon until it is disabled or the JVM is asked to end; returns the exit status. */
@@ -209,7 +207,7 @@ public final class Jailhoused implements AutoCloseable {
         ControlServer server = ControlServer.bind(runDirectory.socket(), log);
         Hypervisor hypervisor;
         try {
-            hypervisor = factory.enable(config, partitioning, emulations);
+            hypervisor = factory.enable(config, partitioning, emulations, runDirectory.cells());
         } catch (HypervisorException | RuntimeException | Error e) {
             server.close();
             throw e;

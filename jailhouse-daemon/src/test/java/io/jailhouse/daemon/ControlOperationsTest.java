@@ -10,7 +10,6 @@ import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellState;
 import io.jailhouse.protocol.CellStatistics;
 import io.jailhouse.protocol.CellStatus;
-import io.jailhouse.hypervisor.ConsoleRing;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;

@@ -1,16 +1,14 @@
 package io.jailhouse.daemon;
 
+import io.jailhouse.boundary.DeviceEmulations;
+import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.Caller;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellState;
 import io.jailhouse.protocol.CellStatistics;
 import io.jailhouse.protocol.CellStatus;
-import io.jailhouse.hypervisor.ConsoleRing;
-import io.jailhouse.hypervisor.Hypervisor;
-import io.jailhouse.hypervisor.HypervisorException;
 import io.jailhouse.protocol.IvshmemAttachment;
 import io.jailhouse.protocol.IvshmemLinkStatus;
 import io.jailhouse.protocol.LoadImage;
@@ -77,7 +75,7 @@ public final class FakeHypervisor implements Hypervisor {
     private int closeCount;
 
     public FakeHypervisor(SystemConfig system, Partitioning partitioning,
-            io.jailhouse.hypervisor.pci.DeviceEmulations emulations) {
+            io.jailhouse.boundary.DeviceEmulations emulations, java.nio.file.Path stateDirectory) {
         this(system, partitioning);
     }
 

@@ -1,11 +1,11 @@
 package io.jailhouse.daemon;
 
+import io.jailhouse.boundary.HypervisorException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.jailhouse.config.ConfigFiles;
 import io.jailhouse.config.SystemConfig;
-import io.jailhouse.hypervisor.HypervisorException;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import java.io.PrintWriter;
@@ -53,7 +53,7 @@ class JailhousedTest {
             AtomicInteger enabled = new AtomicInteger();
             HypervisorException refused = null;
             try {
-                Jailhoused.start(d.runDirectory(), RunningDaemon.systemConfig(), Partitioning.STRICT, (c, p, e) -> {
+                Jailhoused.start(d.runDirectory(), RunningDaemon.systemConfig(), Partitioning.STRICT, (c, p, e, state) -> {
                     enabled.incrementAndGet();
                     return new FakeHypervisor(c, p);
                 }, quietLog()).close();
@@ -135,7 +135,7 @@ class JailhousedTest {
         StringWriter err = new StringWriter();
         int status = Jailhoused.run(new String[] {"--config", RunningDaemon.config("qemu-vm.cell").toString(),
             "--partitioning", "relaxed", "--run-dir", tmp.resolve("run").toString()}, Map.of(),
-                (c, p, e) -> {
+                (c, p, e, state) -> {
                     throw new HypervisorException(Errno.ENODEV, "KVM hypervisor not yet available");
                 }, new PrintWriter(out, true), new PrintWriter(err, true));
         assertThat(status).isEqualTo(1);
@@ -149,7 +149,7 @@ class JailhousedTest {
     void anUnexpectedFailureOfEnableIsReportedAsEio() {
         StringWriter err = new StringWriter();
         int status = Jailhoused.run(new String[] {"--config", RunningDaemon.config("qemu-vm.cell").toString(),
-            "--run-dir", tmp.toString()}, Map.of(), (c, p, e) -> {
+            "--run-dir", tmp.toString()}, Map.of(), (c, p, e, state) -> {
                 throw new IllegalStateException("boom");
             }, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
         assertThat(status).isEqualTo(1);

@@ -6,14 +6,17 @@ import io.jailhouse.hypervisor.device.MmioWindowTable;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.PioDevice;
 import io.jailhouse.sys.KvmRun;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import io.jailhouse.sys.X86Register;
 
 /**
  * What one vCPU does with each exit, the hot path of architecture section 4:
  * port I/O to the cell's PIO bus (or the hypercall port), MMIO to its BAR
  * windows and MMIO bus, the rest to a verdict. No allocation, no lock, no
- * logging, no exception; counters are plain fields, read racily for
- * statistics. It needs no /dev/kvm: tests and the JMH benchmark drive it
+ * logging, no exception; counters are plain u64 in the cell's shared
+ * pages, read racily for statistics. It needs no /dev/kvm: tests and the JMH benchmark drive it
  * with exits written into an ordinary page ({@code KvmRunImage}).
  *
  * <p>A refused access is recorded (port or address, size, direction, the
@@ -55,14 +58,18 @@ public final class ExitDispatch {
     /** The result of the last hypercall, read back by the guest's IN from the hypercall port. */
     private int hypercallResult;
 
-    // counters, upstream's names; written by the vCPU's thread only
-    long exitsTotal;
-    long exitsPio;
-    long exitsMmio;
-    long exitsHypercall;
-    long exitsXsetbv;
-    long exitsMsr;
-    long exitsManagement;
+    /** Counters in upstream's order (spec 3), written by the vCPU's thread only, read racily by the supervisor. */
+    static final int TOTAL = 0;
+    static final int MMIO = 1;
+    static final int MANAGEMENT = 2;
+    static final int HYPERCALL = 3;
+    static final int PIO = 4;
+    static final int XSETBV = 8;
+    static final int MSR = 10;
+    public static final int COUNTERS = 12;
+    private static final VarHandle COUNTER = ValueLayout.JAVA_LONG.varHandle();
+    /** {@link #COUNTERS} u64 in the cell's shared pages (or any 8-byte aligned memory). */
+    private final MemorySegment counters;
 
     // what the failing exit was, recorded without allocation for the report
     int failPort;
@@ -74,8 +81,16 @@ public final class ExitDispatch {
     /** The device that refused the failing access, for its own FATAL line (upstream words some itself). */
     Object failDevice;
 
+    /**
+     * @param counters where the counters go: {@link #COUNTERS} u64, 8-byte
+     *        aligned (a CPU slot of the cell's shared pages)
+     */
     public ExitDispatch(PioBus pio, MmioBus mmio, MmioWindowTable windows, Hypercalls hypercalls,
-            InstructionCompletion completion) {
+            InstructionCompletion completion, MemorySegment counters) {
+        if (counters.byteSize() < COUNTERS * 8L || counters.maxByteAlignment() < 8) {
+            throw new IllegalArgumentException("counters need " + COUNTERS * 8 + " aligned bytes");
+        }
+        this.counters = counters;
         this.pio = pio;
         this.mmio = mmio;
         this.windows = windows;
@@ -89,20 +104,20 @@ public final class ExitDispatch {
      * @return {@link #CONTINUE}, or the verdict that ends the run
      */
     public int serve(KvmRun r) {
-        exitsTotal++;
+        add(TOTAL, 1);
         switch (r.exitReason()) {
             case KvmRun.EXIT_IO -> {
-                exitsPio++;
+                add(PIO, 1);
                 return handlePio(r) ? CONTINUE : FAIL_PIO;
             }
             case KvmRun.EXIT_MMIO -> {
-                exitsMmio++;
+                add(MMIO, 1);
                 return handleMmio(r) ? CONTINUE : FAIL_MMIO;
             }
             case KvmRun.EXIT_INTERNAL_ERROR -> {
                 failCode = r.internalSuberror();
                 if (failCode == KvmRun.INTERNAL_ERROR_EMULATION && completion.complete(r)) {
-                    exitsXsetbv++;
+                    add(XSETBV, 1);
                     return CONTINUE;
                 }
                 return FAIL_INTERNAL;
@@ -115,17 +130,17 @@ public final class ExitDispatch {
                 return FAIL_ENTRY;
             }
             case KvmRun.EXIT_X86_WRMSR -> {
-                exitsMsr++;
+                add(MSR, 1);
                 failAddress = r.msrIndex() & 0xffffffffL;
                 return FAIL_MSR_WRITE; // only the writes Jailhouse forbids come here (X86Msrs)
             }
             case KvmRun.EXIT_X86_RDMSR -> {
-                exitsMsr++;
+                add(MSR, 1);
                 failAddress = r.msrIndex() & 0xffffffffL;
                 return FAIL_MSR_READ;
             }
             case KvmRun.EXIT_INTR -> {
-                exitsTotal--; // a kick, not the guest's doing
+                add(TOTAL, -1); // a kick, not the guest's doing
                 return CONTINUE;
             }
             default -> {
@@ -142,7 +157,7 @@ public final class ExitDispatch {
         int count = r.ioCount();
         if (port == Hypercall.PORT && size == 4 && count == 1) {
             if (write) {
-                exitsHypercall++;
+                add(HYPERCALL, 1);
                 hypercallResult = hypercalls.call(r.ioData(), r.syncedRegister(X86Register.RDI),
                         r.syncedRegister(X86Register.RSI));
             } else {
@@ -199,18 +214,14 @@ public final class ExitDispatch {
         return true;
     }
 
-    /** Counter {@code index} in upstream's order (spec 3), read racily by other threads. */
+    /** Counter {@code index} in upstream's order (spec 3). */
     public long counter(int index) {
-        return switch (index) {
-            case 0 -> exitsTotal;
-            case 1 -> exitsMmio;
-            case 2 -> exitsManagement;
-            case 3 -> exitsHypercall;
-            case 4 -> exitsPio;
-            case 8 -> exitsXsetbv;
-            case 10 -> exitsMsr;
-            default -> 0;
-        };
+        return (long) COUNTER.get(counters, 8L * index);
+    }
+
+    private void add(int index, long delta) {
+        long at = 8L * index;
+        COUNTER.set(counters, at, (long) COUNTER.get(counters, at) + delta);
     }
 
     /** A run that failed outside an exit (KVM_RUN itself) records its errno here. */

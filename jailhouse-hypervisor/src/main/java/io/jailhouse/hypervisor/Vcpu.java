@@ -4,6 +4,8 @@ import io.jailhouse.hypervisor.device.MmioBus;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
 import io.jailhouse.hypervisor.device.PioBus;
 import io.jailhouse.hypervisor.device.SpscByteRing;
+import io.jailhouse.boundary.CellPages;
+import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.KvmRun;
 import io.jailhouse.sys.KvmVcpu;
@@ -36,7 +38,9 @@ final class Vcpu implements Runnable {
 
     enum Status { STARTING, PARKED, RUNNING, FAILED, EXITED }
 
-    private final Cell cell;
+    private final CellMachine cell;
+    /** This CPU's place in the cell's CPU order: its slot in the shared pages. */
+    private final int index;
     private final int cpu;
     private final int hostCpu;
     private final KvmVcpu vcpu;
@@ -59,15 +63,16 @@ final class Vcpu implements Runnable {
     /** What this CPU prints through the debug-console hypercall, for the console thread. */
     private final SpscByteRing hypercallOutput = new SpscByteRing(4096);
 
-    Vcpu(Cell cell, int cpu, int hostCpu, KvmVcpu vcpu, PioBus pio, MmioBus mmio, MmioWindowTable windows,
-            byte[] lapicAtReset) {
+    Vcpu(CellMachine cell, int index, int cpu, int hostCpu, KvmVcpu vcpu, PioBus pio, MmioBus mmio,
+            MmioWindowTable windows, byte[] lapicAtReset) {
         this.cell = cell;
+        this.index = index;
         this.cpu = cpu;
         this.hostCpu = hostCpu;
         this.vcpu = vcpu;
         this.kvmRun = vcpu.kvmRun();
         this.dispatch = new ExitDispatch(pio, mmio, windows, new VcpuHypercalls(cell, this, vcpu, hypercallOutput),
-                this::completeInstruction);
+                this::completeInstruction, cell.pages().counters(index));
         this.lapicAtReset = lapicAtReset;
         this.thread = Thread.ofPlatform().daemon().name("cell-" + cell.name() + "-cpu" + cpu).unstarted(this);
     }
@@ -143,8 +148,15 @@ final class Vcpu implements Runnable {
     /** Forgets a failure (cell load and shutdown clear the failed flags, as upstream). */
     synchronized void clearFailure() {
         if (status == Status.FAILED) {
-            status = Status.PARKED;
+            setStatus(Status.PARKED);
         }
+    }
+
+    /** Sets the status and shows it in the shared pages (failed or not is what the supervisor lists). */
+    private void setStatus(Status now) {
+        status = now;
+        cell.pages().setCpuStatus(index, now == Status.FAILED ? CellPages.CPU_FAILED
+                : now == Status.RUNNING ? CellPages.CPU_RUNNING : CellPages.CPU_PARKED);
     }
 
     synchronized boolean failed() {
@@ -183,7 +195,7 @@ final class Vcpu implements Runnable {
         }
         synchronized (this) {
             tid = Libc.gettid();
-            status = Status.PARKED;
+            setStatus(Status.PARKED);
             notifyAll();
         }
         while (true) {
@@ -197,13 +209,13 @@ final class Vcpu implements Runnable {
                     }
                 }
                 if (exitRequested) {
-                    status = Status.EXITED;
+                    setStatus(Status.EXITED);
                     notifyAll();
                     return;
                 }
                 address = resetAddress;
                 stopRequested = false;
-                status = Status.RUNNING;
+                setStatus(Status.RUNNING);
                 runRequested = false;
                 notifyAll();
             }
@@ -222,11 +234,11 @@ final class Vcpu implements Runnable {
                 cell.report(CpuFailureReport.describe(outcome, resetError, dispatch, vcpu, cpu, cell.name()));
             }
             synchronized (this) {
-                status = outcome == STOPPED ? Status.PARKED : Status.FAILED;
+                setStatus(outcome == STOPPED ? Status.PARKED : Status.FAILED);
                 notifyAll();
             }
             if (outcome != STOPPED) {
-                cell.cpuFailed(this);
+                cell.cpuFailed();
             }
         }
     }
@@ -295,12 +307,4 @@ final class Vcpu implements Runnable {
         }
     }
 
-    /** This CPU's counters in upstream's index order (spec 3). */
-    long[] counters() {
-        long[] c = new long[12];
-        for (int i = 0; i < c.length; i++) {
-            c[i] = counter(i);
-        }
-        return c;
-    }
 }

@@ -15,12 +15,12 @@ import io.jailhouse.sys.X86Segment;
  * output and "unknown hypercall" lines go to a preallocated ring).
  */
 final class VcpuHypercalls implements ExitDispatch.Hypercalls {
-    private final Cell cell;
+    private final CellMachine cell;
     private final Vcpu self;
     private final KvmVcpu vcpu;
     private final SpscByteRing hypercallOutput;
 
-    VcpuHypercalls(Cell cell, Vcpu self, KvmVcpu vcpu, SpscByteRing hypercallOutput) {
+    VcpuHypercalls(CellMachine cell, Vcpu self, KvmVcpu vcpu, SpscByteRing hypercallOutput) {
         this.cell = cell;
         this.self = self;
         this.vcpu = vcpu;
@@ -56,13 +56,13 @@ final class VcpuHypercalls implements ExitDispatch.Hypercalls {
                 return -Hypercall.EPERM; // root cell only: the root is Linux, which uses the CLI
             }
             case Hypercall.HYPERVISOR_GET_INFO -> {
-                long v = cell.hypervisor().info(arg1);
+                long v = cell.info(arg1);
                 return v < 0 ? -Hypercall.EINVAL : (int) Math.min(v, Integer.MAX_VALUE);
             }
             case Hypercall.CPU_GET_INFO -> {
                 Vcpu target = cell.vcpuOf(arg1);
                 if (target == null) {
-                    return arg1 >= 0 && arg1 < 4096 && cell.hypervisor().cpuExists(arg1) ? -Hypercall.EPERM
+                    return arg1 >= 0 && arg1 < 4096 && cell.cpuExists(arg1) ? -Hypercall.EPERM
                             : -Hypercall.EINVAL;
                 }
                 if (arg2 == 0) {

@@ -36,7 +36,7 @@ class ExitDispatchTest {
         dispatch = new ExitDispatch(pio, mmio, new MmioWindowTable(), (code, a, b) -> {
             calls.add(new long[] {code, a, b});
             return 40 + code;
-        }, r -> completes);
+        }, r -> completes, arena.allocate(ExitDispatch.COUNTERS * 8L, 8));
     }
 
     @AfterEach

@@ -12,7 +12,7 @@ import io.jailhouse.daemon.DaemonLog;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.hypervisor.KvmHypervisor;
+import io.jailhouse.daemon.HypervisorFactory;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
@@ -50,7 +50,7 @@ class IvshmemEndpointTest {
     @BeforeEach
     void enable() throws Exception {
         SystemConfig system = ConfigFiles.read(TOP.resolve("configs/x86/qemu-vm.yaml"), SystemConfig.class);
-        daemon = Jailhoused.start(new RunDirectory(tmp), system, Partitioning.RELAXED, KvmHypervisor::enable,
+        daemon = Jailhoused.start(new RunDirectory(tmp), system, Partitioning.RELAXED, HypervisorFactory.KVM,
                 new DaemonLog(new PrintWriter(new StringWriter())));
         client = ControlClient.connect(daemon.runDirectory().socket());
     }
@@ -61,6 +61,11 @@ class IvshmemEndpointTest {
             client.close();
         }
         if (daemon != null) {
+            try {
+                daemon.hypervisor().disable(io.jailhouse.daemon.Caller.FORCING); // no cell process outlives the test
+            } catch (io.jailhouse.boundary.HypervisorException e) {
+                // disabled by the test already
+            }
             daemon.close();
         }
     }

@@ -69,6 +69,7 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     // long syscall(long number, ...): for pidfd_open and pidfd_getfd, which older C libraries do not wrap.
     private static final MethodHandle SYSCALL2 = downcall("syscall",
@@ -77,6 +78,12 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
+    private static final MethodHandle FSTAT = downcall("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle PREAD = downcall("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE = downcall("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle KILL = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle PIPE2 = downcall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SIGACTION = downcall("sigaction",
@@ -395,6 +402,17 @@ public final class Libc {
         }
     }
 
+    /** The effective user id of this process. */
+    public static int geteuid() {
+        try {
+            return (int) GETEUID.invokeExact(callState());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("geteuid downcall", t);
+        }
+    }
+
     public static int getpid() {
         try {
             return (int) GETPID.invokeExact(callState());
@@ -500,6 +518,91 @@ public final class Libc {
         } catch (Throwable t) {
             throw new AssertionError("pipe2 downcall", t);
         }
+    }
+
+    /** What {@code fstat} says of a descriptor: its type and permission bits, and its size in bytes. */
+    public record FileStatus(int mode, long size) {
+        public static final int S_IFMT = 0xf000;
+        public static final int S_IFREG = 0x8000;
+
+        public boolean isRegularFile() {
+            return (mode & S_IFMT) == S_IFREG;
+        }
+    }
+
+    /** {@code struct stat} of x86-64: st_mode at 24, st_size at 48, 144 bytes. */
+    private static final long STAT_BYTES = 144;
+
+    public static FileStatus fstat(int fd) throws NativeException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(STAT_BYTES, 8);
+            MemorySegment state = callState();
+            int r = (int) FSTAT.invokeExact(state, fd, st);
+            check(r, state, "fstat(fd " + fd + ")");
+            return new FileStatus(st.get(JAVA_INT, 24), st.get(JAVA_LONG, 48));
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("fstat downcall", t);
+        }
+    }
+
+    /** The size of the file behind {@code fd}. */
+    public static long fileSize(int fd) throws NativeException {
+        return fstat(fd).size();
+    }
+
+    /** Reads at {@code offset} without moving the file position; the count, or the negated errno. */
+    public static long pread(int fd, MemorySegment buffer, long offset) {
+        MemorySegment state = callState();
+        long r;
+        try {
+            r = (long) PREAD.invokeExact(state, fd, buffer, buffer.byteSize(), offset);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("pread downcall", t);
+        }
+        return r < 0 ? -errno(state) : r;
+    }
+
+    /** Writes at {@code offset} without moving the file position; the count, or the negated errno. */
+    public static long pwrite(int fd, MemorySegment buffer, long offset) {
+        MemorySegment state = callState();
+        long r;
+        try {
+            r = (long) PWRITE.invokeExact(state, fd, buffer, buffer.byteSize(), offset);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("pwrite downcall", t);
+        }
+        return r < 0 ? -errno(state) : r;
+    }
+
+    /**
+     * Sends {@code signal} to process {@code pid}.
+     *
+     * @return false when there is no such process (ESRCH)
+     */
+    public static boolean kill(long pid, int signal) throws NativeException {
+        if (pid <= 0 || pid > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("process id " + pid);
+        }
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) KILL.invokeExact(state, (int) pid, signal);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("kill downcall", t);
+        }
+        if (r < 0 && errno(state) == Errno.ESRCH.value()) {
+            return false;
+        }
+        check(r, state, "kill(" + pid + ", " + signal + ")");
+        return true;
     }
 
     /** Sets entry {@code index} of a {@code struct pollfd} array to wait for {@code events} on {@code fd}. */

@@ -9,12 +9,19 @@ import java.util.List;
  * @param state null when the comm region holds a value no state has ("invalid")
  * @param assignedCpus logical CPU numbers of the cell, ascending
  * @param failedCpus the cell's CPUs that were parked after a fatal access
+ * @param pid the cell's process, or 0 for none (the root cell is the host; a
+ *        failed cell's process may be gone)
  */
 public record CellStatus(int id, String name, CellState state, List<Integer> assignedCpus,
-        List<Integer> failedCpus) {
+        List<Integer> failedCpus, long pid) {
     public CellStatus {
         assignedCpus = List.copyOf(assignedCpus);
         failedCpus = List.copyOf(failedCpus);
+    }
+
+    /** A cell without a process of its own. */
+    public CellStatus(int id, String name, CellState state, List<Integer> assignedCpus, List<Integer> failedCpus) {
+        this(id, name, state, assignedCpus, failedCpus, 0);
     }
 
     /** The state text upstream's sysfs shows. */

@@ -51,6 +51,9 @@ public final class ControlMessages {
         ObjectNode n = object().put("id", s.id()).put("name", s.name()).put("state", s.stateText());
         s.assignedCpus().forEach(n.putArray("assigned_cpus")::add);
         s.failedCpus().forEach(n.putArray("failed_cpus")::add);
+        if (s.pid() != 0) {
+            n.put("pid", s.pid());
+        }
         return n;
     }
 
@@ -62,8 +65,12 @@ public final class ControlMessages {
                 state = s;
             }
         }
+        JsonNode pid = n.get("pid");
+        if (pid != null && !pid.canConvertToLong()) {
+            throw new IOException("\"pid\" is not a number");
+        }
         return new CellStatus(integer(n, "id").intValue(), text(n, "name"), state, cpus(n, "assigned_cpus"),
-                cpus(n, "failed_cpus"));
+                cpus(n, "failed_cpus"), pid == null ? 0 : pid.asLong());
     }
 
     public static ObjectNode statistics(CellStatistics s) {

@@ -41,6 +41,14 @@ public record RunDirectory(Path path) {
         return path.resolve("jailhoused.pid");
     }
 
+    /**
+     * What the hypervisor keeps across supervisors: each cell process's
+     * socket and log, and the hypervisor console.
+     */
+    public Path cells() {
+        return path.resolve("cells");
+    }
+
     /** Where the background daemon's stdout and stderr go. */
     public Path log() {
         return path.resolve("jailhoused.log");

@@ -11,7 +11,7 @@ import io.jailhouse.config.SystemConfig;
 import io.jailhouse.config.host.CpuInfo;
 import io.jailhouse.config.host.HostDataException;
 import io.jailhouse.config.host.HostRoot;
-import io.jailhouse.hypervisor.CpusetIsolation;
+import io.jailhouse.daemon.CpusetIsolation;
 import io.jailhouse.sys.KvmCapability;
 import io.jailhouse.sys.KvmDevice;
 import java.io.File;

@@ -36,50 +36,44 @@ package io.jailhouse.hypervisor.pci;
  *
  * <h2>What the KVM side maintains from them</h2>
  *
- * For every link, every attached sender {@code s} with a doorbell address
- * {@code A(s)}, and every wired {@code (t, v)} of the same link (including
- * {@code t == s}: a peer may ring itself):
+ * Every (peer, vector) of a link has a doorbell slot: an eventfd the
+ * supervisor made when the link formed, which every process on the link
+ * holds. A cell process keeps, for its device {@code s}:
  * <ul>
- * <li>an eventfd {@code E(t, v)};
- * <li>in the target's VM: a GSI routing entry of type MSI with
- *     {@code (address, data)} and a {@code KVM_IRQFD} binding {@code E(t, v)}
- *     to that GSI (on a route change, update the GSI's routing entry with
- *     {@code KVM_SET_GSI_ROUTING}; the irqfd can stay);
- * <li>in the sender's VM: a {@code KVM_IOEVENTFD} at {@code A(s)}, length 4,
- *     with {@code KVM_IOEVENTFD_FLAG_DATAMATCH} and datamatch
- *     {@code (t << 16) | v}, signalling {@code E(t, v)}.
+ * <li>while {@code s}'s DOORBELL is decoded at {@code A(s)}: in its VM, for
+ *     every slot {@code (t, v)} of the link (present peer or not, itself
+ *     included), a {@code KVM_IOEVENTFD} at {@code A(s)}, length 4, with
+ *     datamatch {@code (t << 16) | v}, signalling slot {@code (t, v)};
+ * <li>for each of {@code s}'s own vectors {@code v}: while wired, a GSI
+ *     routing entry of type MSI with {@code (address, data)} and a
+ *     {@code KVM_IRQFD} binding slot {@code (s, v)} to it (the kernel
+ *     delivers); while not, a thread that reads slot {@code (s, v)} and
+ *     hands each doorbell to {@link IvshmemDevice#trigger}, which applies
+ *     upstream's rules (drops it, or delivers it in one-shot mode).
  * </ul>
- * When {@code (t, v)} becomes unwired, remove its ioeventfds from every
- * sender's VM <em>before returning</em> (so the next such write exits to
- * Java, which then drops it or handles one-shot mode); when a sender's
- * doorbell moves, move its ioeventfds; when it goes (-1), remove them. Only
- * 4-byte writes with exactly that value match an ioeventfd, so any other
- * write (another width, an unwired pair, a target that is absent or
- * {@code >= 12}, a vector beyond the count) exits and the Java path applies
- * upstream's rules to it. {@link IvshmemLink#validate} guarantees equal
- * {@code num_msix_vectors} on all peers, so a datamatch vector below the
- * target's count is also below the sender's (the Java path checks the
- * sender's count).
+ * A doorbell to a slot whose peer is absent waits in its eventfd and is
+ * dropped when a peer takes the slot, as upstream ignores it. Only 4-byte
+ * writes with exactly a slot's value match an ioeventfd; any other write
+ * exits and the Java path applies upstream's rules to it (a target of 12
+ * or more, a vector beyond the sender's count). {@link
+ * io.jailhouse.boundary.PciAdmission#validateLink} guarantees equal
+ * {@code num_msix_vectors} on all peers, so the slots are exactly the
+ * valid (target, vector) pairs.
  *
  * <h2>Threads and timing</h2>
  *
  * Callbacks run synchronously on the thread whose action caused the
- * change: a vCPU thread of the target's cell (its own MSI-X, INT_CONTROL,
- * COMMAND or one-shot writes), a vCPU thread of the sender's cell (its BAR0
- * moving), the register thread of a program attached as the root's peer
- * (its INT_CONTROL writes), or the management thread (reset, attach,
- * detach; the affected cell's CPUs are then parked, other peers' CPUs may
- * run). Different cells'
- * threads may call concurrently, for the same link; implementations must be
- * thread-safe and must not wait for a vCPU of any peer (or for the
- * hypervisor lock, which the management thread may hold). They may make
- * syscalls and allocate; these events are rare (boot-time programming, and
- * INT_CONTROL in drivers that toggle it). The change is visible to the Java
- * path before the callback returns.
+ * change: a vCPU thread of the device's cell (its MSI-X, INT_CONTROL,
+ * COMMAND, one-shot or BAR writes) or the channel thread (reset, attach,
+ * detach; the cell's CPUs are then parked). Several vCPUs may call
+ * concurrently; implementations must be thread-safe and must not wait for
+ * a vCPU. They may make syscalls and allocate: these events are rare
+ * (boot-time programming, and INT_CONTROL in drivers that toggle it). The
+ * change is visible to the Java path before the callback returns.
  *
- * <p>Delivery through STATE changes (vector 0 to the other peers) and in
- * one-shot mode always takes the Java path, through the target's
- * {@link MsiSink}.
+ * <p>A STATE change rings vector 0 of the other peers through their
+ * slots, as a doorbell does; in one-shot mode delivery always takes the
+ * Java path, through the target's {@link MsiSink}.
  */
 public interface DoorbellRouting {
     /**
@@ -87,7 +81,7 @@ public interface DoorbellRouting {
      * {@code vector} in the kernel; when wired, as the MSI
      * {@code (msiAddress, msiData)}. When not wired, address and data are 0.
      */
-    void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData);
+    void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData);
 
     /**
      * Peer {@code sender}'s DOORBELL register is now at guest-physical
@@ -98,7 +92,7 @@ public interface DoorbellRouting {
     /** Wires nothing: every doorbell takes the Java path. */
     DoorbellRouting NONE = new DoorbellRouting() {
         @Override
-        public void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData) {
+        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
         }
 
         @Override

@@ -1,5 +1,6 @@
 package io.jailhouse.hypervisor.pci;
 
+import io.jailhouse.boundary.PciAdmission;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
@@ -54,7 +55,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * allocates, locks or throws. Routing changes are reported to the link's
  * {@link DoorbellRouting}.
  */
-public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer, FaultReporter {
+public final class IvshmemDevice extends EmulatedEndpoint implements FaultReporter {
     public static final int VENDOR_ID = 0x110a;
     public static final int DEVICE_ID = 0x4106;
     public static final int MAX_VECTORS = PciDevice.IVSHMEM_MAX_MSIX_VECTORS;
@@ -127,7 +128,7 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
 
     /**
      * The peer of PCI device {@code index} (type ivshmem) of {@code cell},
-     * which {@link IvshmemLink#validate} accepted.
+     * which {@link io.jailhouse.boundary.PciAdmission#validateLink} accepted.
      *
      * @param link the link of the device's BDF; {@link IvshmemLink#attach} joins it later
      * @param stateTable this cell's view of the state table page (the first
@@ -144,17 +145,17 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         super(device(cell, index).bdf(), device(cell, index).barMask(), new int[BARS], List.of(), windows);
         PciDevice d = device(cell, index);
         if (!d.isIvshmem() || d.bdf() != link.bdf()) {
-            throw new IllegalArgumentException(PciConfigSpace.describe(cell, index) + " is not an ivshmem device of "
-                    + "link " + Pci.formatBdf(link.bdf()));
+            throw new IllegalArgumentException(PciAdmission.describe(cell, index) + " is not an ivshmem device of "
+                    + "link " + PciDevice.formatBdf(link.bdf()));
         }
         if (d.shmemDevId() >= IvshmemLink.MAX_PEERS || d.shmemPeers() > IvshmemLink.MAX_PEERS
                 || d.numMsixVectors() > MAX_VECTORS
                 || d.shmemRegionsStart() + 2 + d.shmemPeers() > cell.memoryRegions().size()) {
-            throw new IllegalArgumentException(PciConfigSpace.describe(cell, index)
+            throw new IllegalArgumentException(PciAdmission.describe(cell, index)
                     + " breaks the ivshmem limits: validate it with IvshmemLink.validate first");
         }
         if (stateTable.byteSize() < 4L * d.shmemPeers() || stateTable.maxByteAlignment() < Integer.BYTES) {
-            throw new IllegalArgumentException("the state table view of " + PciConfigSpace.describe(cell, index)
+            throw new IllegalArgumentException("the state table view of " + PciAdmission.describe(cell, index)
                     + " has " + stateTable.byteSize() + " bytes or is misaligned");
         }
         List<MemoryRegion> regions = cell.memoryRegions();
@@ -182,27 +183,22 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         return cell.pciDevices().get(index);
     }
 
-    @Override
     public String cellName() {
         return cellName;
     }
 
-    @Override
     public IvshmemLink link() {
         return link;
     }
 
-    @Override
     public int peerId() {
         return peerId;
     }
 
-    @Override
     public int maxPeers() {
         return maxPeers;
     }
 
-    @Override
     public int vectors() {
         return vectors;
     }
@@ -216,7 +212,6 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         return oneShot;
     }
 
-    @Override
     public int state() {
         return state;
     }
@@ -231,7 +226,6 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         return msixRegion;
     }
 
-    @Override
     public MemorySegment stateTable() {
         return stateTable;
     }
@@ -396,7 +390,6 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         return dest == 0xff || cpus.get(dest);
     }
 
-    @Override
     public void trigger(int vector) {
         if (intControl == 0) {
             return;
@@ -464,7 +457,6 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         writeState(0);
     }
 
-    @Override
     public void disconnected() {
         intControl = 0;
         resetHeader();
@@ -479,12 +471,12 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
 
     private String targetLine() {
         return String.format("FATAL: ivshmem MSI-X target outside of cell \"%s\" device %s", cellName,
-                Pci.formatBdf(bdf()));
+                PciDevice.formatBdf(bdf()));
     }
 
     @Override
     public String toString() {
-        return "ivshmem " + Pci.formatBdf(bdf()) + " peer " + peerId + " of cell \"" + cellName + "\"";
+        return "ivshmem " + PciDevice.formatBdf(bdf()) + " peer " + peerId + " of cell \"" + cellName + "\"";
     }
 
     /** BAR0: the registers. Any width; unknown offsets read 0 and ignore writes. */
@@ -579,7 +571,7 @@ public final class IvshmemDevice extends EmulatedEndpoint implements IvshmemPeer
         @Override
         public String lastFaultLine() {
             return switch (lastFault) {
-                case TABLE -> "FATAL: Invalid PCI MSI-X table/PBA access, device " + Pci.formatBdf(bdf());
+                case TABLE -> "FATAL: Invalid PCI MSI-X table/PBA access, device " + PciDevice.formatBdf(bdf());
                 case TARGET -> targetLine();
                 default -> null;
             };

@@ -1,53 +1,58 @@
 package io.jailhouse.hypervisor.pci;
 
-import io.jailhouse.config.CellConfig;
-import io.jailhouse.config.MemoryRegion;
+import io.jailhouse.boundary.PciAdmission;
 import io.jailhouse.config.PciDevice;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * The peers of one ivshmem link: the ivshmem devices with the same BDF in
- * different cells (spec 6.5), by peer id, the root cell's among them once
- * the hypervisor is enabled. Doorbells and state changes find their targets
- * here ({@link #peer}, lock-free); peers join with {@link #attach} and leave
- * with {@link #detach} on the management thread.
- *
- * <p>{@link #validate} checks the configs of a link's peers before anything
- * is built.
+ * One ivshmem link as a cell process sees it (spec 6.5): the ivshmem
+ * devices with its BDF that live here, by peer id (one in a cell process;
+ * tests put several side by side), and the way to every other peer
+ * ({@link RemotePeers}: in production the eventfd of each (peer, vector)
+ * doorbell slot, which other processes and the kernel signal too).
+ * Doorbells and state changes find their targets here without a lock or an
+ * allocation; devices join with {@link #attach} and leave with
+ * {@link #detach} on the management thread.
  */
 public final class IvshmemLink {
     /** Peers per link (upstream's implementation limit). */
-    public static final int MAX_PEERS = PciDevice.IVSHMEM_MAX_PEERS;
-    static final long PAGE = MemoryRegion.PAGE_SIZE;
-
-    /** PCI device {@code deviceIndex} of {@code cell}, an ivshmem peer. */
-    public record Member(CellConfig cell, int deviceIndex) {
-        public Member {
-            Objects.requireNonNull(cell, "cell");
-        }
-
-        PciDevice device() {
-            return cell.pciDevices().get(deviceIndex);
-        }
-    }
+    public static final int MAX_PEERS = PciAdmission.MAX_PEERS;
 
     private static final VarHandle STATE_ENTRY = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
+    /** How a ring reaches a peer that does not live in this process. */
+    @FunctionalInterface
+    public interface RemotePeers {
+        /** Raises {@code vector} of peer {@code target}; lock-free and allocation-free, on any thread. */
+        void ring(int target, int vector);
+
+        /** Nobody else: every peer lives here (tests). */
+        RemotePeers NONE = (target, vector) -> {
+        };
+    }
+
     private final int bdf;
     private final DoorbellRouting routing;
-    private final AtomicReferenceArray<IvshmemPeer> peers = new AtomicReferenceArray<>(MAX_PEERS);
+    private final RemotePeers remote;
+    private final AtomicReferenceArray<IvshmemDevice> peers = new AtomicReferenceArray<>(MAX_PEERS);
 
-    /** @param routing where routing changes of this link's peers go ({@link DoorbellRouting#NONE}: Java path only) */
-    public IvshmemLink(int bdf, DoorbellRouting routing) {
+    /**
+     * @param routing where routing changes of this link's devices go ({@link DoorbellRouting#NONE}: Java path only)
+     * @param remote how rings reach the peers that are not attached here
+     */
+    public IvshmemLink(int bdf, DoorbellRouting routing, RemotePeers remote) {
         this.bdf = bdf;
         this.routing = Objects.requireNonNull(routing, "routing");
+        this.remote = Objects.requireNonNull(remote, "remote");
+    }
+
+    /** A link whose peers all live here. */
+    public IvshmemLink(int bdf, DoorbellRouting routing) {
+        this(bdf, routing, RemotePeers.NONE);
     }
 
     public int bdf() {
@@ -58,286 +63,72 @@ public final class IvshmemLink {
         return routing;
     }
 
-    /** The attached peer with id {@code id}, or null (also for ids of 12 and more). Lock-free, allocation-free. */
-    public IvshmemPeer peer(int id) {
+    /** The device attached here with id {@code id}, or null (also for ids of 12 and more). Lock-free. */
+    public IvshmemDevice peer(int id) {
         return id >= 0 && id < MAX_PEERS ? peers.get(id) : null;
     }
 
-    /** Number of attached peers. */
-    public int peerCount() {
-        int n = 0;
-        for (int i = 0; i < MAX_PEERS; i++) {
-            n += peers.get(i) != null ? 1 : 0;
-        }
-        return n;
-    }
-
     /**
-     * Joins {@code device} to the link (cell creation once the cell is
-     * built; the root's at enable); the first peer to join zeroes the state
-     * table. Reset a cell's device afterwards. Management thread only.
+     * Joins {@code device} to the link (the state table is the supervisor's
+     * to clear when a link first forms). Reset the device afterwards.
      *
-     * @return the lines upstream prints for it (add them to the hypervisor console)
-     * @throws IllegalStateException if its peer id is taken or it belongs to another link
+     * @throws IllegalStateException if its peer id is taken here or it belongs to another link
      */
-    public synchronized List<String> attach(IvshmemPeer device) {
+    public synchronized void attach(IvshmemDevice device) {
         if (device.link() != this) {
             throw new IllegalStateException(device + " belongs to another link");
         }
         int id = device.peerId();
         if (peers.get(id) != null) {
-            throw new IllegalStateException("peer id " + id + " of ivshmem link " + Pci.formatBdf(bdf)
+            throw new IllegalStateException("peer id " + id + " of ivshmem link " + PciDevice.formatBdf(bdf)
                     + " is taken by " + peers.get(id));
         }
-        List<String> lines = new ArrayList<>();
-        lines.add("Adding virtual PCI device " + Pci.formatBdf(bdf) + " to cell \"" + device.cellName() + "\"");
-        List<String> others = new ArrayList<>();
-        for (int i = 0; i < MAX_PEERS; i++) {
-            IvshmemPeer p = peers.get(i);
-            if (p != null) {
-                others.add(" \"" + p.cellName() + "\"");
-            }
-        }
-        if (others.isEmpty()) {
-            MemorySegment table = device.stateTable();
-            table.asSlice(0, 4L * device.maxPeers()).fill((byte) 0);
-        } else {
-            lines.add("Shared memory connection established, peer cells:");
-            lines.addAll(others);
-        }
         peers.set(id, device);
-        return lines;
     }
 
     /**
-     * Takes {@code device} off the link (cell destruction): its slot is
-     * freed, its windows and routes go, and its state entry becomes 0 (which
-     * raises vector 0 on the others if it was not). Management thread only.
+     * Takes {@code device} off the link (cell destruction): its routes go
+     * and its state entry becomes 0 (which raises vector 0 on the others if
+     * it was not).
      */
-    public synchronized void detach(IvshmemPeer device) {
+    public synchronized void detach(IvshmemDevice device) {
         if (peers.compareAndSet(device.peerId(), device, null)) {
             device.disconnected();
         }
     }
-
-    // ---- delivery, for every kind of peer
 
     /**
      * {@code sender} wrote {@code value} to its DOORBELL (spec 6.2): ignored
      * when the vector is not below the sender's vector count (1 for INTx) or
      * the target is 12 or more; an absent target ignores it.
      */
-    void ring(IvshmemPeer sender, int value) {
+    void ring(IvshmemDevice sender, int value) {
         int vector = value & 0xffff;
         int target = value >>> 16;
         if (vector >= Math.max(sender.vectors(), 1) || target >= MAX_PEERS) {
             return;
         }
-        IvshmemPeer t = peers.get(target);
+        deliver(target, vector);
+    }
+
+    private void deliver(int target, int vector) {
+        IvshmemDevice t = peers.get(target);
         if (t != null) {
             t.trigger(vector);
+        } else {
+            remote.ring(target, vector);
         }
     }
 
     /** Stores {@code sender}'s new state in its state table slot and, if it changed, raises vector 0 on the others. */
-    void publishState(IvshmemPeer sender, int old, int now) {
+    void publishState(IvshmemDevice sender, int old, int now) {
         STATE_ENTRY.setVolatile(sender.stateTable(), 4L * sender.peerId(), now);
         if (old != now) {
             for (int id = 0; id < sender.maxPeers(); id++) {
-                IvshmemPeer p = peers.get(id);
-                if (p != null && p != sender) {
-                    p.trigger(0);
+                if (id != sender.peerId()) {
+                    deliver(id, 0);
                 }
             }
         }
-    }
-
-    // ---- validation
-
-    /**
-     * The ivshmem entries with BDF {@code bdf} in {@code cells}, in the
-     * order given: what {@link #validate} wants for one link (pass the root
-     * cell, the cells that exist and the new one).
-     */
-    public static List<Member> members(int bdf, List<CellConfig> cells) {
-        List<Member> out = new ArrayList<>();
-        for (CellConfig c : cells) {
-            List<PciDevice> devices = c.pciDevices();
-            for (int i = 0; i < devices.size(); i++) {
-                if (devices.get(i).isIvshmem() && devices.get(i).bdf() == bdf) {
-                    out.add(new Member(c, i));
-                }
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Checks the configs of the peers of one link (spec 6.4/6.5), each on its
-     * own and against each other; pass every cell that has the link's BDF,
-     * the new one included (and the root cell's entry). Rules:
-     * <ul>
-     * <li>the entry is an ivshmem device; all have the same BDF;
-     * <li>{@code shmem_dev_id < shmem_peers <= 12}, ids unique on the link,
-     *     {@code shmem_peers} and {@code num_msix_vectors} (at most 16) equal
-     *     on all peers;
-     * <li>BAR0's mask gives a memory BAR of at least 0x20 bytes; with MSI-X,
-     *     BAR1's at least 0x200;
-     * <li>{@code shmem_regions_start + 2 + shmem_peers} regions exist: the
-     *     state table (one page, page aligned, readable, <em>not</em>
-     *     writable), the R/W section (may be empty), the output sections
-     *     (equal sizes, possibly all empty); sizes and addresses page
-     *     multiples; non-empty sections contiguous in the cell's
-     *     guest-physical space from the state table on; no peer may write
-     *     another peer's output section;
-     * <li>every section is the same memory (phys_start, size) in all peers.
-     * </ul>
-     *
-     * @throws PciConfigException with the first problem, naming cell, device
-     *         index, BDF and region; {@link PciConfigException#busy()} for a
-     *         peer id another cell holds
-     */
-    public static void validate(List<Member> members) throws PciConfigException {
-        for (Member m : members) {
-            validateOne(m);
-        }
-        for (int i = 1; i < members.size(); i++) {
-            Member a = members.get(0);
-            Member b = members.get(i);
-            PciDevice da = a.device();
-            PciDevice db = b.device();
-            String where = where(b);
-            String other = "cell \"" + a.cell().name() + "\"'s PCI device " + a.deviceIndex();
-            if (db.bdf() != da.bdf()) {
-                throw new PciConfigException(where + " is not on ivshmem link " + Pci.formatBdf(da.bdf()));
-            }
-            for (int j = 0; j < i; j++) {
-                Member c = members.get(j);
-                if (c.device().shmemDevId() == db.shmemDevId()) {
-                    throw new PciConfigException(where + ": shmem_dev_id " + db.shmemDevId() + " is also the peer id"
-                            + " of cell \"" + c.cell().name() + "\"'s PCI device " + c.deviceIndex()
-                            + " on this link", true);
-                }
-            }
-            if (db.shmemPeers() != da.shmemPeers()) {
-                throw new PciConfigException(where + ": shmem_peers " + db.shmemPeers() + " differs from "
-                        + da.shmemPeers() + " of " + other);
-            }
-            if (db.numMsixVectors() != da.numMsixVectors()) {
-                throw new PciConfigException(where + ": num_msix_vectors " + db.numMsixVectors() + " differs from "
-                        + da.numMsixVectors() + " of " + other + " (all peers of a link need the same count)");
-            }
-            for (int k = 0; k < 2 + da.shmemPeers(); k++) {
-                int ia = (int) da.shmemRegionsStart() + k;
-                int ib = (int) db.shmemRegionsStart() + k;
-                MemoryRegion ra = a.cell().memoryRegions().get(ia);
-                MemoryRegion rb = b.cell().memoryRegions().get(ib);
-                if (ra.physStart() != rb.physStart() || ra.size() != rb.size()) {
-                    throw new PciConfigException(where + ": memory region " + ib + " (" + section(k)
-                            + ", phys 0x" + Long.toHexString(rb.physStart()) + ", size 0x" + Long.toHexString(rb.size())
-                            + ") is not the same memory as " + other + "'s memory region " + ia + " (phys 0x"
-                            + Long.toHexString(ra.physStart()) + ", size 0x" + Long.toHexString(ra.size()) + ")");
-                }
-            }
-        }
-    }
-
-    private static String where(Member m) {
-        return PciConfigSpace.describe(m.cell(), m.deviceIndex()) + ", ivshmem";
-    }
-
-    private static String section(int k) {
-        return k == 0 ? "state table" : k == 1 ? "R/W section" : "output section of peer " + (k - 2);
-    }
-
-    private static void validateOne(Member m) throws PciConfigException {
-        CellConfig cell = m.cell();
-        if (m.deviceIndex() < 0 || m.deviceIndex() >= cell.pciDevices().size()) {
-            throw new PciConfigException("cell \"" + cell.name() + "\" has no PCI device " + m.deviceIndex());
-        }
-        PciDevice d = m.device();
-        String where = where(m);
-        if (!d.isIvshmem()) {
-            throw new PciConfigException(PciConfigSpace.describe(cell, m.deviceIndex()) + " is not an ivshmem device");
-        }
-        if (d.shmemPeers() < 1 || d.shmemPeers() > MAX_PEERS) {
-            throw new PciConfigException(where + ": shmem_peers " + d.shmemPeers() + " is not between 1 and "
-                    + MAX_PEERS);
-        }
-        if (d.shmemDevId() >= d.shmemPeers()) {
-            throw new PciConfigException(where + ": shmem_dev_id " + d.shmemDevId() + " is not below shmem_peers "
-                    + d.shmemPeers());
-        }
-        if (d.numMsixVectors() > IvshmemDevice.MAX_VECTORS) {
-            throw new PciConfigException(where + ": num_msix_vectors " + d.numMsixVectors() + " exceeds "
-                    + IvshmemDevice.MAX_VECTORS);
-        }
-        checkBarMask(where, d, 0, 0x20, "register region");
-        if (d.numMsixVectors() > 0) {
-            checkBarMask(where, d, 1, IvshmemDevice.MSIX_REGION_SIZE, "MSI-X region");
-        }
-        List<MemoryRegion> regions = cell.memoryRegions();
-        long start = d.shmemRegionsStart();
-        if (start + 2 + d.shmemPeers() > regions.size()) {
-            throw new PciConfigException(where + ": shmem_regions_start " + start + " + 2 + shmem_peers "
-                    + d.shmemPeers() + " exceeds the cell's " + regions.size() + " memory regions");
-        }
-        int s = (int) start;
-        MemoryRegion table = regions.get(s);
-        if (table.size() != PAGE || !aligned(table)) {
-            throw new PciConfigException(where + ": memory region " + s + " (state table) must be one page at a page "
-                    + "boundary, not " + describe(table));
-        }
-        if (!table.has(MemoryRegion.READ) || table.has(MemoryRegion.WRITE)) {
-            throw new PciConfigException(where + ": memory region " + s + " (state table) must be read-only for the "
-                    + "cell (the hypervisor writes it), not " + describe(table));
-        }
-        long next = table.virtStart() + table.size();
-        long outSize = regions.get(s + 2).size();
-        for (int k = 1; k < 2 + d.shmemPeers(); k++) {
-            MemoryRegion r = regions.get(s + k);
-            String name = "memory region " + (s + k) + " (" + section(k) + ")";
-            if (r.size() != 0 && !aligned(r)) {
-                throw new PciConfigException(where + ": " + name + " must be whole pages at a page boundary, not "
-                        + describe(r));
-            }
-            if (k >= 2 && r.size() != outSize) {
-                throw new PciConfigException(where + ": " + name + " has size 0x" + Long.toHexString(r.size())
-                        + ", the output section of peer 0 0x" + Long.toHexString(outSize)
-                        + "; output sections must have equal sizes");
-            }
-            if (k >= 2 && k - 2 != d.shmemDevId() && r.has(MemoryRegion.WRITE)) {
-                throw new PciConfigException(where + ": " + name + " is writable, but only peer " + (k - 2)
-                        + " may write its output section (this cell is peer " + d.shmemDevId() + ")");
-            }
-            if (r.size() != 0) {
-                if (r.virtStart() != next) {
-                    throw new PciConfigException(where + ": " + name + " must start at 0x" + Long.toHexString(next)
-                            + ", right after the previous section, to keep the shared memory contiguous, not at "
-                            + "0x" + Long.toHexString(r.virtStart()));
-                }
-                next = r.virtStart() + r.size();
-            }
-        }
-    }
-
-    private static void checkBarMask(String where, PciDevice d, int bar, long minimum, String what)
-            throws PciConfigException {
-        long mask = d.barMask().get(bar) & 0xffff_ffffL;
-        long size = (~mask + 1) & 0xffff_ffffL;
-        boolean valid = (mask & 0xf) == 0 && mask != 0 && Long.bitCount(size) == 1;
-        if (!valid || size < minimum) {
-            throw new PciConfigException(String.format("%s: bar_mask[%d] 0x%08x does not describe a memory BAR of at"
-                    + " least 0x%x bytes for the %s", where, bar, mask, minimum, what));
-        }
-    }
-
-    private static boolean aligned(MemoryRegion r) {
-        return ((r.virtStart() | r.physStart() | r.size()) & (PAGE - 1)) == 0;
-    }
-
-    private static String describe(MemoryRegion r) {
-        return "virt 0x" + Long.toHexString(r.virtStart()) + ", size 0x" + Long.toHexString(r.size()) + ", "
-                + MemoryRegion.FLAG_NAMES.describe(r.flags());
     }
 }

@@ -45,23 +45,6 @@ public final class Pci {
     private Pci() {
     }
 
-    public static int bus(int bdf) {
-        return (bdf >> 8) & 0xff;
-    }
-
-    public static int device(int bdf) {
-        return (bdf >> 3) & 0x1f;
-    }
-
-    public static int function(int bdf) {
-        return bdf & 7;
-    }
-
-    /** {@code BB:DD.F}. */
-    public static String formatBdf(int bdf) {
-        return String.format("%02x:%02x.%x", bus(bdf), device(bdf), function(bdf));
-    }
-
     /** All ones in the low {@code size} bytes (size 1, 2 or 4). */
     public static int sizeMask(int size) {
         return size >= 4 ? -1 : (1 << (size * 8)) - 1;

@@ -1,5 +1,6 @@
 package io.jailhouse.hypervisor.pci;
 
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.hypervisor.device.FaultReporter;
 import io.jailhouse.hypervisor.device.PioDevice;
 
@@ -140,7 +141,7 @@ public final class PciConfigPorts implements PioDevice, FaultReporter {
         }
         if (kind == KIND_DEVICE) {
             String line = String.format("FATAL: Invalid PCI config %s, device %s, reg: 0x%x, size: %d", dir,
-                    Pci.formatBdf(bdf), reg, size);
+                    PciDevice.formatBdf(bdf), reg, size);
             return withCause(space.function(bdf), line);
         }
         return null;

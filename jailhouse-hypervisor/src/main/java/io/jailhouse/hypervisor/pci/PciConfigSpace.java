@@ -45,7 +45,7 @@ public final class PciConfigSpace {
             bdfs[i] = this.functions[i].bdf();
             if (i > 0 && bdfs[i] == bdfs[i - 1]) {
                 throw new IllegalArgumentException("cell \"" + cellName + "\": two PCI functions at "
-                        + Pci.formatBdf(bdfs[i]));
+                        + PciDevice.formatBdf(bdfs[i]));
             }
         }
         this.ports = new PciConfigPorts(this);
@@ -113,59 +113,5 @@ public final class PciConfigSpace {
         for (VirtualPciFunction f : functions) {
             f.reset();
         }
-    }
-
-    /**
-     * Checks the PCI devices of a cell config before anything is built: BDFs
-     * unique, types known, capability slices inside {@code pci_caps}, every
-     * ivshmem device consistent on its own ({@link IvshmemLink#validate}
-     * checks it against its peers), and no physical device (type
-     * {@code DEVICE} or {@code BRIDGE}) unless one of {@code emulations}
-     * serves it: cells are KVM VMs without pass-through.
-     *
-     * @throws PciConfigException naming cell, device index, BDF and the problem
-     */
-    public static void checkCell(CellConfig cell, DeviceEmulations emulations) throws PciConfigException {
-        List<PciDevice> devices = cell.pciDevices();
-        for (int i = 0; i < devices.size(); i++) {
-            PciDevice d = devices.get(i);
-            String where = describe(cell, i);
-            for (int j = 0; j < i; j++) {
-                if (devices.get(j).bdf() == d.bdf()) {
-                    throw new PciConfigException(where + " has the BDF of PCI device " + j
-                            + "; each BDF may appear once in a cell");
-                }
-            }
-            if ((d.bdf() & ~0xffff) != 0) {
-                throw new PciConfigException(where + ": BDF 0x" + Integer.toHexString(d.bdf()) + " exceeds 16 bits");
-            }
-            long capsEnd = (long) d.capsStart() + d.numCaps();
-            if (d.numCaps() > 0 && capsEnd > cell.pciCaps().size()) {
-                throw new PciConfigException(where + ": its capabilities " + d.capsStart() + ".." + (capsEnd - 1)
-                        + " lie outside the cell's " + cell.pciCaps().size() + " PCI capabilities");
-            }
-            switch (d.type()) {
-                case PciDevice.TYPE_IVSHMEM -> IvshmemLink.validate(List.of(new IvshmemLink.Member(cell, i)));
-                case PciDevice.TYPE_DEVICE, PciDevice.TYPE_BRIDGE -> {
-                    if (emulations.modelFor(d) == null) {
-                        throw new PciConfigException(where + " is a physical "
-                                + (d.type() == PciDevice.TYPE_BRIDGE ? "PCI bridge" : "device")
-                                + "; this hypervisor has no pass-through (cells are KVM VMs with emulated devices"
-                                + " only, and nothing emulates this one)" + (d.type() == PciDevice.TYPE_BRIDGE ? ""
-                                        : ": choose a model for it at enable (jailhouse enable SYSCONFIG "
-                                                + DeviceEmulations.OPTION + " " + Pci.formatBdf(d.bdf()) + "=MODEL; "
-                                                + "models: " + String.join(", ", EmulatedModel.labels()) + ")"));
-                    }
-                }
-                default -> throw new PciConfigException(where + " has unknown type " + d.type()
-                        + " (1 device, 2 bridge, 3 ivshmem)");
-            }
-        }
-    }
-
-    /** {@code cell "NAME": PCI device I (BB:DD.F)}. */
-    public static String describe(CellConfig cell, int index) {
-        return "cell \"" + cell.name() + "\": PCI device " + index + " ("
-                + Pci.formatBdf(cell.pciDevices().get(index).bdf()) + ")";
     }
 }

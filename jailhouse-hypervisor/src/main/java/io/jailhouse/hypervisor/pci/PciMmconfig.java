@@ -1,5 +1,6 @@
 package io.jailhouse.hypervisor.pci;
 
+import io.jailhouse.config.PciDevice;
 import io.jailhouse.hypervisor.device.FaultReporter;
 import io.jailhouse.hypervisor.device.MmioDevice;
 
@@ -84,7 +85,7 @@ public final class PciMmconfig implements MmioDevice, FaultReporter {
         boolean write = ((f >>> 56) & 1) != 0;
         int bdf = (int) (f >>> 12) & 0xffff;
         String line = String.format("FATAL: Invalid PCI MMCONFIG %s, device %s, reg: 0x%x, size: %d",
-                write ? "write" : "read", Pci.formatBdf(bdf), (int) f & 0xfff, (int) (f >>> 48) & 0xff);
+                write ? "write" : "read", PciDevice.formatBdf(bdf), (int) f & 0xfff, (int) (f >>> 48) & 0xff);
         return write ? PciConfigPorts.withCause(space.function(bdf), line) : line;
     }
 }

@@ -32,7 +32,7 @@ class HotPathAllocationTest {
             TestDevice testdev = new TestDevice(comm);
             MmioBus mmio = MmioBus.builder().add(0x101000, 0x1000, testdev).build();
             ExitDispatch dispatch = new ExitDispatch(pio, mmio, new MmioWindowTable(), (code, a, b) -> code,
-                    r -> false);
+                    r -> false, arena.allocate(ExitDispatch.COUNTERS * 8L, 8));
             KvmRunImage exit = KvmRunImage.allocate(arena);
             byte[] drained = new byte[1024];
 

@@ -1,5 +1,9 @@
 package io.jailhouse.hypervisor.pci;
 
+import io.jailhouse.boundary.PciConfigException;
+import io.jailhouse.boundary.EmulatedModel;
+import io.jailhouse.boundary.DeviceEmulations;
+import io.jailhouse.boundary.PciAdmission;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -41,7 +45,7 @@ class CellPciCheckTest {
     @Test
     void physicalDevicesAreRefusedWithoutEmulation() {
         CellConfig pciDemo = upstreamPciDemo();
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(pciDemo, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(pciDemo, DeviceEmulations.NONE))
                 .isInstanceOf(PciConfigException.class)
                 .hasMessage("cell \"pci-demo\": PCI device 0 (00:1b.0) is a physical device; this hypervisor has no"
                         + " pass-through (cells are KVM VMs with emulated devices only, and nothing emulates this"
@@ -55,7 +59,7 @@ class CellPciCheckTest {
         PciDevice bridge = new PciDevice(PciDevice.TYPE_BRIDGE, 0, 0, 0x0018, PciDevice.BAR_MASK_NONE, 0, 0, 0, 0,
                 0, 0, 0, 0, 0, 0, 0);
         CellConfig c = Fixtures.cell("b", 1, List.of(), List.of(bridge), List.of());
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(c, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(c, DeviceEmulations.NONE))
                 .hasMessageStartingWith("cell \"b\": PCI device 0 (00:03.0) is a physical PCI bridge;");
     }
 
@@ -64,9 +68,9 @@ class CellPciCheckTest {
         CellConfig pciDemo = Fixtures.readCell("pci-demo");
         PciDevice d = pciDemo.pciDevices().get(0);
         CellConfig upstreams = upstreamPciDemo();
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(upstreams, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(upstreams, DeviceEmulations.NONE))
                 .hasMessageContaining("--emulate 00:1b.0=MODEL");
-        PciConfigSpace.checkCell(upstreams, new DeviceEmulations(java.util.Map.of(0x00d8, EmulatedModel.INTEL_HDA)));
+        PciAdmission.checkCell(upstreams, new DeviceEmulations(java.util.Map.of(0x00d8, EmulatedModel.INTEL_HDA)));
         assertThat(DeviceEmulations.NONE.modelFor(d)).as("the config's own mark").isEqualTo(EmulatedModel.INTEL_HDA);
         VirtualPciFunction f = standIn(pciDemo, new MmioWindowTable());
         PciConfigSpace space = new PciConfigSpace(pciDemo.name(), List.of(f), Fixtures.MMCONFIG, 0xff);
@@ -81,30 +85,30 @@ class CellPciCheckTest {
 
     @Test
     void theIvshmemDemoCellPasses() throws PciConfigException {
-        PciConfigSpace.checkCell(Fixtures.readCell("ivshmem-demo"), DeviceEmulations.NONE);
-        PciConfigSpace.checkCell(Fixtures.readCell("tiny-demo"), DeviceEmulations.NONE);
+        PciAdmission.checkCell(Fixtures.readCell("ivshmem-demo"), DeviceEmulations.NONE);
+        PciAdmission.checkCell(Fixtures.readCell("tiny-demo"), DeviceEmulations.NONE);
     }
 
     @Test
     void duplicateBdfsUnknownTypesAndCapsOutsideTheArrayAreRefused() {
         PciDevice iv = Fixtures.ivshmem(Fixtures.BDF, 0, 2, 2, 0);
         CellConfig dup = Fixtures.cell("dup", 1, Fixtures.shmemRegions(0, 2, 0, 0x1000), List.of(iv, iv), List.of());
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(dup, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(dup, DeviceEmulations.NONE))
                 .hasMessage("cell \"dup\": PCI device 1 (01:0e.0) has the BDF of PCI device 0; each BDF may appear"
                         + " once in a cell");
         PciDevice odd = new PciDevice(7, 0, 0, 0x0100, PciDevice.BAR_MASK_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         CellConfig unknown = Fixtures.cell("odd", 1, List.of(), List.of(odd), List.of());
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(unknown, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(unknown, DeviceEmulations.NONE))
                 .hasMessageContaining("has unknown type 7");
         PciDevice caps = new PciDevice(PciDevice.TYPE_DEVICE, 0, 0, 0x0100, PciDevice.BAR_MASK_NONE, 1, 2, 0, 0, 0,
                 0, 0, 0, 0, 0, 0);
         CellConfig capsCell = Fixtures.cell("caps", 1, List.of(), List.of(caps),
                 List.of(new PciCapability(5, 0x60, 14, 1)));
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(capsCell, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(capsCell, DeviceEmulations.NONE))
                 .hasMessage("cell \"caps\": PCI device 0 (01:00.0): its capabilities 1..2 lie outside the cell's 1 PCI"
                         + " capabilities");
         CellConfig broken = Fixtures.cell("broken", 1, List.of(), List.of(iv), List.of());
-        assertThatThrownBy(() -> PciConfigSpace.checkCell(broken, DeviceEmulations.NONE))
+        assertThatThrownBy(() -> PciAdmission.checkCell(broken, DeviceEmulations.NONE))
                 .hasMessageContaining("shmem_regions_start 0 + 2 + shmem_peers 2 exceeds");
     }
 

@@ -20,11 +20,11 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 
-/** Configs, peers and recorders shared by the PCI tests. */
-final class Fixtures {
+/** Configs, peers and recorders shared by the PCI tests (and the supervisor's, through the test jar). */
+public final class Fixtures {
     static final Path CONFIGS = Path.of("..", "configs", "x86");
     /** The ivshmem-demo link, 01:0e.0. */
-    static final int BDF = 0x0170;
+    public static final int BDF = 0x0170;
     static final long SHMEM = 0x3f0f0000L;
     static final long OUT_SIZE = 0x2000;
     static final long RW_SIZE = 0x9000;
@@ -36,7 +36,7 @@ final class Fixtures {
     private Fixtures() {
     }
 
-    static CellConfig readCell(String name) {
+    public static CellConfig readCell(String name) {
         try {
             return ConfigFiles.read(CONFIGS.resolve(name + ".yaml"), CellConfig.class);
         } catch (Exception e) {
@@ -44,7 +44,7 @@ final class Fixtures {
         }
     }
 
-    static CellConfig rootCell() {
+    public static CellConfig rootCell() {
         try {
             return ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class).rootCell();
         } catch (Exception e) {
@@ -53,7 +53,7 @@ final class Fixtures {
     }
 
     /** State table, R/W section and {@code peers} output sections from {@link #SHMEM}, as ivshmem-demo lays them out. */
-    static List<MemoryRegion> shmemRegions(int id, int peers, long rwSize, long outSize) {
+    public static List<MemoryRegion> shmemRegions(int id, int peers, long rwSize, long outSize) {
         List<MemoryRegion> r = new ArrayList<>();
         r.add(new MemoryRegion(SHMEM, SHMEM, 0x1000, READ | RS));
         r.add(rwSize == 0 ? MemoryRegion.EMPTY : new MemoryRegion(SHMEM + 0x1000, SHMEM + 0x1000, rwSize,
@@ -66,13 +66,13 @@ final class Fixtures {
         return r;
     }
 
-    static PciDevice ivshmem(int bdf, int id, int peers, int vectors, int protocol) {
+    public static PciDevice ivshmem(int bdf, int id, int peers, int vectors, int protocol) {
         return new PciDevice(PciDevice.TYPE_IVSHMEM, 0, 0, bdf,
                 vectors > 0 ? PciDevice.IVSHMEM_BAR_MASK_MSIX : PciDevice.IVSHMEM_BAR_MASK_INTX, 0, 0, 0, 0, vectors,
                 0, 0, 0, id, peers, protocol);
     }
 
-    static CellConfig cell(String name, int cpu, List<MemoryRegion> regions, List<PciDevice> devices,
+    public static CellConfig cell(String name, int cpu, List<MemoryRegion> regions, List<PciDevice> devices,
             List<PciCapability> caps) {
         List<MemoryRegion> all = new ArrayList<>(regions);
         all.add(new MemoryRegion(0x3ee00000L, 0, 0x100000, READ | WRITE | MemoryRegion.EXECUTE
@@ -83,20 +83,20 @@ final class Fixtures {
     }
 
     /** A cell on CPU {@code id + 1} that is peer {@code id} of a link at {@link #BDF}. */
-    static CellConfig peerCell(int id, int peers, int vectors) {
+    public static CellConfig peerCell(int id, int peers, int vectors) {
         return cell("peer" + id, id + 1, shmemRegions(id, peers, RW_SIZE, OUT_SIZE),
                 List.of(ivshmem(BDF, id, peers, vectors, 0)), List.of());
     }
 
-    static MemorySegment page() {
+    public static MemorySegment page() {
         return Arena.ofAuto().allocate(0x1000, 0x1000);
     }
 
-    static int stateEntry(MemorySegment table, int id) {
+    public static int stateEntry(MemorySegment table, int id) {
         return table.get(ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN), 4L * id);
     }
 
-    static BitSet cpus(int... ids) {
+    public static BitSet cpus(int... ids) {
         BitSet b = new BitSet();
         for (int i : ids) {
             b.set(i);
@@ -123,7 +123,7 @@ final class Fixtures {
         final List<String> events = new ArrayList<>();
 
         @Override
-        public void update(IvshmemPeer target, int vector, boolean wired, long msiAddress, int msiData) {
+        public void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
             events.add(wired ? String.format("wire %d.%d 0x%x/0x%x", target.peerId(), vector, msiAddress, msiData)
                     : String.format("unwire %d.%d", target.peerId(), vector));
         }

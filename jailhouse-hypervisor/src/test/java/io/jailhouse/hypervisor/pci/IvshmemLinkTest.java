@@ -1,5 +1,7 @@
 package io.jailhouse.hypervisor.pci;
 
+import io.jailhouse.boundary.PciConfigException;
+import io.jailhouse.boundary.PciAdmission;
 import static io.jailhouse.hypervisor.pci.Fixtures.BDF;
 import static io.jailhouse.hypervisor.pci.Fixtures.READ;
 import static io.jailhouse.hypervisor.pci.Fixtures.RS;
@@ -12,7 +14,7 @@ import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.hypervisor.pci.Fixtures.Peer;
-import io.jailhouse.hypervisor.pci.IvshmemLink.Member;
+import io.jailhouse.boundary.PciAdmission.Member;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -41,7 +43,7 @@ class IvshmemLinkTest {
 
     private static String refusal(Member... members) {
         try {
-            IvshmemLink.validate(List.of(members));
+            PciAdmission.validateLink(List.of(members));
         } catch (PciConfigException e) {
             return e.getMessage();
         }
@@ -57,13 +59,13 @@ class IvshmemLinkTest {
                 rootIndex = i;
             }
         }
-        IvshmemLink.validate(List.of(new Member(root, rootIndex), member(Fixtures.readCell("ivshmem-demo"))));
-        List<Member> found = IvshmemLink.members(BDF, List.of(root, Fixtures.readCell("tiny-demo"),
+        PciAdmission.validateLink(List.of(new Member(root, rootIndex), member(Fixtures.readCell("ivshmem-demo"))));
+        List<Member> found = PciAdmission.members(BDF, List.of(root, Fixtures.readCell("tiny-demo"),
                 Fixtures.readCell("ivshmem-demo")));
         assertThat(found).extracting(m -> m.cell().name() + "/" + m.deviceIndex())
                 .containsExactly("QEMU-VM/" + rootIndex, "ivshmem-demo/0");
-        IvshmemLink.validate(found);
-        IvshmemLink.validate(List.of(member(Fixtures.peerCell(0, 3, 16)), member(Fixtures.peerCell(1, 3, 16)),
+        PciAdmission.validateLink(found);
+        PciAdmission.validateLink(List.of(member(Fixtures.peerCell(0, 3, 16)), member(Fixtures.peerCell(1, 3, 16)),
                 member(Fixtures.peerCell(2, 3, 16))));
     }
 
@@ -75,7 +77,7 @@ class IvshmemLinkTest {
         assertThat(m).isEqualTo("cell \"ivshmem-demo\": PCI device 0 (01:0e.0), ivshmem: shmem_dev_id 1 is also the"
                 + " peer id of cell \"peer1\"'s PCI device 0 on this link");
         try {
-            IvshmemLink.validate(List.of(member(Fixtures.peerCell(1, 3, 16)), member(b)));
+            PciAdmission.validateLink(List.of(member(Fixtures.peerCell(1, 3, 16)), member(b)));
         } catch (PciConfigException e) {
             assertThat(e.busy()).isTrue();
         }
@@ -155,7 +157,7 @@ class IvshmemLinkTest {
 
     private static void accept(CellConfig c) {
         try {
-            IvshmemLink.validate(List.of(member(c)));
+            PciAdmission.validateLink(List.of(member(c)));
         } catch (PciConfigException e) {
             throw new AssertionError(e.getMessage(), e);
         }
@@ -175,26 +177,38 @@ class IvshmemLinkTest {
     }
 
     @Test
-    void attachZeroesTheStateTableOnceAndPrintsUpstreamsLines() {
+    void attachTakesThePeerIdAndWhatIsNotAttachedHereIsRungRemotely() {
         MemorySegment table = Fixtures.page();
         table.fill((byte) 0x55);
-        IvshmemLink link = new IvshmemLink(BDF, DoorbellRouting.NONE);
+        List<String> remote = new ArrayList<>();
+        IvshmemLink link = new IvshmemLink(BDF, DoorbellRouting.NONE, (t, v) -> remote.add(t + "." + v));
         Peer a = new Peer(Fixtures.peerCell(0, 3, 16), link, table, Fixtures.cpus(1));
         Peer b = new Peer(Fixtures.peerCell(2, 3, 16), link, table, Fixtures.cpus(3));
-        assertThat(link.attach(a.device)).containsExactly("Adding virtual PCI device 01:0e.0 to cell \"peer0\"");
-        assertThat(Fixtures.stateEntry(table, 0)).isZero();
-        assertThat(Fixtures.stateEntry(table, 2)).isZero();
-        assertThat(table.get(ValueLayout.JAVA_BYTE, 12)).as("only the peers' entries").isEqualTo((byte) 0x55);
-        a.device.reset();
-        a.reg(IvshmemDevice.REG_STATE, 7);
-        assertThat(link.attach(b.device)).containsExactly("Adding virtual PCI device 01:0e.0 to cell \"peer2\"",
-                "Shared memory connection established, peer cells:", " \"peer0\"");
-        assertThat(Fixtures.stateEntry(table, 0)).as("the second peer does not zero it").isEqualTo(7);
+        link.attach(a.device);
+        assertThat(table.get(ValueLayout.JAVA_BYTE, 0)).as("the state table is the supervisor's to clear")
+                .isEqualTo((byte) 0x55);
+        link.attach(b.device);
         assertThat(link.peer(0)).isSameAs(a.device);
         assertThat(link.peer(2)).isSameAs(b.device);
         assertThat(link.peer(1)).isNull();
         assertThat(link.peer(12)).isNull();
-        assertThat(link.peerCount()).isEqualTo(2);
+        a.device.reset();
+        b.device.reset();
+        remote.clear();
+        a.enable(0xff000000L);
+        b.enable(0xff000000L);
+        b.enableInterrupts(3);
+        a.reg(IvshmemDevice.REG_DOORBELL, 1 << 16 | 5);
+        assertThat(remote).as("peer 1 lives in another process").containsExactly("1.5");
+        a.reg(IvshmemDevice.REG_DOORBELL, 2 << 16 | 5);
+        assertThat(b.sink.count).as("peer 2 lives here").isEqualTo(1);
+        a.reg(IvshmemDevice.REG_DOORBELL, 12 << 16 | 5);
+        assertThat(remote).as("no peer 12 anywhere").containsExactly("1.5");
+        remote.clear();
+        a.reg(IvshmemDevice.REG_STATE, 7);
+        assertThat(remote).as("vector 0 to the other peers").containsExactly("1.0");
+        assertThat(b.sink.count).isEqualTo(2);
+        assertThat(Fixtures.stateEntry(table, 0)).isEqualTo(7);
 
         Peer again = new Peer(Fixtures.peerCell(0, 3, 16), link, table, Fixtures.cpus(1));
         assertThatThrownBy(() -> link.attach(again.device)).isInstanceOf(IllegalStateException.class)
@@ -219,7 +233,7 @@ class IvshmemLinkTest {
         link.detach(b.device);
         assertThat(Fixtures.stateEntry(table, 1)).isZero();
         assertThat(a.sink.count).isEqualTo(2);
-        assertThat(link.peerCount()).isEqualTo(1);
+        assertThat(link.peer(1)).isNull();
         assertThat(b.bar0()).isEqualTo(-1);
         link.detach(b.device); // twice: nothing
         assertThat(a.sink.count).isEqualTo(2);

@@ -1,0 +1,278 @@
+package io.jailhouse.daemon;
+
+import io.jailhouse.boundary.CellChannel;
+import io.jailhouse.boundary.CellReply;
+import io.jailhouse.boundary.CellRequest;
+import io.jailhouse.boundary.HypervisorException;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
+import io.jailhouse.sys.UnixSocket;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cell's process as the supervisor sees it: the JVM that runs the cell
+ * (started here, or adopted from a supervisor that went away), its channel
+ * and a pidfd that tells when it ends. Calls are one at a time and bounded
+ * in time: a process that does not answer is reported, never waited for
+ * forever.
+ */
+final class CellProcess implements AutoCloseable {
+    /** The cell runtime's main class. */
+    static final String MAIN = "io.jailhouse.hypervisor.CellMain";
+    /** How long a new process has to open its socket. */
+    static final int START_MILLIS = 20_000;
+    /** How long a request may take (loading a large image included). */
+    static final int CALL_MILLIS = 60_000;
+    /** How long a process that is to end may take before it is reported as not ending. */
+    static final int END_MILLIS = 10_000;
+
+    /** How cell processes are started: the JVM, its options and class path. */
+    record Launch(String java, List<String> options, String classPath) {
+        public Launch {
+            options = List.copyOf(options);
+        }
+
+        /**
+         * The JVM this supervisor runs in, with the class path it was
+         * started with (or {@code -Djailhouse.cell.classpath}), and options
+         * for a small JVM: the exit loop allocates nothing, so a small
+         * heap and the serial collector keep a cell process's memory and
+         * pauses small.
+         */
+        static Launch ofThisJvm() {
+            String java = ProcessHandle.current().info().command()
+                    .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            String cp = System.getProperty("jailhouse.cell.classpath", System.getProperty("java.class.path"));
+            List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx48m", "-Xss512k",
+                    "-XX:MaxMetaspaceSize=48m", "-XX:ReservedCodeCacheSize=32m", "-XX:-UsePerfData",
+                    "-XX:+DisableAttachMechanism", "--enable-native-access=ALL-UNNAMED"));
+            String extra = System.getProperty("jailhouse.cell.jvmOptions", "");
+            for (String o : extra.trim().split("\\s+")) {
+                if (!o.isEmpty()) {
+                    options.add(o);
+                }
+            }
+            return new Launch(java, options, cp);
+        }
+    }
+
+    private final Process process;
+    private final long pid;
+    private final int pidfd;
+    private final CellChannel channel;
+    private final Path socket;
+
+    private CellProcess(Process process, long pid, int pidfd, CellChannel channel, Path socket) {
+        this.process = process;
+        this.pid = pid;
+        this.pidfd = pidfd;
+        this.channel = channel;
+        this.socket = socket;
+    }
+
+    /** Where cell {@code id}'s socket is in the run directory's {@code cells} directory. */
+    static Path socketOf(Path cellsDir, int id) {
+        return cellsDir.resolve(id + ".sock");
+    }
+
+    /**
+     * Starts the process of cell {@code id} and connects to it. Its output
+     * goes to {@code cells/ID.log}.
+     */
+    static CellProcess spawn(Launch launch, Path cellsDir, int id, String name) throws HypervisorException {
+        Path socket = socketOf(cellsDir, id);
+        Path log = cellsDir.resolve(id + ".log");
+        Process p;
+        try {
+            Files.deleteIfExists(socket);
+            List<String> command = new ArrayList<>();
+            command.add(launch.java());
+            command.addAll(launch.options());
+            command.add("-XX:ErrorFile=" + cellsDir.resolve(id + "-hs_err.log"));
+            command.add("-cp");
+            command.add(launch.classPath());
+            command.add(MAIN);
+            command.add(socket.toString());
+            p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new HypervisorException(Errno.ENOMEM, "cell \"" + name + "\": cannot start its process: "
+                    + e.getMessage(), e);
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_MILLIS);
+        while (true) {
+            if (!p.isAlive()) {
+                throw new HypervisorException(Errno.EIO, "cell \"" + name + "\": its process " + p.pid()
+                        + " ended at start (" + exitOf(p) + ")" + logTail(log));
+            }
+            if (Files.exists(socket)) {
+                try {
+                    UnixSocket s = UnixSocket.connect(socket);
+                    int pidfd = Libc.pidfdOpen(p.pid());
+                    return new CellProcess(p, p.pid(), pidfd, new CellChannel(s), socket);
+                } catch (NativeException e) {
+                    // listening any moment now
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                throw new HypervisorException(Errno.ETIMEDOUT, "cell \"" + name + "\": its process " + p.pid()
+                        + " did not open " + socket + " within " + START_MILLIS + " ms" + logTail(log));
+            }
+            try {
+                Thread.sleep(2); // the JVM starts in tens of milliseconds; polling is the simplest wait here
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+                throw new HypervisorException(Errno.EINTR, "interrupted while cell \"" + name + "\" started");
+            }
+        }
+    }
+
+    /**
+     * Connects to the running process behind {@code socket} (a supervisor
+     * before this one started it).
+     *
+     * @throws HypervisorException when nothing listens there, or not as this user
+     */
+    static CellProcess adopt(Path socket) throws HypervisorException {
+        UnixSocket s = null;
+        try {
+            s = UnixSocket.connect(socket);
+            UnixSocket.Peer peer = s.peer();
+            if (peer.uid() != Libc.geteuid()) {
+                throw new HypervisorException(Errno.EPERM, socket + " belongs to user " + peer.uid());
+            }
+            int pidfd = Libc.pidfdOpen(peer.pid());
+            return new CellProcess(null, peer.pid(), pidfd, new CellChannel(s), socket);
+        } catch (NativeException e) {
+            if (s != null) {
+                try {
+                    s.close();
+                } catch (NativeException ignored) {
+                    // failing already
+                }
+            }
+            throw new HypervisorException(e.errno(), socket + ": " + e.getMessage(), e);
+        }
+    }
+
+    long pid() {
+        return pid;
+    }
+
+    /** The pidfd: readable once the process ended. */
+    int pidfd() {
+        return pidfd;
+    }
+
+    Path socket() {
+        return socket;
+    }
+
+    /** Whether the process still runs. */
+    boolean alive() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(Libc.POLLFD_BYTES, 8);
+            Libc.setPollFd(p, 0, pidfd, Libc.POLLIN);
+            return Libc.poll(p, 1, 0) == 0;
+        }
+    }
+
+    /** How the process ended, as far as this supervisor can tell. */
+    String exitDescription() {
+        if (process == null) {
+            return "ended";
+        }
+        try {
+            process.waitFor(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return exitOf(process);
+    }
+
+    private static String exitOf(Process p) {
+        if (p.isAlive()) {
+            return "still running";
+        }
+        int status = p.exitValue();
+        // Java reports a process a signal ended as 128 + the signal
+        return status > 128 && status < 128 + 65 ? "killed by signal " + (status - 128) : "exit status " + status;
+    }
+
+    private static String logTail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            List<String> tail = lines.subList(Math.max(0, lines.size() - 5), lines.size());
+            return tail.isEmpty() ? "" : "; its log " + log + " ends: " + String.join(" | ", tail);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * Sends {@code request} and waits for the reply (one call at a time).
+     *
+     * @throws HypervisorException the cell's refusal (its errno and words),
+     *         or EIO when the process does not answer in time or is gone
+     */
+    synchronized CellChannel.Received<CellReply> call(String cell, CellRequest request, int[] fds, int timeoutMillis)
+            throws HypervisorException {
+        CellChannel.Received<CellReply> r;
+        try {
+            r = channel.call(request, fds, timeoutMillis);
+        } catch (IOException e) {
+            throw new HypervisorException(Errno.EIO, "cell \"" + cell + "\": its process " + pid + ": "
+                    + e.getMessage(), e);
+        }
+        if (r.message() instanceof CellReply.Failed f) {
+            r.closeFds();
+            Errno errno = Errno.of(f.errno());
+            throw new HypervisorException(errno == null ? Errno.EIO : errno, f.message());
+        }
+        return r;
+    }
+
+    /** As {@link #call(String, CellRequest, int[], int)} with no descriptors either way. */
+    CellReply call(String cell, CellRequest request) throws HypervisorException {
+        CellChannel.Received<CellReply> r = call(cell, request, new int[0], CALL_MILLIS);
+        r.closeFds();
+        return r.message();
+    }
+
+    /** Waits up to {@link #END_MILLIS} for the process to end (after Destroy); whether it did. */
+    boolean awaitEnd() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(Libc.POLLFD_BYTES, 8);
+            Libc.setPollFd(p, 0, pidfd, Libc.POLLIN);
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(END_MILLIS);
+            while (System.nanoTime() < deadline) {
+                if (Libc.poll(p, 1, 100) > 0) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Lets go of the process (channel and pidfd); the process runs on unless it ended. */
+    @Override
+    public void close() {
+        channel.close();
+        try {
+            Libc.close(pidfd);
+        } catch (NativeException ignored) {
+            // closing at teardown
+        }
+    }
+}

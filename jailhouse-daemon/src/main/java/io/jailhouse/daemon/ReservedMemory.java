@@ -1,0 +1,302 @@
+package io.jailhouse.daemon;
+
+import io.jailhouse.config.MemoryRegion;
+import io.jailhouse.config.SystemConfig;
+import io.jailhouse.boundary.HypervisorException;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.MemoryMapping;
+import io.jailhouse.sys.NativeException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The "physical" memory cells are carved from: one sparse shared-memory file
+ * standing for the RAM the system config reserves. A region's
+ * {@code phys_start} is an offset into it, so the same {@code phys_start} in
+ * two cells is the same pages (ivshmem), and a page costs host memory only
+ * once a cell touches it. The supervisor maps none of it but the root cell's
+ * own ivshmem pages; each cell process maps its own regions from the
+ * descriptor it is handed.
+ *
+ * <p>The file lives on hugetlbfs when one is mounted with enough free huge
+ * pages, else on {@code /dev/shm}; it is removed when the hypervisor closes.
+ */
+public final class ReservedMemory implements AutoCloseable {
+    private static final Path SHM = Path.of("/dev/shm");
+
+    private final Path file;
+    private final int fd;
+    private final long size;
+
+    private ReservedMemory(Path file, int fd, long size) {
+        this.file = file;
+        this.fd = fd;
+        this.size = size;
+    }
+
+    /**
+     * The extent the system config's root RAM regions and ivshmem sections
+     * span: every cell's RAM lies inside it. Device windows (an x86 root lists
+     * its MMIO ranges up to 4 GiB as READ|WRITE regions) are not backed.
+     */
+    public static long extentOf(SystemConfig config) {
+        long end = 0;
+        List<MemoryRegion> regions = config.rootCell().memoryRegions();
+        for (int i = 0; i < regions.size(); i++) {
+            MemoryRegion r = regions.get(i);
+            if (r.isRam() || config.rootCell().isIvshmemSection(i) && r.size() != 0) {
+                end = Math.max(end, r.physStart() + r.size());
+            }
+        }
+        return (end + MemoryRegion.PAGE_SIZE - 1) & -MemoryRegion.PAGE_SIZE;
+    }
+
+    /**
+     * Opens the backing file a previous supervisor made, whose cells still
+     * run (adoption).
+     *
+     * @throws HypervisorException ENOENT if it is gone, EINVAL if its size is not {@code size}
+     */
+    public static ReservedMemory reopen(Path file, long size) throws HypervisorException {
+        try {
+            int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            long actual = Libc.fileSize(fd);
+            if (actual != size) {
+                Libc.close(fd);
+                throw new HypervisorException(Errno.EINVAL, "the reserved memory " + file + " has 0x"
+                        + Long.toHexString(actual) + " bytes, the system config reserves 0x" + Long.toHexString(size));
+            }
+            return new ReservedMemory(file, fd, size);
+        } catch (NativeException e) {
+            throw new HypervisorException(e.errno(), "cannot open the reserved memory " + file + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    /** Creates the backing file for {@code size} bytes in {@code directory} (null: pick as described above). */
+    public static ReservedMemory create(long size, Path directory, String name) throws HypervisorException {
+        Path dir = directory != null ? directory : defaultDirectory(size);
+        Path file = dir.resolve(name);
+        removeStale(dir);
+        try {
+            Files.deleteIfExists(file);
+            int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, 0600);
+            try {
+                Libc.ftruncate(fd, size);
+                return new ReservedMemory(file, fd, size);
+            } catch (NativeException e) {
+                Libc.close(fd);
+                Files.deleteIfExists(file);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new HypervisorException(io.jailhouse.sys.Errno.ENOMEM,
+                    "cannot set up reserved memory of 0x" + Long.toHexString(size) + " bytes at " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A hugetlbfs mount whose free huge pages hold {@code size} bytes, else {@code /dev/shm}. */
+    static Path defaultDirectory(long size) {
+        try {
+            long free = 0;
+            long pageKb = 0;
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                String[] f = line.split("\\s+");
+                if (f[0].equals("HugePages_Free:")) {
+                    free = Long.parseLong(f[1]);
+                } else if (f[0].equals("Hugepagesize:")) {
+                    pageKb = Long.parseLong(f[1]);
+                }
+            }
+            long pageBytes = pageKb * 1024;
+            if (pageBytes == 0 || size % pageBytes != 0 || free * pageBytes < size) {
+                return SHM;
+            }
+            for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+                String[] f = line.split(" ");
+                if (f.length > 2 && f[2].equals("hugetlbfs") && Files.isWritable(Path.of(f[1]))) {
+                    return Path.of(f[1]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Unreadable /proc: fall back to ordinary shared memory.
+        }
+        return SHM;
+    }
+
+    /** Prefix of the backing files; the daemon's pid follows. */
+    static final String FILE_PREFIX = "jailhouse-memory-";
+
+    /**
+     * Removes backing files of supervisors that are gone (killed before they
+     * could clean up) and whose cells are gone too, so their memory goes
+     * back to the host: a file some process still maps belongs to cells
+     * that outlived their supervisor and wait to be adopted.
+     */
+    static void removeStale(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (!n.startsWith(FILE_PREFIX)) {
+                    continue;
+                }
+                try {
+                    long pid = Long.parseLong(n.substring(FILE_PREFIX.length()));
+                    if (ProcessHandle.of(pid).isEmpty() && !mappedByAnyProcess(f)) {
+                        Files.deleteIfExists(f);
+                    }
+                } catch (NumberFormatException | IOException e) {
+                    // Not ours, or not removable: leave it.
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // An unreadable directory: the create below reports what matters.
+        }
+    }
+
+    /** Whether some process maps {@code file} (its /proc/PID/maps names it). */
+    static boolean mappedByAnyProcess(Path file) {
+        String name = " " + file.toString();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try (var lines = Files.lines(p.resolve("maps"))) {
+                    if (lines.anyMatch(l -> l.endsWith(name))) {
+                        return true;
+                    }
+                } catch (IOException | java.io.UncheckedIOException | SecurityException e) {
+                    // gone meanwhile, or not ours to read
+                }
+            }
+        } catch (IOException e) {
+            return true; // cannot tell: keep it
+        }
+        return false;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** The descriptor cell processes map their regions from (passed to them, never mapped here whole). */
+    public int fd() {
+        return fd;
+    }
+
+    private void check(long phys, long length) {
+        if (phys < 0 || length < 0 || phys > size - length) {
+            throw new IndexOutOfBoundsException("0x" + Long.toHexString(phys) + "+0x" + Long.toHexString(length)
+                    + " is outside the reserved memory (0x" + Long.toHexString(size) + " bytes)");
+        }
+    }
+
+    /**
+     * Maps {@code [phys, phys + length)} (page aligned), for the root cell's
+     * own ivshmem pages; the caller closes the mapping.
+     */
+    public MemoryMapping map(long phys, long length, boolean writable) throws NativeException {
+        check(phys, length);
+        return MemoryMapping.ofFile(fd, phys, length, writable);
+    }
+
+    /** The little-endian u32 at {@code phys} (an ivshmem state table entry), read without a mapping. */
+    public int readInt(long phys) throws NativeException {
+        check(phys, 4);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment b = a.allocate(4, 4);
+            long n = Libc.pread(fd, b, phys);
+            if (n != 4) {
+                throw new NativeException("pread(reserved memory, 0x" + Long.toHexString(phys) + ")",
+                        n < 0 ? (int) -n : Errno.EIO.value());
+            }
+            return b.get(LE_INT, 0);
+        }
+    }
+
+    /** Writes the little-endian u32 at {@code phys}, without a mapping. */
+    public void writeInt(long phys, int value) throws NativeException {
+        check(phys, 4);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment b = a.allocate(4, 4);
+            b.set(LE_INT, 0, value);
+            long n = Libc.pwrite(fd, b, phys);
+            if (n != 4) {
+                throw new NativeException("pwrite(reserved memory, 0x" + Long.toHexString(phys) + ")",
+                        n < 0 ? (int) -n : Errno.EIO.value());
+            }
+        }
+    }
+
+    private static final java.lang.foreign.ValueLayout.OfInt LE_INT =
+            java.lang.foreign.ValueLayout.JAVA_INT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    public boolean contains(long phys, long length) {
+        return phys >= 0 && length >= 0 && phys <= size - length;
+    }
+
+    /**
+     * Returns the pages to the host, which then read as zeros: memory a cell
+     * gives back is cleared before anyone else gets it.
+     */
+    public void clear(long phys, long length) throws NativeException {
+        check(phys, length);
+        try {
+            Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, phys, length);
+        } catch (NativeException e) {
+            // A file system without hole punching: clear by writing zeros, a megabyte at a time.
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment zeros = a.allocate(Math.min(length, 1 << 20), 8);
+                for (long done = 0; done < length; ) {
+                    long n = Libc.pwrite(fd, zeros.asSlice(0, Math.min(zeros.byteSize(), length - done)), phys + done);
+                    if (n <= 0) {
+                        throw new NativeException("pwrite(reserved memory)", n < 0 ? (int) -n : Errno.EIO.value());
+                    }
+                    done += n;
+                }
+            }
+        }
+    }
+
+    /** Clears every page of these regions that lies in reserved memory. */
+    public void clear(List<MemoryRegion> regions) throws NativeException {
+        for (MemoryRegion r : regions) {
+            if (contains(r.physStart(), r.size())) {
+                clear(r.physStart(), r.size());
+            }
+        }
+    }
+
+    /** Closes the descriptor; the file stays (cells that outlive this supervisor still map it). */
+    public void release() {
+        try {
+            Libc.close(fd);
+        } catch (NativeException ignored) {
+            // Same.
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            Libc.close(fd);
+        } catch (NativeException ignored) {
+            // Same.
+        }
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // A stale file is replaced at the next enable.
+        }
+    }
+}
