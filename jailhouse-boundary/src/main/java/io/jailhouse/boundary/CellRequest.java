@@ -8,6 +8,20 @@ import java.util.List;
  * (SCM_RIGHTS), in the order each request lists.
  */
 public sealed interface CellRequest {
+    /** The request's encoding on the channel (the supervisor also keeps a cell's Create in its run directory). */
+    static byte[] encode(CellRequest request) {
+        return CellWire.encode(request);
+    }
+
+    /**
+     * Reads what {@link #encode} wrote.
+     *
+     * @throws java.io.IOException for bytes that are not a request
+     */
+    static CellRequest decode(byte[] bytes) throws java.io.IOException {
+        return CellWire.decodeRequest(bytes);
+    }
+
     /**
      * Build the cell: its VM, memory slots, devices and parked CPUs. Sent
      * once, first. Descriptors: the cell pages memfd, the reserved-memory
@@ -27,11 +41,8 @@ public sealed interface CellRequest {
         }
     }
 
-    /**
-     * One ivshmem device of the cell: PCI device {@code deviceIndex}, and
-     * whether it is the first peer on its link (it zeroes the state table).
-     */
-    record IvshmemPlan(int deviceIndex, boolean firstPeer, int slots) {
+    /** One ivshmem device of the cell: PCI device {@code deviceIndex} and its link's slot count. */
+    record IvshmemPlan(int deviceIndex, int slots) {
     }
 
     /**

@@ -154,7 +154,6 @@ final class CellWire {
         out.writeInt(c.ivshmem().size());
         for (CellRequest.IvshmemPlan p : c.ivshmem()) {
             out.writeInt(p.deviceIndex());
-            out.writeBoolean(p.firstPeer());
             out.writeInt(p.slots());
         }
     }
@@ -172,7 +171,7 @@ final class CellWire {
         n = count(in);
         List<CellRequest.IvshmemPlan> plans = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            plans.add(new CellRequest.IvshmemPlan(in.readInt(), in.readBoolean(), in.readInt()));
+            plans.add(new CellRequest.IvshmemPlan(in.readInt(), in.readInt()));
         }
         return new CellRequest.Create(id, system, cell, hostCpus, emulations, plans);
     }

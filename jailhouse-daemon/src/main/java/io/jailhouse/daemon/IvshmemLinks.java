@@ -149,6 +149,36 @@ final class IvshmemLinks {
         return lines;
     }
 
+    /**
+     * A running cell's device joins again (a supervisor adopts it): the
+     * link forms from the slots its process holds, or, if another adopted
+     * peer formed it already, these are the same eventfds and are closed.
+     */
+    void adopt(CellConfig cell, int index, int[] slots) throws HypervisorException {
+        PciDevice d = cell.pciDevices().get(index);
+        Link link = links.get(d.bdf());
+        int vectors = Math.max(d.numMsixVectors(), 1);
+        if (slots.length != d.shmemPeers() * vectors) {
+            for (int fd : slots) {
+                closeQuietly(fd);
+            }
+            throw new HypervisorException(Errno.EINVAL, "cell \"" + cell.name() + "\": " + slots.length
+                    + " doorbell slots for ivshmem " + PciDevice.formatBdf(d.bdf()));
+        }
+        if (link == null) {
+            MemoryRegion table = cell.memoryRegions().get((int) d.shmemRegionsStart());
+            link = new Link(d.bdf(), d.shmemPeers(), vectors, table.physStart(), slots);
+            links.put(d.bdf(), link);
+        } else {
+            for (int fd : slots) {
+                closeQuietly(fd);
+            }
+        }
+        synchronized (link) {
+            link.members[d.shmemDevId()] = cell.name();
+        }
+    }
+
     private Link form(CellConfig cell, PciDevice d) throws HypervisorException {
         int vectors = Math.max(d.numMsixVectors(), 1);
         int[] slots = new int[d.shmemPeers() * vectors];

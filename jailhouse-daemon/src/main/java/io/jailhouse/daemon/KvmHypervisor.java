@@ -120,7 +120,7 @@ public final class KvmHypervisor implements Hypervisor {
     private final List<String> configNotes = new ArrayList<>();
 
     private KvmHypervisor(SystemConfig config, Settings settings, ReservedMemory memory, int hostCpus,
-            int memorySlots, MemoryMapping consoleMapping, CpusetIsolation cpusets) {
+            int memorySlots, MemoryMapping consoleMapping, CpusetIsolation cpusets, boolean keepConsole) {
         this.config = config;
         this.systemConfigBytes = BinaryConfigCodec.encode(config);
         this.settings = settings;
@@ -128,7 +128,8 @@ public final class KvmHypervisor implements Hypervisor {
         this.hostCpus = hostCpus;
         this.memorySlots = memorySlots;
         this.consoleMapping = consoleMapping;
-        this.console = new SharedConsoleLog(io.jailhouse.boundary.SharedByteRing.format(consoleMapping.segment()));
+        this.console = new SharedConsoleLog(keepConsole ? openOrFormat(consoleMapping.segment())
+                : io.jailhouse.boundary.SharedByteRing.format(consoleMapping.segment()));
         this.cpusets = cpusets;
         this.links = new IvshmemLinks(memory);
         this.consolePump = new ConsolePump(cells.values(), this::printBytes);
@@ -207,12 +208,26 @@ public final class KvmHypervisor implements Hypervisor {
         MemoryMapping consoleMapping = null;
         try {
             Files.createDirectories(settings.stateDirectory());
-            memory = ReservedMemory.create(ReservedMemory.extentOf(config), settings.memoryDirectory(),
-                    ReservedMemory.FILE_PREFIX + Libc.getpid());
+            SupervisorState prior = SupervisorState.read(settings.stateDirectory());
+            List<Integer> left = SupervisorState.cellIds(settings.stateDirectory());
+            boolean adopt = prior != null && !left.isEmpty();
+            long extent = ReservedMemory.extentOf(config);
+            if (adopt) {
+                prior.requireSame(config, settings.partitioning(), left);
+                memory = Files.exists(prior.memoryFile()) ? ReservedMemory.reopen(prior.memoryFile(), extent)
+                        : ReservedMemory.create(extent, settings.memoryDirectory(),
+                                ReservedMemory.FILE_PREFIX + Libc.getpid());
+            } else {
+                memory = ReservedMemory.create(extent, settings.memoryDirectory(),
+                        ReservedMemory.FILE_PREFIX + Libc.getpid());
+            }
             consoleMapping = mapConsole(settings.stateDirectory().resolve("console"));
             int hostCpus = Runtime.getRuntime().availableProcessors();
             CpusetIsolation cpusets = settings.partitioning() == Partitioning.STRICT ? CpusetIsolation.detect() : null;
-            KvmHypervisor hv = new KvmHypervisor(config, settings, memory, hostCpus, slots, consoleMapping, cpusets);
+            KvmHypervisor hv = new KvmHypervisor(config, settings, memory, hostCpus, slots, consoleMapping, cpusets,
+                    adopt);
+            new SupervisorState(SupervisorState.digest(config), config.rootCell().name(), memory.file(),
+                    settings.partitioning()).write(settings.stateDirectory());
             hv.print("\nInitializing Jailhouse hypervisor " + VERSION + " on KVM (API " + api + ")\n");
             hv.print("Partitioning: " + (settings.partitioning() == Partitioning.STRICT ? "strict" : "relaxed")
                     + ", " + hostCpus + " host CPUs\n");
@@ -220,7 +235,10 @@ public final class KvmHypervisor implements Hypervisor {
             for (String notice : hv.notices()) {
                 hv.print(notice + "\n");
             }
-            // nothing runs yet: a refusal releases memory and console below
+            if (adopt) {
+                hv.adopt(left); // before the root joins: the links form from the running cells' slots
+            }
+            // a refusal releases memory and console below (adopted cells keep running)
             hv.rootIvshmem = RootIvshmem.join(config.rootCell(), memory, hv.links, hv::print);
             hv.print("Activating hypervisor\n");
             hv.consolePump.start();
@@ -232,6 +250,15 @@ public final class KvmHypervisor implements Hypervisor {
         } catch (HypervisorException | RuntimeException e) {
             closeQuietly(memory, consoleMapping);
             throw e;
+        }
+    }
+
+    /** The console ring an earlier supervisor left (its history goes on), or a new one if it is unreadable. */
+    private static io.jailhouse.boundary.SharedByteRing openOrFormat(MemorySegment memory) {
+        try {
+            return io.jailhouse.boundary.SharedByteRing.open(memory);
+        } catch (IllegalArgumentException e) {
+            return io.jailhouse.boundary.SharedByteRing.format(memory);
         }
     }
 
@@ -258,7 +285,11 @@ public final class KvmHypervisor implements Hypervisor {
 
     private static void closeQuietly(ReservedMemory memory, MemoryMapping console) {
         if (memory != null) {
-            memory.close();
+            if (ReservedMemory.mappedByAnyProcess(memory.file())) {
+                memory.release(); // cells of an earlier supervisor map it: theirs to keep
+            } else {
+                memory.close();
+            }
         }
         if (console != null) {
             console.close();
@@ -358,7 +389,7 @@ public final class KvmHypervisor implements Hypervisor {
                 if (d.isIvshmem()) {
                     lines.addAll(links.join(cellConfig, i));
                     joined.add(i);
-                    plans.add(new CellRequest.IvshmemPlan(i, false, links.link(d.bdf()).allSlots().length));
+                    plans.add(new CellRequest.IvshmemPlan(i, links.link(d.bdf()).allSlots().length));
                 }
             }
             try {
@@ -371,6 +402,7 @@ public final class KvmHypervisor implements Hypervisor {
             Cell cell = new Cell(this, id, cellConfig, pages.pages(), pages.fd(), plan);
             writeInfo(cell);
             startProcess(cell);
+            SupervisorState.writePlan(settings.stateDirectory(), plan);
             for (String line : lines) {
                 print(line + "\n");
             }
@@ -834,6 +866,7 @@ public final class KvmHypervisor implements Hypervisor {
         try {
             Files.deleteIfExists(CellProcess.socketOf(settings.stateDirectory(), cell.id()));
             Files.deleteIfExists(settings.stateDirectory().resolve(cell.id() + ".log"));
+            SupervisorState.removePlan(settings.stateDirectory(), cell.id());
         } catch (IOException e) {
             // a stale file is replaced by the next cell with this id
         }
@@ -869,6 +902,136 @@ public final class KvmHypervisor implements Hypervisor {
         print("FATAL: the process " + p.pid() + " of cell \"" + cell.name() + "\" ended (" + p.exitDescription()
                 + "); the cell has failed and keeps its resources until it is destroyed or loaded again\n");
         p.close();
+    }
+
+    // ---- adoption: cells an earlier supervisor left running
+
+    /**
+     * Takes over the cells an earlier supervisor of this run directory left
+     * (it died, or its service manager restarts it): each running cell
+     * process is asked who it is and answers with its pages and doorbell
+     * slots; a cell whose process is gone comes back FAILED, holding its
+     * resources until it is destroyed or loaded again. A process that does
+     * not answer stops the adoption; no cell is stopped on the way.
+     */
+    private void adopt(List<Integer> ids) throws HypervisorException {
+        List<Cell> gone = new ArrayList<>();
+        try {
+            for (int id : ids) {
+                CellRequest.Create plan = SupervisorState.readPlan(settings.stateDirectory(), id);
+                CellConfig cellConfig = decodeCell(plan);
+                if (!java.util.Arrays.equals(plan.systemConfig(), systemConfigBytes)) {
+                    throw new HypervisorException(Errno.EBUSY, "cell \"" + cellConfig.name() + "\" (id " + id
+                            + ") was created under another system config");
+                }
+                Path socket = CellProcess.socketOf(settings.stateDirectory(), id);
+                CellProcess p;
+                try {
+                    p = CellProcess.adopt(socket);
+                } catch (HypervisorException e) {
+                    gone.add(failedCell(id, cellConfig, plan)); // nobody listens: its process is gone
+                    continue;
+                }
+                adoptProcess(id, cellConfig, plan, p);
+            }
+        } catch (HypervisorException | RuntimeException e) {
+            for (Cell c : cells.values()) { // let go of what was adopted; it runs on
+                CellProcess p = c.detachProcess();
+                if (p != null) {
+                    watch.remove(p);
+                    p.close();
+                }
+            }
+            throw new HypervisorException(e instanceof HypervisorException h ? h.errno() : Errno.EIO,
+                    "cannot adopt the cells an earlier supervisor left running (they keep running): "
+                            + e.getMessage(), e);
+        }
+        for (Cell c : gone) {
+            for (PciDevice d : c.config().pciDevices()) {
+                if (d.isIvshmem()) {
+                    links.join(c.config(), c.config().pciDevices().indexOf(d));
+                }
+            }
+            cells.put(c.id(), c);
+            print("Cell \"" + c.name() + "\" (id " + c.id() + ") lost its process while no supervisor ran: it has"
+                    + " failed and keeps its resources until it is destroyed or loaded again\n");
+        }
+        updatePoolFigures("after adoption");
+    }
+
+    private void adoptProcess(int id, CellConfig cellConfig, CellRequest.Create plan, CellProcess p)
+            throws HypervisorException {
+        CellChannel.Received<CellReply> r;
+        try {
+            r = p.call(cellConfig.name(), new CellRequest.Hello(), new int[0], 5_000);
+        } catch (HypervisorException e) {
+            p.close();
+            throw new HypervisorException(Errno.EBUSY, "cell \"" + cellConfig.name() + "\" (process " + p.pid()
+                    + ") does not answer: " + e.getMessage());
+        }
+        int[] fds = r.fds();
+        if (!(r.message() instanceof CellReply.Identity who) || who.create().cellId() != id
+                || !java.util.Arrays.equals(who.create().cellConfig(), plan.cellConfig()) || fds.length < 1) {
+            r.closeFds();
+            p.close();
+            throw new HypervisorException(Errno.EBUSY, "the process " + p.pid() + " at cell " + id
+                    + "'s socket is not that cell");
+        }
+        CellPages pages;
+        try {
+            pages = CellPages.open(fds[0]);
+        } catch (NativeException | IllegalArgumentException e) {
+            r.closeFds();
+            p.close();
+            throw new HypervisorException(Errno.EBUSY, "cell \"" + cellConfig.name() + "\": its pages: "
+                    + e.getMessage());
+        }
+        int at = 1;
+        for (CellRequest.IvshmemPlan plan0 : plan.ivshmem()) {
+            links.adopt(cellConfig, plan0.deviceIndex(), java.util.Arrays.copyOfRange(fds, at, at + plan0.slots()));
+            at += plan0.slots();
+        }
+        Cell cell = new Cell(this, id, cellConfig, pages, fds[0], plan);
+        cell.attach(p, who.threadIds());
+        cells.put(id, cell);
+        watch.add(cell, p);
+        if (cpusets != null) {
+            Map<Integer, Integer> threadOfCpu = new TreeMap<>();
+            for (int i = 0; i < who.threadIds().length; i++) {
+                threadOfCpu.put(plan.hostCpus()[i], who.threadIds()[i]);
+            }
+            try {
+                print(cpusets.isolate(cellConfig.name(), threadOfCpu).summary() + "\n");
+            } catch (HypervisorException e) {
+                print("Cell \"" + cellConfig.name() + "\" runs without CPU isolation: " + e.getMessage() + "\n");
+            }
+        }
+        print("Adopted cell \"" + cellConfig.name() + "\" (id " + id + ", process " + p.pid() + ")\n");
+    }
+
+    /** A cell whose process went while no supervisor ran: new pages, FAILED, no process. */
+    private Cell failedCell(int id, CellConfig cellConfig, CellRequest.Create plan) throws HypervisorException {
+        try {
+            CellPages.Created pages = CellPages.create(cellConfig.name(), cellConfig.cpus().bits().toArray());
+            Cell cell = new Cell(this, id, cellConfig, pages.pages(), pages.fd(), plan);
+            cell.processEnded();
+            new io.jailhouse.boundary.CommRegion(pages.pages().commPage()).setState(
+                    io.jailhouse.boundary.CommRegion.STATE_FAILED);
+            for (int i = 0; i < pages.pages().cpuCount(); i++) {
+                pages.pages().setCpuStatus(i, CellPages.CPU_FAILED);
+            }
+            return cell;
+        } catch (NativeException e) {
+            throw new HypervisorException(Errno.ENOMEM, "cell \"" + cellConfig.name() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    private static CellConfig decodeCell(CellRequest.Create plan) throws HypervisorException {
+        try {
+            return (CellConfig) BinaryConfigCodec.decode(plan.cellConfig(), "cell " + plan.cellId());
+        } catch (io.jailhouse.config.ConfigFormatException | ClassCastException e) {
+            throw new HypervisorException(Errno.EINVAL, "cell " + plan.cellId() + "'s kept config: " + e.getMessage());
+        }
     }
 
     // ---- reading: no lock, no round trip
@@ -1068,6 +1231,12 @@ public final class KvmHypervisor implements Hypervisor {
             }
             links.close();
             memory.close();
+            SupervisorState.remove(settings.stateDirectory());
+            try {
+                Files.deleteIfExists(settings.stateDirectory().resolve("console"));
+            } catch (IOException e) {
+                // the next enable starts it afresh anyway
+            }
         } else {
             print(running + " cell" + (running == 1 ? " keeps" : "s keep") + " running without a supervisor\n");
             links.close();

@@ -90,7 +90,9 @@ final class RootIvshmem {
             for (String line : links.join(root, i)) {
                 console.accept(line + "\n");
             }
-            r.peers.put(d.bdf(), new RootIvshmemPeer(root, i, links.link(d.bdf()), table.segment()));
+            RootIvshmemPeer peer = new RootIvshmemPeer(root, i, links.link(d.bdf()), table.segment());
+            peer.clearStaleState();
+            r.peers.put(d.bdf(), peer);
         }
         return r;
     }

@@ -180,6 +180,22 @@ public final class RootIvshmemPeer {
         }
     }
 
+    /**
+     * At enable the root has no program attached, so its state is 0; a
+     * state table a supervisor before this one left otherwise (its program
+     * lost its attachment with it) is set right, and the peers told.
+     */
+    void clearStaleState() {
+        if ((int) STATE_ENTRY.getVolatile(stateTable, 4L * peerId) != 0) {
+            STATE_ENTRY.setVolatile(stateTable, 4L * peerId, 0);
+            for (int id = 0; id < maxPeers; id++) {
+                if (id != peerId) {
+                    link.ring(id, 0);
+                }
+            }
+        }
+    }
+
     /** A doorbell of the program (spec 6.2): a vector below the count (1 for INTx) of a peer below 12. */
     private void ring(int value) {
         int vector = value & 0xffff;

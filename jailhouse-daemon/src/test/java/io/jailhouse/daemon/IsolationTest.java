@@ -2,6 +2,7 @@ package io.jailhouse.daemon;
 
 import io.jailhouse.boundary.HypervisorException;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
@@ -125,6 +126,53 @@ class IsolationTest extends KvmCellTestBase {
                     ticks.get(i)[0], inmate).isLessThan(MAX_TICK_GAP_NS);
         }
         assertThat(hv.cell(CellRef.parse("ticker")).state()).isEqualTo(CellState.RUNNING);
+    }
+
+    /**
+     * kill -9 of a cell's process: that cell alone fails (FATAL line, its
+     * CPU failed, no process), its neighbour keeps its 10 Hz tick, and
+     * {@code cell load} + {@code cell start} bring it back in a new process
+     * with its console history.
+     */
+    @org.junit.jupiter.api.Test
+    void aKilledCellProcessFailsOnlyItsCellAndLoadAndStartBringItBack() throws Exception {
+        start(neighbour(), TESTS.resolve("ticker.bin"), "period=100");
+        await(() -> tickSafe() >= 3, "the ticker's first ticks");
+        Path tiny = DEMOS.resolve("tiny-demo.bin");
+        CellRef victim = CellRef.parse("hostile");
+        start(hostileCell(), tiny, "");
+        await(() -> consoleSafe("hostile").contains("Hello from this tiny cell!"), "tiny-demo's greeting");
+        long pid = hv.cell(victim).pid();
+        assertThat(pid).as("the cell's process").isPositive().isNotEqualTo(ProcessHandle.current().pid());
+        assertThat(hv.cell(CellRef.parse("ticker")).pid()).isPositive().isNotEqualTo(pid);
+
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        await(() -> stateSafe(victim) == CellState.FAILED, "the killed cell to fail");
+        assertThat(hv.console().read(0, 1 << 20).text()).contains("FATAL: the process " + pid
+                + " of cell \"hostile\" ended (killed by signal 9)");
+        assertThat(hv.cell(victim).failedCpus()).containsExactly(2);
+        assertThat(hv.cell(victim).pid()).isZero();
+        int before = tickCount();
+        Thread.sleep(1500);
+        assertThat(tickCount() - before).as("ticks in 1.5 s after the neighbour's process died")
+                .isGreaterThanOrEqualTo(10);
+        assertThat(hv.cell(CellRef.parse("ticker")).state()).isEqualTo(CellState.RUNNING);
+        assertThatThrownBy(() -> hv.startCell(victim)).hasMessageContaining("load it first");
+
+        hv.loadCell(victim, List.of(new LoadImage(tiny.toString(), Files.readAllBytes(tiny), 0xf0000)));
+        hv.startCell(victim);
+        await(() -> consoleSafe("hostile").split("Hello from this tiny cell!", -1).length == 3,
+                "the greeting of the new process after the first one's (history kept)");
+        assertThat(hv.cell(victim).state()).isEqualTo(CellState.RUNNING);
+        assertThat(hv.cell(victim).failedCpus()).isEmpty();
+        assertThat(hv.cell(victim).pid()).isPositive().isNotEqualTo(pid);
+        hv.destroyCell(victim);
+
+        List<long[]> ticks = ticks(console("ticker"));
+        for (int i = 1; i < ticks.size(); i++) {
+            assertThat(ticks.get(i)[1] - ticks.get(i - 1)[1]).as("gap before tick %d", ticks.get(i)[0])
+                    .isLessThan(MAX_TICK_GAP_NS);
+        }
     }
 
     private int tickSafe() {
