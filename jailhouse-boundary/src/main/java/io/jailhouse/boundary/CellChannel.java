@@ -1,38 +1,28 @@
 package io.jailhouse.boundary;
 
-import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.Libc;
-import io.jailhouse.sys.MemoryMapping;
 import io.jailhouse.sys.NativeException;
+import io.jailhouse.sys.PacketChannel;
 import io.jailhouse.sys.UnixSocket;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * One end of a cell's channel: the supervisor sends {@link CellRequest}s and
  * waits for each {@link CellReply}; the cell process receives the requests
- * and answers them in order. One message is one SOCK_SEQPACKET packet with
- * its descriptors; a message too big for a packet (a large config) travels
- * in a memfd that goes first among the descriptors.
+ * and answers them in order, as {@link PacketChannel} messages.
  */
 public final class CellChannel implements AutoCloseable {
-    /** Bytes sent in the packet itself; more go in a memfd. */
-    static final int INLINE_BYTES = 32 * 1024;
-    /** The largest message either side accepts. */
-    public static final long MAX_MESSAGE_BYTES = 64L * 1024 * 1024;
-    private static final byte INLINE = 0;
-    private static final byte IN_MEMFD = 1;
+    /** The largest message either side accepts (two configs of at most 16 MiB each, and a little). */
+    public static final long MAX_MESSAGE_BYTES = 40L * 1024 * 1024;
 
-    private final UnixSocket socket;
+    private final PacketChannel packets;
 
     public CellChannel(UnixSocket socket) {
-        this.socket = socket;
+        this.packets = new PacketChannel(socket, MAX_MESSAGE_BYTES, UnixSocket.MAX_FDS - 1);
     }
 
     public UnixSocket socket() {
-        return socket;
+        return packets.socket();
     }
 
     /** A message and the descriptors that came with it (the receiver's to close). */
@@ -61,7 +51,7 @@ public final class CellChannel implements AutoCloseable {
     public Received<CellReply> call(CellRequest request, int[] fds, int timeoutMillis) throws IOException {
         send(CellWire.encode(request), fds);
         try {
-            if (!socket.awaitReadable(timeoutMillis)) {
+            if (!packets.awaitReadable(timeoutMillis)) {
                 throw new IOException("no answer within " + timeoutMillis + " ms");
             }
         } catch (NativeException e) {
@@ -103,91 +93,27 @@ public final class CellChannel implements AutoCloseable {
         send(CellWire.encode(reply), fds);
     }
 
-    // ---- framing
+    // ---- framing: PacketChannel's
 
     private void send(byte[] body, int[] fds) throws IOException {
         try {
-            if (body.length + 1 <= INLINE_BYTES) {
-                byte[] packet = new byte[body.length + 1];
-                packet[0] = INLINE;
-                System.arraycopy(body, 0, packet, 1, body.length);
-                socket.send(packet, fds);
-                return;
-            }
-            int memfd = Libc.memfdCreate("jailhouse-message", Libc.MFD_CLOEXEC);
-            try {
-                Libc.ftruncate(memfd, body.length);
-                try (MemoryMapping m = MemoryMapping.ofFile(memfd, 0, body.length)) {
-                    MemorySegment.copy(body, 0, m.segment(), ValueLayout.JAVA_BYTE, 0, body.length);
-                }
-                int[] all = new int[fds.length + 1];
-                all[0] = memfd;
-                System.arraycopy(fds, 0, all, 1, fds.length);
-                socket.send(new byte[] {IN_MEMFD}, all);
-            } finally {
-                Libc.close(memfd);
-            }
+            packets.send(body, fds);
         } catch (NativeException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
     private Received<byte[]> receiveBytes() throws IOException {
-        UnixSocket.Message m;
         try {
-            m = socket.receive(INLINE_BYTES, UnixSocket.MAX_FDS);
+            PacketChannel.Packet p = packets.receive();
+            return p == null ? null : new Received<>(p.body(), p.fds());
         } catch (NativeException e) {
-            if (e.errno() == Errno.ECONNRESET) {
-                return null;
-            }
             throw new IOException(e.getMessage(), e);
-        }
-        if (m == null) {
-            return null;
-        }
-        Received<byte[]> raw = new Received<>(m.data(), m.fds());
-        if (m.data().length == 0) {
-            raw.closeFds();
-            throw new IOException("an empty packet");
-        }
-        if (m.data()[0] == INLINE) {
-            return new Received<>(Arrays.copyOfRange(m.data(), 1, m.data().length), m.fds());
-        }
-        if (m.data()[0] != IN_MEMFD || m.data().length != 1 || m.fds().length == 0) {
-            raw.closeFds();
-            throw new IOException("a packet of unknown framing");
-        }
-        int memfd = m.fds()[0];
-        int[] rest = Arrays.copyOfRange(m.fds(), 1, m.fds().length);
-        try {
-            long size = Libc.fileSize(memfd);
-            if (size <= 0 || size > MAX_MESSAGE_BYTES) {
-                new Received<>(null, rest).closeFds();
-                throw new IOException("a message of " + size + " bytes (at most " + MAX_MESSAGE_BYTES + ")");
-            }
-            byte[] body = new byte[(int) size];
-            try (MemoryMapping map = MemoryMapping.ofFile(memfd, 0, size, false)) {
-                MemorySegment.copy(map.segment(), ValueLayout.JAVA_BYTE, 0, body, 0, body.length);
-            }
-            return new Received<>(body, rest);
-        } catch (NativeException e) {
-            new Received<>(null, rest).closeFds();
-            throw new IOException(e.getMessage(), e);
-        } finally {
-            try {
-                Libc.close(memfd);
-            } catch (NativeException ignored) {
-                // read already
-            }
         }
     }
 
     @Override
     public void close() {
-        try {
-            socket.close();
-        } catch (NativeException ignored) {
-            // closing a socket: nothing to do about a failure
-        }
+        packets.close();
     }
 }

@@ -34,10 +34,20 @@ final class CellProcess implements AutoCloseable {
     /** How long a process that is to end may take before it is reported as not ending. */
     static final int END_MILLIS = 10_000;
 
+    /** The signal the kernel ends a process with for a call its seccomp filter forbids. */
+    static final int SIGSYS = 31;
+
     /** How cell processes are started: the JVM, its options and class path. */
-    record Launch(String java, List<String> options, String classPath) {
+    record Launch(String java, List<String> options, String classPath, String main) {
         public Launch {
             options = List.copyOf(options);
+        }
+
+        /** The same JVM with another main class (one that wraps {@link #MAIN}) and more options. */
+        Launch withMain(String otherMain, List<String> moreOptions) {
+            List<String> all = new ArrayList<>(options);
+            all.addAll(moreOptions);
+            return new Launch(java, all, classPath, otherMain);
         }
 
         /**
@@ -53,14 +63,14 @@ final class CellProcess implements AutoCloseable {
             String cp = System.getProperty("jailhouse.cell.classpath", System.getProperty("java.class.path"));
             List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx48m", "-Xss512k",
                     "-XX:MaxMetaspaceSize=48m", "-XX:ReservedCodeCacheSize=32m", "-XX:-UsePerfData",
-                    "-XX:+DisableAttachMechanism", "--enable-native-access=ALL-UNNAMED"));
+                    "-XX:+DisableAttachMechanism", "-XX:-UseContainerSupport", "--enable-native-access=ALL-UNNAMED"));
             String extra = System.getProperty("jailhouse.cell.jvmOptions", "");
             for (String o : extra.trim().split("\\s+")) {
                 if (!o.isEmpty()) {
                     options.add(o);
                 }
             }
-            return new Launch(java, options, cp);
+            return new Launch(java, options, cp, MAIN);
         }
     }
 
@@ -76,6 +86,19 @@ final class CellProcess implements AutoCloseable {
         this.pidfd = pidfd;
         this.channel = channel;
         this.socket = socket;
+    }
+
+    /**
+     * The first of the users cell processes become when the supervisor runs
+     * as root: cell {@code id} runs as user and group {@code CELL_UID_BASE + id},
+     * ids no account has (above systemd's ranges, below 2^31), so that one
+     * cell's process can neither signal nor trace another's.
+     */
+    static final int CELL_UID_BASE = 2_000_000_000;
+
+    /** The user cell {@code id}'s process runs as (when the supervisor is root). */
+    static int uidOf(int id) {
+        return CELL_UID_BASE + id;
     }
 
     /** Where cell {@code id}'s socket is in the run directory's {@code cells} directory. */
@@ -99,8 +122,11 @@ final class CellProcess implements AutoCloseable {
             command.add("-XX:ErrorFile=" + cellsDir.resolve(id + "-hs_err.log"));
             command.add("-cp");
             command.add(launch.classPath());
-            command.add(MAIN);
+            command.add(launch.main());
             command.add(socket.toString());
+            if (Libc.geteuid() == 0) {
+                command.add(Integer.toString(uidOf(id)));
+            }
             p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
@@ -142,14 +168,15 @@ final class CellProcess implements AutoCloseable {
      * Connects to the running process behind {@code socket} (a supervisor
      * before this one started it).
      *
-     * @throws HypervisorException when nothing listens there, or not as this user
+     * @throws HypervisorException when nothing listens there, or not as this
+     *         user or cell {@code id}'s
      */
-    static CellProcess adopt(Path socket) throws HypervisorException {
+    static CellProcess adopt(Path socket, int id) throws HypervisorException {
         UnixSocket s = null;
         try {
             s = UnixSocket.connect(socket);
             UnixSocket.Peer peer = s.peer();
-            if (peer.uid() != Libc.geteuid()) {
+            if (peer.uid() != Libc.geteuid() && peer.uid() != uidOf(id)) {
                 throw new HypervisorException(Errno.EPERM, socket + " belongs to user " + peer.uid());
             }
             int pidfd = Libc.pidfdOpen(peer.pid());
@@ -207,6 +234,9 @@ final class CellProcess implements AutoCloseable {
         }
         int status = p.exitValue();
         // Java reports a process a signal ended as 128 + the signal
+        if (status == 128 + SIGSYS) {
+            return "killed by signal " + SIGSYS + " (SIGSYS: a system call its seccomp filter forbids)";
+        }
         return status > 128 && status < 128 + 65 ? "killed by signal " + (status - 128) : "exit status " + status;
     }
 

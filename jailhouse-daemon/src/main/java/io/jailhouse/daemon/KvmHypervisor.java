@@ -897,10 +897,11 @@ public final class KvmHypervisor implements Hypervisor {
         if (cell.process() != p) {
             return; // destroyed, or a newer process
         }
-        cell.processEnded();
         consolePump.drain(cell);
+        // the reason is on the console before anyone sees the cell failed
         print("FATAL: the process " + p.pid() + " of cell \"" + cell.name() + "\" ended (" + p.exitDescription()
                 + "); the cell has failed and keeps its resources until it is destroyed or loaded again\n");
+        cell.processEnded();
         p.close();
     }
 
@@ -927,7 +928,7 @@ public final class KvmHypervisor implements Hypervisor {
                 Path socket = CellProcess.socketOf(settings.stateDirectory(), id);
                 CellProcess p;
                 try {
-                    p = CellProcess.adopt(socket);
+                    p = CellProcess.adopt(socket, id);
                 } catch (HypervisorException e) {
                     gone.add(failedCell(id, cellConfig, plan)); // nobody listens: its process is gone
                     continue;

@@ -36,8 +36,12 @@ abstract class KvmCellTestBase {
 
     @BeforeEach
     void enable() throws Exception {
-        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class),
-                Partitioning.RELAXED, state);
+        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class), settings());
+    }
+
+    /** How the hypervisor is enabled: relaxed, state in {@link #state}, cells in this JVM's kind of process. */
+    KvmHypervisor.Settings settings() throws Exception {
+        return KvmHypervisor.Settings.of(Partitioning.RELAXED, state);
     }
 
     /** Destroys every cell without asking (their processes end) and disables. */

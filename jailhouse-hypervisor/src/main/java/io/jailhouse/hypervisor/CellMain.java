@@ -32,7 +32,10 @@ import java.util.List;
  *
  * <p>Only the supervisor's user may connect. The process leaves the
  * supervisor's session, so a signal to the supervisor's process group does
- * not stop the cell.
+ * not stop the cell. Once the cell is built, and before its first
+ * instruction, the process confines itself: the user the supervisor named
+ * (when started as root), no dumps or ptrace, no new privileges and the
+ * seccomp filter of {@link CellSyscalls}.
  */
 public final class CellMain {
     /** How long a new process waits for its supervisor to connect and create the cell. */
@@ -40,26 +43,35 @@ public final class CellMain {
 
     private final Path socketPath;
     private final KvmDevice kvm;
+    /** The user the process runs as once confined; -1: stays as started. */
+    private final int cellUid;
+    /** The supervisor's user: the one that may connect, before and after the change of user. */
+    private final int supervisorUid = Libc.geteuid();
     private CellMachine cell;
     private CellRequest.Create created;
 
-    private CellMain(Path socketPath, KvmDevice kvm) {
+    private CellMain(Path socketPath, KvmDevice kvm, int cellUid) {
         this.socketPath = socketPath;
         this.kvm = kvm;
+        this.cellUid = cellUid;
     }
 
     public static void main(String[] args) {
-        if (args.length != 1) {
-            System.err.println("usage: CellMain SOCKET");
+        if (args.length < 1 || args.length > 2) {
+            System.err.println("usage: CellMain SOCKET [UID]");
             System.exit(2);
         }
         Path socket = Path.of(args[0]);
         int status;
         try {
+            int uid = args.length == 2 ? Integer.parseInt(args[1]) : -1;
+            if (args.length == 2 && uid <= 0) {
+                throw new IllegalArgumentException("user id " + args[1] + " (a cell never runs as root)");
+            }
             Confinement.leaveSession();
             Libc.installInterruptingSignal(Vcpu.KICK_SIGNAL);
             KvmDevice kvm = KvmDevice.open();
-            status = new CellMain(socket, kvm).serve();
+            status = new CellMain(socket, kvm, uid).serve();
         } catch (IOException | RuntimeException e) {
             System.err.println("cell process " + Libc.getpid() + ": " + e);
             status = 1;
@@ -84,7 +96,7 @@ public final class CellMain {
                 }
                 UnixSocket connection = listener.accept();
                 UnixSocket.Peer peer = connection.peer();
-                if (peer.uid() != Libc.geteuid()) {
+                if (peer.uid() != supervisorUid) {
                     connection.close(); // only the supervisor's user manages this cell
                     continue;
                 }
@@ -116,10 +128,7 @@ public final class CellMain {
             boolean exit = false;
             try {
                 switch (in.message()) {
-                    case CellRequest.Create c -> {
-                        reply = create(c, in.fds());
-                        exit = reply instanceof CellReply.Failed;
-                    }
+                    case CellRequest.Create c -> reply = create(c, in.fds());
                     case CellRequest.Hello h -> {
                         in.closeFds();
                         requireCell();
@@ -162,6 +171,9 @@ public final class CellMain {
             } catch (RuntimeException e) {
                 reply = new CellReply.Failed(Errno.EIO.value(), "cell process " + Libc.getpid() + ": " + e);
             }
+            if (in.message() instanceof CellRequest.Create && cell == null) {
+                exit = true; // a cell that could not be built: the process has nothing to run
+            }
             channel.reply(reply, replyFds);
             if (exit) {
                 return reply instanceof CellReply.Done;
@@ -201,13 +213,37 @@ public final class CellMain {
             CellConfig config = decode(c.cellConfig(), "cell config", CellConfig.class);
             cell = CellMachine.create(kvm, c, system, config, fds[0], fds[1], slotFds);
             created = c;
-            return new CellReply.Created(cell.threadIds());
         } catch (HypervisorException e) {
             slotFds.forEach(DoorbellSlots::closeAll);
             closeQuietly(fds[0]);
             throw e;
         } finally {
             closeQuietly(fds[1]); // the regions stay mapped, nothing else of the reserved memory
+        }
+        confine();
+        return new CellReply.Created(cell.threadIds());
+    }
+
+    /**
+     * Confines the process before the guest's first instruction. A process
+     * that cannot confine itself does not run the cell: the supervisor is
+     * told why and the process ends.
+     */
+    private void confine() throws HypervisorException {
+        try {
+            // Opens every jar of the class path now (a lookup that finds nothing visits each), so that
+            // classes first needed later load from descriptors already open, whoever the process becomes.
+            CellMain.class.getClassLoader().getResource("io/jailhouse/hypervisor/none-such");
+            if (cellUid > 0) {
+                Confinement.becomeUser(cellUid, cellUid);
+            }
+            Confinement.forbidDumpsAndPtrace();
+            Confinement.install(CellSyscalls.filter(Libc.getpid()));
+        } catch (NativeException e) {
+            cell.destroy();
+            cell = null;
+            throw new HypervisorException(Errno.EPERM, "cell process " + Libc.getpid()
+                    + " cannot confine itself: " + e.getMessage());
         }
     }
 
