@@ -55,8 +55,6 @@ final class ConsoleCommand extends DaemonCommand {
                     // ENOENT (cell destroyed), EINVAL (disabling) or a closed connection: the console is gone.
                 }
             }
-        } catch (IOException e) {
-            // Closing a connection the daemon already dropped.
         }
         return 0;
     }

@@ -7,7 +7,7 @@ import java.util.concurrent.BlockingQueue;
 import io.jailhouse.protocol.ControlChannel;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.ControlProtocol;
-import io.jailhouse.protocol.MessageTooLargeException;
+import io.jailhouse.protocol.RefusedMessageException;
 
 /**
  * A client's connection as the daemon serves it: a reader thread takes the
@@ -17,8 +17,8 @@ import io.jailhouse.protocol.MessageTooLargeException;
  * order by the one thread that calls {@link #next} and writes the replies.
  */
 final class ClientConnection implements ControlOperations.Connection, AutoCloseable {
-    /** What the reader took from the connection: a request, or the end (with why, if the client overstepped). */
-    record Incoming(byte[] frame, MessageTooLargeException tooLarge) {
+    /** What the reader took from the connection: a request, a refused message (too large), or the end (neither). */
+    record Incoming(ControlChannel.Frame frame, RefusedMessageException refused) {
         static final Incoming END = new Incoming(null, null);
     }
 
@@ -30,44 +30,74 @@ final class ClientConnection implements ControlOperations.Connection, AutoClosea
 
     ClientConnection(ControlChannel channel) {
         this.channel = channel;
-        this.reader = Thread.ofVirtual().name("jailhoused-reader").start(this::readFrames);
+        // a platform thread: it blocks in recvmsg, which would pin a virtual thread's carrier
+        this.reader = Thread.ofPlatform().name("jailhoused-reader").daemon(true).stackSize(256 * 1024)
+                .start(this::readFrames);
     }
 
-    /** The handler is done with the connection: the reader ends too, whatever it was waiting for. */
+    /**
+     * The handler is done with the connection: the reader ends too, whatever
+     * it was waiting for (shutting the socket down wakes its recvmsg), and
+     * what it took but nobody answered is closed.
+     */
     @Override
     public void close() {
         gone = true;
+        channel.shutdown();
         reader.interrupt();
-    }
-
-    private void readFrames() {
-        Incoming end = Incoming.END;
         try {
-            while (true) {
-                byte[] frame = channel.read();
-                if (frame == null) {
-                    break;
-                }
-                incoming.put(new Incoming(frame, null));
-            }
-        } catch (MessageTooLargeException e) {
-            end = new Incoming(null, e);
-        } catch (IOException e) {
-            // closed mid-message or dropped: the end as well
+            reader.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } finally {
-            gone = true;
-            // Never blocks for long: the handler takes what is queued before it looks for the end.
-            try {
-                incoming.put(end);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        }
+        for (Incoming left; (left = incoming.poll()) != null; ) {
+            if (left.frame() != null) {
+                left.frame().closeFds();
             }
         }
     }
 
-    /** The next request, or {@link Incoming#END} (with a refusal to send if the client overstepped). */
+    private void readFrames() {
+        try {
+            while (true) {
+                Incoming in;
+                try {
+                    ControlChannel.Frame frame = channel.read();
+                    if (frame == null) {
+                        break;
+                    }
+                    in = new Incoming(frame, null);
+                } catch (RefusedMessageException e) {
+                    in = new Incoming(null, e); // one packet refused; the next one is whole again
+                }
+                try {
+                    incoming.put(in);
+                } catch (InterruptedException e) {
+                    if (in.frame() != null) {
+                        in.frame().closeFds();
+                    }
+                    throw e;
+                }
+            }
+        } catch (IOException e) {
+            // dropped: the end as well
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            gone = true;
+            // Never blocks for long: the handler takes what is queued before it looks for the end
+            // (and when the handler is gone, close() does not wait for this).
+            if (!incoming.offer(Incoming.END)) {
+                try {
+                    incoming.put(Incoming.END);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /** The next request, a message to refuse, or {@link Incoming#END}. */
     Incoming next() throws InterruptedException {
         return incoming.take();
     }

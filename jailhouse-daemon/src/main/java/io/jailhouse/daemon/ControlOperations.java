@@ -12,8 +12,9 @@ import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.IvshmemAttachment;
-import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
 import java.util.List;
 import java.util.Locale;
 import io.jailhouse.protocol.ConsoleChunk;
@@ -30,7 +31,10 @@ final class ControlOperations {
      * @param disabled the hypervisor was disabled by this request: once the
      *        reply is on its way, the daemon ends
      */
-    record Reply(ObjectNode body, boolean disabled) {
+    record Reply(ObjectNode body, boolean disabled, int[] fds) {
+        Reply(ObjectNode body, boolean disabled) {
+            this(body, disabled, new int[0]);
+        }
     }
 
     private final Hypervisor hypervisor;
@@ -101,10 +105,29 @@ final class ControlOperations {
     }
 
     Reply handle(byte[] frame, Session session) {
-        return handle(frame, session, DETACHED);
+        return handle(frame, new int[0], session, DETACHED);
     }
 
-    Reply handle(byte[] frame, Session session, Connection connection) {
+    /**
+     * Answers one request. The descriptors that came with it are closed
+     * here once it is answered, whatever the outcome; the reply's are the
+     * hypervisor's (the client gets copies).
+     */
+    Reply handle(byte[] frame, int[] fds, Session session, Connection connection) {
+        try {
+            return answer(frame, fds, session, connection);
+        } finally {
+            for (int fd : fds) {
+                try {
+                    Libc.close(fd);
+                } catch (NativeException ignored) {
+                    // a client's descriptor: nothing to do about a failure
+                }
+            }
+        }
+    }
+
+    private Reply answer(byte[] frame, int[] fds, Session session, Connection connection) {
         ControlRequest request;
         try {
             request = ControlRequest.parse(frame);
@@ -113,7 +136,11 @@ final class ControlOperations {
             return error(e.errno(), e.getMessage());
         }
         try {
-            return dispatch(request, session, connection);
+            if (fds.length > 0 && !request.op().equals(ControlProtocol.CELL_LOAD)) {
+                throw new ProtocolException(Errno.EINVAL, request.op() + " takes no descriptors; "
+                        + fds.length + " came with it");
+            }
+            return dispatch(request, fds, session, connection);
         } catch (ProtocolException e) {
             log.info("refused request: " + e.getMessage());
             return error(e.errno(), e.getMessage());
@@ -129,7 +156,7 @@ final class ControlOperations {
         }
     }
 
-    private Reply dispatch(ControlRequest request, Session session, Connection connection)
+    private Reply dispatch(ControlRequest request, int[] fds, Session session, Connection connection)
             throws ProtocolException, HypervisorException, InterruptedException {
         String op = request.op();
         checkEnabled();
@@ -137,7 +164,7 @@ final class ControlOperations {
             case ControlProtocol.PING -> ok(ping());
             case ControlProtocol.CONSOLE_READ, ControlProtocol.CELL_CONSOLE_READ -> consoleRead(request);
             case ControlProtocol.CELL_CREATE -> ok(create(request));
-            case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images(), caller(request, connection)));
+            case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images(fds), caller(request, connection)));
             case ControlProtocol.CELL_SHUTDOWN -> ok(load(request.cell(), List.of(), caller(request, connection)));
             case ControlProtocol.CELL_START -> ok(start(request.cell(), caller(request, connection)));
             case ControlProtocol.CELL_DESTROY -> ok(destroy(request.cell(), caller(request, connection)));
@@ -145,7 +172,7 @@ final class ControlOperations {
             case ControlProtocol.CELL_STATS -> ok(ControlMessages.statistics(hypervisor.statistics(request.cell())));
             case ControlProtocol.DISABLE -> disable(caller(request, connection));
             case ControlProtocol.IVSHMEM_LIST -> ok(ControlMessages.ivshmemLinks(hypervisor.ivshmemLinks()));
-            case ControlProtocol.IVSHMEM_ATTACH -> ok(attach(request.bdf(), session));
+            case ControlProtocol.IVSHMEM_ATTACH -> attach(request.bdf(), session);
             case ControlProtocol.IVSHMEM_DETACH -> ok(detach(request.bdf(), session));
             default -> throw new ProtocolException(Errno.EOPNOTSUPP, "unknown op \"" + op + "\"");
         };
@@ -216,8 +243,8 @@ final class ControlOperations {
         return ControlMessages.object().set("cell", ControlMessages.cellStatus(created));
     }
 
-    private ObjectNode load(CellRef cell, List<LoadImage> images, Caller caller) throws HypervisorException {
-        hypervisor.loadCell(cell, images, caller);
+    private ObjectNode load(CellRef cell, List<ImageFile> images, Caller caller) throws HypervisorException {
+        hypervisor.loadImages(cell, images, caller);
         log.info(images.isEmpty() ? "shut down cell " + cell
                 : "loaded " + images.size() + " image(s) into cell " + cell);
         return ControlMessages.object();
@@ -247,11 +274,13 @@ final class ControlOperations {
         return n;
     }
 
-    private ObjectNode attach(int bdf, Session session) throws HypervisorException {
+    /** The reply carries the attachment's descriptors (SCM_RIGHTS). */
+    private Reply attach(int bdf, Session session) throws HypervisorException {
         IvshmemAttachment a = hypervisor.attachIvshmem(bdf);
         session.attached.add(bdf);
         log.info("attached a root cell program to ivshmem " + PciDevice.formatBdf(bdf));
-        return ControlMessages.ivshmemAttachment(a);
+        Reply r = ok(ControlMessages.ivshmemAttachment(a));
+        return new Reply(r.body(), false, ControlMessages.attachmentFds(a));
     }
 
     private ObjectNode detach(int bdf, Session session) throws HypervisorException {

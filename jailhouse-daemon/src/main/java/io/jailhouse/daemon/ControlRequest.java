@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.protocol.CellRef;
-import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -164,13 +163,21 @@ final class ControlRequest {
         return n.longValue();
     }
 
-    /** {@code "images": [{"source": "...", "data": "<base64>", "address": N}, ...]}, possibly empty. */
-    List<LoadImage> images() throws ProtocolException {
+    /**
+     * {@code "images": [{"source": "...", "address": N, "length": N, "fd": K}, ...]},
+     * possibly empty: image K's bytes are the request's descriptor K, and
+     * each descriptor is named exactly once.
+     */
+    List<ImageFile> images(int[] fds) throws ProtocolException {
         JsonNode list = required("images");
         if (!list.isArray()) {
             throw invalid("field \"images\" must be an array");
         }
-        List<LoadImage> images = new ArrayList<>(list.size());
+        if (list.size() != fds.length) {
+            throw invalid(list.size() + " images came with " + fds.length + " descriptors (one each)");
+        }
+        boolean[] used = new boolean[fds.length];
+        List<ImageFile> images = new ArrayList<>(list.size());
         for (int i = 0; i < list.size(); i++) {
             JsonNode image = list.get(i);
             String at = "images[" + i + "]";
@@ -178,19 +185,35 @@ final class ControlRequest {
                 throw invalid(at + " must be an object");
             }
             JsonNode source = image.get("source");
-            JsonNode data = image.get("data");
-            JsonNode address = image.get("address");
             if (source == null || !source.isTextual()) {
                 throw invalid(at + ".source must be a string");
             }
-            if (data == null) {
-                throw invalid("missing field \"" + at + ".data\"");
+            long address = integerAt(image, at, "address");
+            long length = integerAt(image, at, "length");
+            long fd = integerAt(image, at, "fd");
+            if (length < 0) {
+                throw invalid(at + ".length must not be negative");
             }
-            if (address == null || !address.isIntegralNumber() || !address.canConvertToLong()) {
-                throw invalid(at + ".address must be a 64-bit integer");
+            if (fd < 0 || fd >= fds.length || used[(int) fd]) {
+                throw invalid(at + ".fd " + fd + " does not name one of the request's " + fds.length
+                        + " descriptors (each once)");
             }
-            images.add(new LoadImage(source.asText(), decodeBase64(data, at + ".data"), address.longValue()));
+            used[(int) fd] = true;
+            ImageFile file = new ImageFile(source.asText(), fds[(int) fd], length, address);
+            String problem = file.problem();
+            if (problem != null) {
+                throw invalid(at + ": " + problem);
+            }
+            images.add(file);
         }
         return images;
+    }
+
+    private long integerAt(JsonNode object, String at, String field) throws ProtocolException {
+        JsonNode n = object.get(field);
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw invalid(at + "." + field + " must be a 64-bit integer");
+        }
+        return n.longValue();
     }
 }

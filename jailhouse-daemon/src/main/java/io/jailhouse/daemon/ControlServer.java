@@ -1,40 +1,34 @@
 package io.jailhouse.daemon;
 
 import io.jailhouse.boundary.HypervisorException;
-import io.jailhouse.sys.Errno;
-import java.io.Closeable;
-import java.io.EOFException;
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.SocketException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import io.jailhouse.protocol.ControlChannel;
 import io.jailhouse.protocol.ControlProtocol;
-import io.jailhouse.protocol.MessageTooLargeException;
+import io.jailhouse.protocol.RefusedMessageException;
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.NativeException;
+import io.jailhouse.sys.UnixSocket;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The control socket: accepts connections, checks who is connecting, and
- * answers each connection's requests in order on a virtual thread of its
- * own, so that one slow or broken client affects nobody else.
+ * The control socket (SOCK_SEQPACKET, docs/protocol.md): accepts
+ * connections, checks who is connecting, and answers each connection's
+ * requests in order on a thread of its own, so that one slow or broken
+ * client affects nobody else.
  */
-public final class ControlServer implements Closeable {
+public final class ControlServer implements AutoCloseable {
     private final Path socket;
-    private final ServerSocketChannel server;
+    private final UnixSocket server;
     private final DaemonLog log;
-    private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+    private final Set<ControlChannel> connections = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    private ControlServer(Path socket, ServerSocketChannel server, DaemonLog log) {
+    private ControlServer(Path socket, UnixSocket server, DaemonLog log) {
         this.socket = socket;
         this.server = server;
         this.log = log;
@@ -53,21 +47,20 @@ public final class ControlServer implements Closeable {
             log.info("removing stale socket " + socket);
             Files.deleteIfExists(socket);
         }
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        UnixSocket server;
         try {
-            server.bind(UnixDomainSocketAddress.of(socket));
-        } catch (IOException e) {
-            server.close();
-            if (Files.exists(socket)) {
+            server = UnixSocket.listen(socket, 64);
+        } catch (NativeException e) {
+            if (e.errno() == Errno.EADDRINUSE) {
                 // Another daemon bound it between our check and our bind.
                 throw new HypervisorException(Errno.EBUSY, "already enabled: " + socket + " was bound by another daemon");
             }
-            throw e;
+            throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         try {
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException | RuntimeException e) {
-            server.close();
+            server.closeQuietly();
             Files.deleteIfExists(socket);
             throw e;
         }
@@ -81,15 +74,18 @@ public final class ControlServer implements Closeable {
      * live and must not be taken for stale.
      */
     public static boolean answers(Path socket) {
-        if (!Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return false;
         }
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        try {
+            UnixSocket.connect(socket).closeQuietly();
             return true;
-        } catch (ConnectException e) {
-            return false;
-        } catch (IOException e) {
-            return Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (NativeException e) {
+            // a socket of another type (EPROTOTYPE) is nobody's control socket either
+            if (e.errno() == Errno.ECONNREFUSED || e.errno() == Errno.EPROTOTYPE) {
+                return false;
+            }
+            return Files.exists(socket, LinkOption.NOFOLLOW_LINKS);
         }
     }
 
@@ -97,28 +93,21 @@ public final class ControlServer implements Closeable {
         return socket;
     }
 
-    /** The owner of the socket file, which is the user the daemon runs as. */
-    public UserPrincipal owner() throws IOException {
-        return Files.getOwner(socket);
-    }
-
     /**
      * Starts answering. {@code onDisabled} runs after the reply to a
      * successful {@code disable} is written.
      */
     public void serve(ControlOperations operations, PeerAuthorization authorization, Runnable onDisabled) {
-        Thread.ofPlatform().name("jailhoused-accept").daemon(true)
+        Thread.ofPlatform().name("jailhoused-accept").daemon(true).stackSize(256 * 1024)
                 .start(() -> acceptLoop(operations, authorization, onDisabled));
     }
 
     private void acceptLoop(ControlOperations operations, PeerAuthorization authorization, Runnable onDisabled) {
         while (!closed) {
-            SocketChannel peer;
+            UnixSocket peer;
             try {
                 peer = server.accept();
-            } catch (ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
+            } catch (NativeException e) {
                 if (closed) {
                     return;
                 }
@@ -127,20 +116,24 @@ public final class ControlServer implements Closeable {
                 sleepQuietly(100);
                 continue;
             }
-            connections.add(peer);
+            ControlChannel channel = new ControlChannel(peer);
+            connections.add(channel);
             if (closed) {
-                closeQuietly(peer);
+                connections.remove(channel);
+                channel.close();
                 return;
             }
-            Thread.ofVirtual().name("jailhoused-connection").start(() -> converse(peer, operations, authorization, onDisabled));
+            // platform threads: a connection blocks in recvmsg and sendmsg, which would pin virtual threads
+            Thread.ofPlatform().name("jailhoused-connection").daemon(true).stackSize(256 * 1024)
+                    .start(() -> converse(channel, operations, authorization, onDisabled));
         }
     }
 
-    private void converse(SocketChannel peer, ControlOperations operations, PeerAuthorization authorization,
+    private void converse(ControlChannel channel, ControlOperations operations, PeerAuthorization authorization,
             Runnable onDisabled) {
         boolean disabled = false;
-        try (ControlChannel channel = new ControlChannel(peer); ControlOperations.Session session = operations.session()) {
-            String refusal = authorization.refusal(peer);
+        try (channel; ControlOperations.Session session = operations.session()) {
+            String refusal = authorization.refusal(channel.socket());
             if (refusal != null) {
                 log.info("refused connection: " + refusal);
                 channel.write(encode(ControlOperations.error(Errno.EACCES, refusal)));
@@ -151,21 +144,15 @@ public final class ControlServer implements Closeable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (EOFException | ClosedChannelException e) {
-            // The client went away mid-message, or the daemon is closing: nothing to answer.
-        } catch (SocketException e) {
-            if (!closed) {
-                log.info("connection dropped: " + e.getMessage());
-            }
         } catch (IOException e) {
             if (!closed) {
-                log.info("connection failed: " + e);
+                log.info("connection dropped: " + e.getMessage());
             }
         } catch (Throwable t) {
             // Even an Error (an OutOfMemoryError for one huge request) ends only this connection.
             log.error("connection failed unexpectedly", t);
         } finally {
-            connections.remove(peer);
+            connections.remove(channel);
             if (disabled) {
                 onDisabled.run();
             }
@@ -177,19 +164,18 @@ public final class ControlServer implements Closeable {
             ControlOperations operations) throws IOException, InterruptedException {
         while (!closed) {
             ClientConnection.Incoming next = connection.next();
-            if (next.tooLarge() != null) {
-                MessageTooLargeException e = next.tooLarge();
+            if (next.refused() != null) {
+                RefusedMessageException e = next.refused();
                 log.info("refused request: " + e.getMessage());
-                channel.write(encode(ControlOperations.error(Errno.EMSGSIZE, "request of " + e.length()
-                        + " bytes exceeds the limit of " + ControlProtocol.MAX_MESSAGE_BYTES
-                        + " bytes; closing the connection")));
-                return false;
+                channel.write(encode(ControlOperations.error(e.errno(), "request refused: " + e.getMessage())));
+                continue;
             }
             if (next.frame() == null) {
                 return false;
             }
-            ControlOperations.Reply reply = operations.handle(next.frame(), session, connection);
-            channel.write(encode(reply));
+            ControlOperations.Reply reply = operations.handle(next.frame().body(), next.frame().fds(), session,
+                    connection);
+            channel.write(encode(reply), reply.fds());
             if (reply.disabled()) {
                 return true;
             }
@@ -208,22 +194,19 @@ public final class ControlServer implements Closeable {
             return;
         }
         closed = true;
-        closeQuietly(server);
-        for (SocketChannel c : connections) {
-            closeQuietly(c);
+        try {
+            server.shutdown(); // wakes the accept thread; close alone would not
+        } catch (NativeException ignored) {
+            // not listening any more
+        }
+        server.closeQuietly();
+        for (ControlChannel c : connections) {
+            c.shutdown(); // their threads see the end and close their channels
         }
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {
             log.info("cannot remove " + socket + ": " + e.getMessage());
-        }
-    }
-
-    private static void closeQuietly(Closeable c) {
-        try {
-            c.close();
-        } catch (IOException e) {
-            // Closing is best effort; the channel is unusable either way.
         }
     }
 

@@ -1,5 +1,11 @@
 package io.jailhouse.daemon;
 
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
+import java.io.IOException;
+import java.util.ArrayList;
+
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.boundary.HypervisorException;
@@ -40,7 +46,35 @@ public interface Hypervisor extends AutoCloseable {
      *
      * @throws HypervisorException EINTR when the caller withdrew while waiting (nothing changed)
      */
-    void loadCell(CellRef cell, List<LoadImage> images, Caller caller) throws HypervisorException;
+    void loadImages(CellRef cell, List<ImageFile> images, Caller caller) throws HypervisorException;
+
+    /**
+     * As {@link #loadImages}, from bytes in this process (each goes in a
+     * memfd for the load).
+     */
+    default void loadCell(CellRef cell, List<LoadImage> images, Caller caller) throws HypervisorException {
+        List<ImageFile> files = new ArrayList<>();
+        try {
+            for (LoadImage image : images) {
+                int fd;
+                try {
+                    fd = image.toMemfd();
+                } catch (IOException e) {
+                    throw new HypervisorException(Errno.ENOMEM, e.getMessage(), e);
+                }
+                files.add(new ImageFile(image.source(), fd, image.data().length, image.address()));
+            }
+            loadImages(cell, files, caller);
+        } finally {
+            for (ImageFile f : files) {
+                try {
+                    Libc.close(f.fd());
+                } catch (NativeException ignored) {
+                    // a memfd of ours
+                }
+            }
+        }
+    }
 
     /** As {@link #loadCell(CellRef, List, Caller)}, waiting as long as it takes. */
     default void loadCell(CellRef cell, List<LoadImage> images) throws HypervisorException {

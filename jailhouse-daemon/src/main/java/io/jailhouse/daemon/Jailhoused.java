@@ -7,6 +7,7 @@ import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.boundary.DeviceEmulations;
 import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -214,7 +215,7 @@ public final class Jailhoused implements AutoCloseable {
         }
         long pid = ProcessHandle.current().pid();
         try {
-            PeerAuthorization authorization = PeerAuthorization.rootAnd(server.owner());
+            PeerAuthorization authorization = PeerAuthorization.rootAnd(Libc.geteuid());
             runDirectory.writePid(pid);
             Jailhoused daemon = new Jailhoused(runDirectory, server, hypervisor, log);
             List<String> notices = new ArrayList<>(notices(config, partitioning));

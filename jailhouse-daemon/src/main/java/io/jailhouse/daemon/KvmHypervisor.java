@@ -717,9 +717,15 @@ public final class KvmHypervisor implements Hypervisor {
      */
 
     @Override
-    public void loadCell(CellRef ref, List<LoadImage> images, Caller caller) throws HypervisorException {
+    public void loadImages(CellRef ref, List<ImageFile> images, Caller caller) throws HypervisorException {
         checkOpen();
         Cell cell = nonRoot(ref);
+        for (ImageFile image : images) {
+            String problem = image.problem(); // before anything changes
+            if (problem != null) {
+                throw new HypervisorException(Errno.EINVAL, problem);
+            }
+        }
         cell.acquire(caller);
         try {
             requireApproval(cell, caller);
@@ -730,49 +736,19 @@ public final class KvmHypervisor implements Hypervisor {
             }
             List<CellRequest.Image> refs = new ArrayList<>();
             int[] fds = new int[images.size()];
-            try {
-                for (int i = 0; i < images.size(); i++) {
-                    LoadImage image = images.get(i);
-                    refs.add(new CellRequest.Image(image.address(), image.data().length, image.source()));
-                    fds[i] = imageFile(image);
-                }
-                CellChannel.Received<CellReply> r = cell.requireProcess().call(cell.name(), new CellRequest.Load(refs),
-                        fds, CellProcess.CALL_MILLIS);
-                r.closeFds();
-                if (((CellReply.Loaded) r.message()).becameLoadable()) {
-                    print("Cell \"" + cell.name() + "\" can be loaded\n");
-                }
-            } finally {
-                for (int fd : fds) {
-                    if (fd > 0) {
-                        closeQuietly(fd);
-                    }
-                }
+            for (int i = 0; i < images.size(); i++) {
+                ImageFile image = images.get(i);
+                refs.add(new CellRequest.Image(image.address(), image.length(), image.source()));
+                fds[i] = image.fd();
+            }
+            CellChannel.Received<CellReply> r = cell.requireProcess().call(cell.name(), new CellRequest.Load(refs),
+                    fds, CellProcess.CALL_MILLIS);
+            r.closeFds();
+            if (((CellReply.Loaded) r.message()).becameLoadable()) {
+                print("Cell \"" + cell.name() + "\" can be loaded\n");
             }
         } finally {
             cell.release();
-        }
-    }
-
-    /** An image's bytes in a memfd, which the cell's process reads them from. */
-    private static int imageFile(LoadImage image) throws HypervisorException {
-        try {
-            int fd = Libc.memfdCreate("jailhouse-image", Libc.MFD_CLOEXEC);
-            try {
-                long n = image.data().length;
-                Libc.ftruncate(fd, n);
-                if (n > 0) {
-                    try (MemoryMapping m = MemoryMapping.ofFile(fd, 0, n)) {
-                        MemorySegment.copy(image.data(), 0, m.segment(), ValueLayout.JAVA_BYTE, 0, (int) n);
-                    }
-                }
-                return fd;
-            } catch (NativeException e) {
-                Libc.close(fd);
-                throw e;
-            }
-        } catch (NativeException e) {
-            throw new HypervisorException(Errno.ENOMEM, "image " + image.source() + ": " + e.getMessage(), e);
         }
     }
 

@@ -173,7 +173,7 @@ final class RootIvshmem {
         }
         return new IvshmemAttachment(bdf, peer.peerId(), peer.maxPeers(), peer.vectors(), d.shmemProtocol() & 0xffff,
                 memory.file(), section(root.memoryRegions().get(start)), section(root.memoryRegions().get(start + 1)),
-                outputs, Libc.getpid(), channel.registerFd(), fds, doorbellFds);
+                outputs, channel.registerFd(), fds, doorbellFds);
     }
 
     private static IvshmemAttachment.Section section(MemoryRegion r) {

@@ -171,9 +171,17 @@ public final class FakeHypervisor implements Hypervisor {
     }
 
     @Override
-    public synchronized void loadCell(CellRef ref, List<LoadImage> images, Caller caller) throws HypervisorException {
+    public synchronized void loadImages(CellRef ref, List<ImageFile> files, Caller caller) throws HypervisorException {
         enter();
         FakeCell c = nonRoot(ref);
+        List<LoadImage> images = new java.util.ArrayList<>();
+        for (ImageFile f : files) {
+            String problem = f.problem();
+            if (problem != null) {
+                throw new HypervisorException(Errno.EINVAL, problem);
+            }
+            images.add(new LoadImage(f.source(), bytesOf(f), f.address()));
+        }
         for (LoadImage image : images) {
             boolean fits = false;
             for (MemoryRegion r : c.config.memoryRegions()) {
@@ -310,7 +318,10 @@ public final class FakeHypervisor implements Hypervisor {
         return out;
     }
 
-    /** An attachment without descriptors (-1): the daemon only passes it on. */
+    /**
+     * An attachment whose descriptors are all standard input (0): the daemon
+     * only passes them on, and the client gets copies of something real.
+     */
     @Override
     public synchronized IvshmemAttachment attachIvshmem(int bdf) throws HypervisorException {
         var d = rootIvshmem(bdf);
@@ -318,9 +329,10 @@ public final class FakeHypervisor implements Hypervisor {
             throw new HypervisorException(Errno.EBUSY, "a program is attached already");
         }
         var section = new IvshmemAttachment.Section(0, 0x1000);
+        int stdin = 0;
         return new IvshmemAttachment(bdf, d.shmemDevId(), d.shmemPeers(), d.numMsixVectors(), d.shmemProtocol(),
-                java.nio.file.Path.of("/dev/null"), section, section, List.of(section), ProcessHandle.current().pid(),
-                -1, List.of(-1), List.of(List.of(-1), List.of(-1), List.of(-1)));
+                java.nio.file.Path.of("/dev/null"), section, section, List.of(section), stdin, List.of(stdin),
+                List.of(List.of(-1), List.of(stdin), List.of(stdin)));
     }
 
     @Override
@@ -341,5 +353,17 @@ public final class FakeHypervisor implements Hypervisor {
 
     public synchronized List<String> cellNames() {
         return cells.values().stream().map(FakeCell::name).toList();
+    }
+
+    /** What the image's descriptor holds (the real hypervisor leaves this to the cell's process). */
+    private static byte[] bytesOf(ImageFile f) throws HypervisorException {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = a.allocate(Math.max(1, f.length()));
+            long n = f.length() == 0 ? 0 : io.jailhouse.sys.Libc.pread(f.fd(), buf.asSlice(0, f.length()), 0);
+            if (n != f.length()) {
+                throw new HypervisorException(Errno.EIO, "image " + f.source() + ": read " + n + " of " + f.length());
+            }
+            return buf.asSlice(0, f.length()).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
     }
 }

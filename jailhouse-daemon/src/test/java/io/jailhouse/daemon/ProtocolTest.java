@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jailhouse.protocol.Partitioning;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystems;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,10 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import io.jailhouse.protocol.ControlClient;
 import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.sys.Libc;
 
 /** The wire protocol: framing and every way a request can be wrong, each answered without harm to others. */
 class ProtocolTest {
-    static final String PING = "{\"version\":1,\"op\":\"ping\"}";
+    static final String PING = "{\"version\":2,\"op\":\"ping\"}";
 
     @TempDir
     Path tmp;
@@ -62,7 +60,7 @@ class ProtocolTest {
         try (RawConnection c = connect()) {
             JsonNode r = c.exchange(PING);
             assertThat(r.get("ok").asBoolean()).isTrue();
-            assertThat(r.get("version").asInt()).isEqualTo(1);
+            assertThat(r.get("version").asInt()).isEqualTo(2);
             assertThat(r.get("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
             assertThat(r.get("partitioning").asText()).isEqualTo("strict");
             assertThat(r.get("system").asText()).isEqualTo("QEMU-VM");
@@ -71,13 +69,9 @@ class ProtocolTest {
     }
 
     @Test
-    void requestsOnOneConnectionAreAnsweredInOrderEvenWhenSplitAcrossWrites() throws IOException {
-        byte[] body = "{\"version\":1,\"op\":\"cell.list\"}".getBytes(StandardCharsets.UTF_8);
-        byte[] frame = ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array();
+    void requestsOnOneConnectionAreAnsweredInOrder() throws IOException {
         try (RawConnection c = connect()) {
-            c.sendBytes(Arrays.copyOfRange(frame, 0, 2));
-            c.sendBytes(Arrays.copyOfRange(frame, 2, 9));
-            c.sendBytes(Arrays.copyOfRange(frame, 9, frame.length));
+            c.sendFrame("{\"version\":2,\"op\":\"cell.list\"}");
             c.sendFrame(PING);
             JsonNode first = c.reply();
             JsonNode second = c.reply();
@@ -89,37 +83,93 @@ class ProtocolTest {
     @Test
     void wrongOrMissingVersionIsRefused() throws IOException {
         try (RawConnection c = connect()) {
-            assertError(c.exchange("{\"version\":2,\"op\":\"ping\"}"), "EPROTO", "protocol version 2 is not supported",
-                    "version 1");
-            assertError(c.exchange("{\"version\":\"1\",\"op\":\"ping\"}"), "EPROTO", "not supported");
+            assertError(c.exchange("{\"version\":1,\"op\":\"ping\"}"), "EPROTO", "protocol version 1 is not supported",
+                    "version 2");
+            assertError(c.exchange("{\"version\":\"2\",\"op\":\"ping\"}"), "EPROTO", "not supported");
             assertError(c.exchange("{\"op\":\"ping\"}"), "EPROTO", "no \"version\"");
             assertStillServing(c);
         }
     }
 
     @Test
-    void oversizedLengthGetsAnErrorAndOnlyThatConnectionIsClosed() throws IOException {
+    void aMessageOverTheLimitOrOfUnknownFramingIsRefusedAndTheConnectionGoesOn() throws Exception {
+        int big = memfdOf(new byte[ControlProtocol.MAX_MESSAGE_BYTES + 1]);
         try (RawConnection c = connect()) {
-            c.sendBytes(ByteBuffer.allocate(4).putInt(ControlProtocol.MAX_MESSAGE_BYTES + 1).array());
-            assertError(c.reply(), "EMSGSIZE", "67108865 bytes", "limit of 67108864");
-            assertThat(c.reply()).as("connection closed after the error").isNull();
+            c.sendPacket(new byte[] {1}, big); // framing 1: the message is in the memfd that comes first
+            assertError(c.reply(), "EMSGSIZE", (ControlProtocol.MAX_MESSAGE_BYTES + 1) + " bytes",
+                    "limit is " + ControlProtocol.MAX_MESSAGE_BYTES);
+            c.sendPacket(new byte[] {7, '{', '}'});
+            assertError(c.reply(), "EPROTO", "unknown framing");
+            c.sendPacket(new byte[] {1}); // a memfd framing without the memfd
+            assertError(c.reply(), "EPROTO", "unknown framing");
+            assertStillServing(c);
+        } finally {
+            Libc.close(big);
         }
+        assertThat(openDescriptors()).as("nothing of the refused messages stays open in the daemon")
+                .doesNotContain("memfd:jailhouse-big");
+    }
+
+    @Test
+    void descriptorsGoOnlyWithLoadsAndEachImageNamesItsOwn() throws Exception {
+        int image = memfdOf(new byte[] {(byte) 0xf4});
+        int[] pipe = Libc.pipe(Libc.O_CLOEXEC);
         try (RawConnection c = connect()) {
-            c.sendBytes(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff});
-            assertError(c.reply(), "EMSGSIZE", "4294967295 bytes");
+            assertError(c.exchange(PING, image), "EINVAL", "ping takes no descriptors; 1 came with it");
+            String load = "{\"version\":2,\"op\":\"cell.load\",\"cell\":{\"name\":\"QEMU-VM\"},\"images\":";
+            assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":1,\"fd\":0}]}"),
+                    "EINVAL", "1 images came with 0 descriptors");
+            assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":1,\"fd\":1}]}", image),
+                    "EINVAL", "images[0].fd 1 does not name one of the request's 1 descriptors");
+            assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":1,\"fd\":0},"
+                    + "{\"source\":\"b\",\"address\":0,\"length\":1,\"fd\":0}]}", image, image),
+                    "EINVAL", "images[1].fd 0 does not name");
+            assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":2,\"fd\":0}]}", image),
+                    "EINVAL", "image a announces 2 bytes, its file holds 1");
+            assertError(c.exchange(load + "[{\"source\":\"fifo\",\"address\":0,\"length\":1,\"fd\":0}]}", pipe[0]),
+                    "EINVAL", "image fifo does not come as a regular file or memfd");
+            assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":-1,\"fd\":0}]}", image),
+                    "EINVAL", "images[0].length must not be negative");
+            assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":1,\"fd\":0}]}", image),
+                    "EINVAL", "root cell"); // a well-formed load, refused by the hypervisor
+            assertStillServing(c);
+        } finally {
+            Libc.close(image);
+            Libc.close(pipe[0]);
+            Libc.close(pipe[1]);
         }
-        assertStillServing(null);
+        assertThat(openDescriptors()).as("every descriptor a request brought is closed once it is answered")
+                .doesNotContain("memfd:jailhouse-big", "memfd:jailhouse-test-image (deleted)", "pipe:");
+    }
+
+    private static int memfdOf(byte[] bytes) throws Exception {
+        return new io.jailhouse.protocol.LoadImage(bytes.length > 100 ? "big" : "test-image", bytes, 0).toMemfd();
+    }
+
+    /** What this process (client and daemon both) has open, as /proc/self/fd names it. */
+    private static java.util.List<String> openDescriptors() throws IOException {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    out.add(java.nio.file.Files.readSymbolicLink(fd).toString());
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     @Test
     void malformedJsonIsRefusedAndTheConnectionGoesOn() throws IOException {
         try (RawConnection c = connect()) {
-            assertError(c.exchange("{\"version\":1,\"op\":"), "EBADMSG", "malformed JSON request");
+            assertError(c.exchange("{\"version\":2,\"op\":"), "EBADMSG", "malformed JSON request");
             assertError(c.exchange("not json at all"), "EBADMSG", "malformed JSON");
             assertError(c.exchange(""), "EBADMSG", "empty request");
             assertError(c.exchange("[1,2]"), "EBADMSG", "must be a JSON object (got array)");
             assertError(c.exchange(PING + " {}"), "EBADMSG", "malformed JSON");
-            c.sendBytes(new byte[] {0, 0, 0, 3, (byte) 0xc3, 0x28, 0x7b});
+            c.sendPacket(new byte[] {0, (byte) 0xc3, 0x28, 0x7b}); // inline framing, invalid UTF-8
             assertError(c.reply(), "EBADMSG", "malformed JSON");
             assertStillServing(c);
         }
@@ -128,10 +178,10 @@ class ProtocolTest {
     @Test
     void unknownOpIsRefused() throws IOException {
         try (RawConnection c = connect()) {
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.frobnicate\"}"), "EOPNOTSUPP",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.frobnicate\"}"), "EOPNOTSUPP",
                     "unknown op \"cell.frobnicate\"", "cell.create");
-            assertError(c.exchange("{\"version\":1}"), "EINVAL", "no \"op\"");
-            assertError(c.exchange("{\"version\":1,\"op\":7}"), "EINVAL", "\"op\" must be a string");
+            assertError(c.exchange("{\"version\":2}"), "EINVAL", "no \"op\"");
+            assertError(c.exchange("{\"version\":2,\"op\":7}"), "EINVAL", "\"op\" must be a string");
             assertStillServing(c);
         }
     }
@@ -139,26 +189,27 @@ class ProtocolTest {
     @Test
     void missingOrWrongFieldsAreNamed() throws IOException {
         try (RawConnection c = connect()) {
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.start\"}"), "EINVAL", "cell.start", "missing field \"cell\"");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.create\"}"), "EINVAL", "missing field \"config\"");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.load\",\"cell\":{\"id\":1}}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.start\"}"), "EINVAL", "cell.start", "missing field \"cell\"");
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.create\"}"), "EINVAL", "missing field \"config\"");
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.load\",\"cell\":{\"id\":1}}"), "EINVAL",
                     "missing field \"images\"");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.destroy\",\"cell\":{\"id\":1,\"name\":\"x\"}}"),
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.destroy\",\"cell\":{\"id\":1,\"name\":\"x\"}}"),
                     "EINVAL", "exactly one of \"id\" and \"name\"");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.destroy\",\"cell\":{\"id\":-3}}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.destroy\",\"cell\":{\"id\":-3}}"), "EINVAL",
                     "not a non-negative integer");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.destroy\",\"cell\":\"x\"}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.destroy\",\"cell\":\"x\"}"), "EINVAL",
                     "must be an object");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.load\",\"cell\":{\"id\":1},\"images\":"
-                    + "[{\"source\":\"a\",\"data\":\"AA==\"}]}"), "EINVAL", "images[0].address");
-            assertError(c.exchange("{\"version\":1,\"op\":\"console.read\",\"wait_ms\":\"soon\"}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.load\",\"cell\":{\"id\":1},\"images\":"
+                    + "[{\"source\":\"a\",\"length\":1,\"fd\":0}]}", new int[0]), "EINVAL",
+                    "1 images came with 0 descriptors");
+            assertError(c.exchange("{\"version\":2,\"op\":\"console.read\",\"wait_ms\":\"soon\"}"), "EINVAL",
                     "\"wait_ms\" must be an integer");
-            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.attach\"}"), "EINVAL", "missing field \"bdf\"");
-            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.attach\",\"bdf\":368}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"ivshmem.attach\"}"), "EINVAL", "missing field \"bdf\"");
+            assertError(c.exchange("{\"version\":2,\"op\":\"ivshmem.attach\",\"bdf\":368}"), "EINVAL",
                     "\"bdf\" must be a string");
-            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.attach\",\"bdf\":\"01:2e.0\"}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"ivshmem.attach\",\"bdf\":\"01:2e.0\"}"), "EINVAL",
                     "bdf \"01:2e.0\" is not BB:DD.F");
-            assertError(c.exchange("{\"version\":1,\"op\":\"ivshmem.detach\",\"bdf\":\"01:0e.0\"}"), "ENOENT",
+            assertError(c.exchange("{\"version\":2,\"op\":\"ivshmem.detach\",\"bdf\":\"01:0e.0\"}"), "ENOENT",
                     "this connection is not attached to ivshmem 01:0e.0");
             assertStillServing(c);
         }
@@ -167,23 +218,21 @@ class ProtocolTest {
     @Test
     void badBase64IsRefused() throws IOException {
         try (RawConnection c = connect()) {
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.create\",\"config\":\"@@not base64@@\"}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.create\",\"config\":\"@@not base64@@\"}"), "EINVAL",
                     "field \"config\" is not valid base64");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.load\",\"cell\":{\"name\":\"x\"},\"images\":"
-                    + "[{\"source\":\"a\",\"data\":\"AA=?\",\"address\":0}]}"), "EINVAL", "images[0].data is not valid base64");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.create\",\"config\":\"AAAA\"}"), "EINVAL",
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.create\",\"config\":\"AAAA\"}"), "EINVAL",
                     "cell configuration");
             assertStillServing(c);
         }
     }
 
     @Test
-    void aConnectionDroppedMidFrameAffectsNobodyElse() throws IOException {
+    void aConnectionClosedWithItsRequestUnansweredAffectsNobodyElse() throws IOException {
         try (RawConnection c = connect()) {
-            c.sendBytes(new byte[] {0, 0, 1, 0, '{'});
+            c.sendFrame("{\"version\":2,\"op\":\"console.read\",\"position\":1000000,\"wait_ms\":5000}");
         }
         try (RawConnection c = connect()) {
-            c.sendBytes(new byte[] {0, 0});
+            c.sendPacket(new byte[] {0});
         }
         assertStillServing(null);
     }
@@ -191,7 +240,7 @@ class ProtocolTest {
     @Test
     void aBlockedClientDoesNotHoldUpOthers() throws IOException {
         try (RawConnection waiting = connect()) {
-            waiting.sendFrame("{\"version\":1,\"op\":\"console.read\",\"position\":1000000,\"wait_ms\":5000}");
+            waiting.sendFrame("{\"version\":2,\"op\":\"console.read\",\"position\":1000000,\"wait_ms\":5000}");
             long t0 = System.nanoTime();
             assertStillServing(null);
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(4000);
@@ -208,9 +257,9 @@ class ProtocolTest {
             assertThat(daemon.fake().lastCaller.force()).isFalse();
         }
         try (RawConnection c = connect()) {
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.start\",\"cell\":{\"id\":1},\"force\":true}"),
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.start\",\"cell\":{\"id\":1},\"force\":true}"),
                     "EINVAL", "\"force\" is for cell.shutdown, cell.destroy and disable");
-            assertError(c.exchange("{\"version\":1,\"op\":\"cell.destroy\",\"cell\":{\"id\":1},\"force\":\"yes\"}"),
+            assertError(c.exchange("{\"version\":2,\"op\":\"cell.destroy\",\"cell\":{\"id\":1},\"force\":\"yes\"}"),
                     "EINVAL", "field \"force\" must be true or false");
             assertStillServing(c);
         }
@@ -227,8 +276,7 @@ class ProtocolTest {
     @Test
     void aUserNeitherRootNorTheDaemonsIsRefused(@TempDir Path other) throws Exception {
         // uid 12345 has no account here; only it may talk to this server, so we may not.
-        var lookup = FileSystems.getDefault().getUserPrincipalLookupService();
-        PeerAuthorization onlySomeoneElse = new PeerAuthorization(Set.of(lookup.lookupPrincipalByName("12345")), "uid 12345");
+        PeerAuthorization onlySomeoneElse = new PeerAuthorization(Set.of(12345), "uid 12345");
         DaemonLog log = new DaemonLog(new java.io.PrintWriter(new java.io.StringWriter()));
         ControlServer server = ControlServer.bind(other.resolve("c.sock"), log);
         try {

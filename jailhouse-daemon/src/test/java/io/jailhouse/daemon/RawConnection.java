@@ -1,51 +1,56 @@
 package io.jailhouse.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import io.jailhouse.protocol.ControlChannel;
 import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.sys.NativeException;
+import io.jailhouse.sys.UnixSocket;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
-/** A control connection at the byte level, for sending what a correct client never would. */
+/** A control connection at the packet level, for sending what a correct client never would. */
 final class RawConnection implements AutoCloseable {
-    final SocketChannel channel;
     private final ControlChannel frames;
 
     RawConnection(Path socket) throws IOException {
-        channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        channel.connect(UnixDomainSocketAddress.of(socket));
-        frames = new ControlChannel(channel);
-    }
-
-    void sendBytes(byte[] bytes) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        while (b.hasRemaining()) {
-            channel.write(b);
+        try {
+            frames = new ControlChannel(UnixSocket.connect(socket));
+        } catch (NativeException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 
-    void sendFrame(String json) throws IOException {
-        frames.write(json.getBytes(StandardCharsets.UTF_8));
+    /** One packet of exactly these bytes (no framing of ours), with {@code fds}. */
+    void sendPacket(byte[] bytes, int... fds) throws IOException {
+        try {
+            frames.socket().send(bytes, fds);
+        } catch (NativeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
-    /** The next reply, or null if the daemon closed the connection. */
+    void sendFrame(String json, int... fds) throws IOException {
+        frames.write(json.getBytes(StandardCharsets.UTF_8), fds);
+    }
+
+    /** The next reply, or null if the daemon closed the connection (its descriptors are closed). */
     JsonNode reply() throws IOException {
-        byte[] body = frames.read();
-        return body == null ? null : ControlProtocol.JSON.readTree(body);
+        ControlChannel.Frame f = frames.read();
+        if (f == null) {
+            return null;
+        }
+        f.closeFds();
+        return ControlProtocol.JSON.readTree(f.body());
     }
 
-    JsonNode exchange(String json) throws IOException {
-        sendFrame(json);
+    JsonNode exchange(String json, int... fds) throws IOException {
+        sendFrame(json, fds);
         return reply();
     }
 
     @Override
-    public void close() throws IOException {
-        channel.close();
+    public void close() {
+        frames.close();
     }
 }

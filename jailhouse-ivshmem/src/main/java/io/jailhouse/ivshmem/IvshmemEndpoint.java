@@ -33,10 +33,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@code /dev/uioN}, here from the daemon (docs/ivshmem.md).
  *
  * <p>{@link #attach} asks the daemon for the root's device on the link,
- * takes the daemon's register pipe, interrupt eventfds and doorbell
- * eventfds into this process
- * ({@code pidfd_getfd}: root, or ptrace rights over the daemon, is needed)
- * and maps the shared sections from the reserved-memory file with the
+ * receives the register pipe, interrupt eventfds and doorbell eventfds with
+ * the reply (SCM_RIGHTS) and maps the shared sections from the reserved-memory file with the
  * root's rights: the state table and the other peers' output sections
  * read-only, the R/W section and the own output section writable. The
  * attachment lasts until {@link #close} or until this process ends; either
@@ -101,27 +99,24 @@ public final class IvshmemEndpoint implements AutoCloseable {
         // interrupts by vector, then the wake-up of close(), then the register pipe (POLLERR once the daemon lets go)
         this.pollFds = arena.allocate((n + 2) * Libc.POLLFD_BYTES, 8);
         this.counter = arena.allocate(JAVA_LONG);
-        int taken = -1;
-        int pidfd = -1;
         int wake = -1;
         try {
             wake = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
             Libc.setPollFd(pollFds, n, wake, Libc.POLLIN);
-            pidfd = Libc.pidfdOpen(a.daemonPid());
-            taken = take(pidfd, a.registerFd(), "pipe:", "register pipe");
-            Libc.setPollFd(pollFds, n + 1, taken, (short) 0);
+            int register = expect(a.registerFd(), "pipe:", "register pipe");
+            Libc.setPollFd(pollFds, n + 1, register, (short) 0);
             for (int v = 0; v < n; v++) {
-                interruptFds[v] = take(pidfd, a.interruptFds().get(v), "anon_inode:[eventfd]",
+                interruptFds[v] = expect(a.interruptFds().get(v), "anon_inode:[eventfd]",
                         "interrupt eventfd of vector " + v);
                 Libc.setPollFd(pollFds, v, interruptFds[v], Libc.POLLIN);
             }
             for (int peer = 0; peer < a.maxPeers(); peer++) {
                 for (int v = 0; peer != a.peerId() && v < n; v++) {
-                    doorbellFds[peer * n + v] = take(pidfd, a.doorbellFds().get(peer).get(v), "anon_inode:[eventfd]",
+                    doorbellFds[peer * n + v] = expect(a.doorbellFds().get(peer).get(v), "anon_inode:[eventfd]",
                             "doorbell eventfd of peer " + peer + " vector " + v);
                 }
             }
-            this.registerFd = taken;
+            this.registerFd = register;
             this.wakeFd = wake;
             int memory = Libc.open(a.memoryFile().toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
             try {
@@ -134,42 +129,40 @@ public final class IvshmemEndpoint implements AutoCloseable {
                 Libc.close(memory);
             }
         } catch (IOException | RuntimeException e) {
-            closeQuietly(taken);
             closeQuietly(wake);
-            releaseResources();
+            closeDescriptors(a); // the same numbers as in the arrays: closed once, here
+            mappings.forEach(MemoryMapping::close);
+            arena.close();
             if (e instanceof NativeException ne) {
                 throw new IOException(describe(ne), ne);
             }
             throw e;
-        } finally {
-            closeQuietly(pidfd);
         }
     }
 
-    /**
-     * Duplicates the daemon's descriptor {@code fd} and checks it is what the
-     * reply says (a number can be reused if the daemon closed it meanwhile).
-     */
-    private static int take(int pidfd, int fd, String kind, String what) throws NativeException, IOException {
-        int copy = Libc.pidfdGetfd(pidfd, fd);
+    /** Closes every descriptor that came with the attachment. */
+    private static void closeDescriptors(IvshmemAttachment a) {
+        closeQuietly(a.registerFd());
+        a.interruptFds().forEach(IvshmemEndpoint::closeQuietly);
+        a.doorbellFds().forEach(row -> row.forEach(IvshmemEndpoint::closeQuietly));
+    }
+
+    /** Checks that the received descriptor {@code fd} is what the reply says it is. */
+    private static int expect(int fd, String kind, String what) throws IOException {
         String target;
         try {
-            target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + copy)).toString();
+            target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
         } catch (IOException e) {
             target = "?";
         }
         if (!target.startsWith(kind)) {
-            closeQuietly(copy);
-            throw new IOException("the daemon's descriptor " + fd + " is " + target + ", not the " + what
-                    + " (the attachment ended while it was being taken?)");
+            throw new IOException("the daemon's " + what + " is " + target);
         }
-        return copy;
+        return fd;
     }
 
     private static String describe(NativeException e) {
-        String hint = e.errno() == Errno.EPERM
-                ? " (taking the daemon's descriptors needs root or ptrace rights over the daemon)" : "";
-        return "attaching to the daemon's ivshmem device failed: " + e.getMessage() + hint;
+        return "attaching to the daemon's ivshmem device failed: " + e.getMessage();
     }
 
     /**
@@ -188,7 +181,12 @@ public final class IvshmemEndpoint implements AutoCloseable {
         ControlClient client = ControlClient.connect(socket);
         try {
             IvshmemAttachment a = client.attachIvshmem(bdf);
-            check(a, bdf);
+            try {
+                check(a, bdf);
+            } catch (IOException e) {
+                closeDescriptors(a);
+                throw e;
+            }
             return new IvshmemEndpoint(client, a);
         } catch (ControlException | IOException | RuntimeException e) {
             client.close(); // the daemon detaches when the connection goes
@@ -221,9 +219,6 @@ public final class IvshmemEndpoint implements AutoCloseable {
         if (!rows) {
             problems.add("doorbell descriptors " + a.doorbellFds() + " for " + a.maxPeers() + " peers, " + n
                     + " vectors");
-        }
-        if (a.daemonPid() <= 0) {
-            problems.add("daemon pid " + a.daemonPid());
         }
         if (a.outputs().size() != a.maxPeers()) {
             problems.add(a.outputs().size() + " output sections for " + a.maxPeers() + " peers");

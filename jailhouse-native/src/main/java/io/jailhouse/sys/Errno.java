@@ -60,6 +60,7 @@ public enum Errno {
     EILSEQ(84, "Invalid or incomplete multibyte or wide character"),
     ENOTSOCK(88, "Socket operation on non-socket"),
     EMSGSIZE(90, "Message too long"),
+    EPROTOTYPE(91, "Protocol wrong type for socket"),
     EOPNOTSUPP(95, "Operation not supported"),
     EAFNOSUPPORT(97, "Address family not supported by protocol"),
     EADDRINUSE(98, "Address already in use"),

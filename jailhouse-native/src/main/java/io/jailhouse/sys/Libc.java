@@ -71,13 +71,10 @@ public final class Libc {
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    // long syscall(long number, ...): for pidfd_open and pidfd_getfd, which older C libraries do not wrap.
+    // long syscall(long number, ...): for pidfd_open, which older C libraries do not wrap.
     private static final MethodHandle SYSCALL2 = downcall("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle SYSCALL3 = downcall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final long SYS_PIDFD_OPEN = 434;
-    private static final long SYS_PIDFD_GETFD = 438;
     private static final MethodHandle FSTAT = downcall("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle PREAD = downcall("pread",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
@@ -478,26 +475,6 @@ public final class Libc {
             throw new AssertionError("syscall downcall", t);
         }
         check((int) Math.max(r, Integer.MIN_VALUE), state, "pidfd_open(" + pid + ")");
-        return (int) r;
-    }
-
-    /**
-     * A duplicate, in this process, of descriptor {@code targetFd} of the
-     * process behind {@code pidfd} ({@code pidfd_getfd}, Linux 5.6+; needs
-     * ptrace rights over it, e.g. root): how a program of the root cell gets
-     * the daemon's eventfds without a socket that passes descriptors.
-     */
-    public static int pidfdGetfd(int pidfd, int targetFd) throws NativeException {
-        MemorySegment state = callState();
-        long r;
-        try {
-            r = (long) SYSCALL3.invokeExact(state, SYS_PIDFD_GETFD, (long) pidfd, (long) targetFd, 0L);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("syscall downcall", t);
-        }
-        check((int) Math.max(r, Integer.MIN_VALUE), state, "pidfd_getfd(" + targetFd + ")");
         return (int) r;
     }
 

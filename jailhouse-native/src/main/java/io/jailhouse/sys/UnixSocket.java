@@ -66,7 +66,7 @@ public final class UnixSocket implements AutoCloseable {
     public record Peer(int pid, int uid, int gid) {
     }
 
-    private int fd;
+    private volatile int fd;
 
     private UnixSocket(int fd) {
         this.fd = fd;
@@ -354,12 +354,19 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
-    /** Ends both directions: a thread blocked in receive on this socket returns (null). */
-    public void shutdown() throws NativeException {
+    /**
+     * Ends both directions: a thread blocked in receive on this socket
+     * returns (null). Nothing once the socket is closed; never concurrent
+     * with {@link #close}, so it cannot reach a reused descriptor number.
+     */
+    public synchronized void shutdown() throws NativeException {
+        if (fd < 0) {
+            return;
+        }
         MemorySegment state = Libc.callState();
         int r;
         try {
-            r = (int) SHUTDOWN.invokeExact(state, fd(), 2);
+            r = (int) SHUTDOWN.invokeExact(state, fd, 2);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -368,7 +375,7 @@ public final class UnixSocket implements AutoCloseable {
         Libc.check(r, state, "shutdown");
     }
 
-    private void closeQuietly() {
+    public void closeQuietly() {
         try {
             close();
         } catch (NativeException ignored) {
@@ -377,7 +384,7 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     @Override
-    public void close() throws NativeException {
+    public synchronized void close() throws NativeException {
         if (fd >= 0) {
             int f = fd;
             fd = -1;

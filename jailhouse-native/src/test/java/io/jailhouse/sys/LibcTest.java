@@ -79,27 +79,6 @@ class LibcTest {
     }
 
     @Test
-    void pidfdGetfdDuplicatesAnotherProcesssDescriptor() throws Exception {
-        int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
-        int pidfd = Libc.pidfdOpen(ProcessHandle.current().pid());
-        int copy = Libc.pidfdGetfd(pidfd, eventFd);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(8);
-            v.set(JAVA_LONG, 0, 5);
-            assertThat(Libc.write(eventFd, v)).isEqualTo(8);
-            v.set(JAVA_LONG, 0, 0);
-            assertThat(Libc.read(copy, v)).isEqualTo(8);
-            assertThat(v.get(JAVA_LONG, 0)).isEqualTo(5);
-        } finally {
-            Libc.close(copy);
-            Libc.close(pidfd);
-            Libc.close(eventFd);
-        }
-        assertThatThrownBy(() -> Libc.pidfdGetfd(-1, 0))
-                .isInstanceOf(NativeException.class).hasMessageContaining("pidfd_getfd(0): EBADF");
-    }
-
-    @Test
     void pollSeesWhichDescriptorIsReadable() throws Exception {
         int[] pipe = Libc.pipe(Libc.O_CLOEXEC);
         int eventFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);

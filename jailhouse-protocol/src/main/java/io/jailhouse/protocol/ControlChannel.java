@@ -1,71 +1,89 @@
 package io.jailhouse.protocol;
 
+import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.NativeException;
+import io.jailhouse.sys.PacketChannel;
+import io.jailhouse.sys.UnixSocket;
 import java.io.Closeable;
-import java.io.EOFException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 
 /**
- * One end of a control connection, reading and writing length-prefixed
- * frames. Used by one thread at a time.
+ * One end of a control connection: a SOCK_SEQPACKET socket carrying one
+ * JSON message per packet, with descriptors (images, ivshmem eventfds) by
+ * SCM_RIGHTS ({@link PacketChannel}). A message arrives whole or not at
+ * all, so nothing is ever half read. Used by one reading and one writing
+ * thread at a time.
  */
 public final class ControlChannel implements Closeable {
-    private final SocketChannel channel;
-    private final ByteBuffer header = ByteBuffer.allocate(Integer.BYTES);
+    private final PacketChannel packets;
 
-    public ControlChannel(SocketChannel channel) {
-        this.channel = channel;
+    public ControlChannel(UnixSocket socket) {
+        this.packets = new PacketChannel(socket, ControlProtocol.MAX_MESSAGE_BYTES, ControlProtocol.MAX_FDS);
     }
 
-    public SocketChannel socket() {
-        return channel;
+    /** Connects to the socket at {@code path}. */
+    public static ControlChannel connect(Path path) throws NativeException {
+        return new ControlChannel(UnixSocket.connect(path));
+    }
+
+    public UnixSocket socket() {
+        return packets.socket();
+    }
+
+    /** A message and the descriptors that came with it (the reader's to close). */
+    public record Frame(byte[] body, int[] fds) {
+        public void closeFds() {
+            new PacketChannel.Packet(body, fds).closeFds();
+        }
     }
 
     /**
-     * The next frame's body, or null if the peer closed the connection
-     * between frames.
+     * The next message, or null if the peer closed the connection.
      *
-     * @throws MessageTooLargeException when the length is over the limit; the body is not read
-     * @throws EOFException when the peer closed in the middle of a frame
+     * @throws RefusedMessageException for a message over the limit or of
+     *         unknown framing (what came with it is closed; the connection goes on)
      */
-    public byte[] read() throws IOException {
-        header.clear();
-        if (!fill(header, true)) {
-            return null;
-        }
-        long length = Integer.toUnsignedLong(header.getInt(0));
-        if (length > ControlProtocol.MAX_MESSAGE_BYTES) {
-            throw new MessageTooLargeException(length);
-        }
-        ByteBuffer body = ByteBuffer.allocate((int) length);
-        fill(body, false);
-        return body.array();
-    }
-
-    public void write(byte[] body) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate(Integer.BYTES).putInt(0, body.length);
-        ByteBuffer[] both = {head, ByteBuffer.wrap(body)};
-        while (both[0].hasRemaining() || both[1].hasRemaining()) {
-            channel.write(both);
-        }
-    }
-
-    /** Reads until {@code buffer} is full; false if the peer closed before the first byte and that is allowed. */
-    private boolean fill(ByteBuffer buffer, boolean eofBeforeFirstByteIsClean) throws IOException {
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer) < 0) {
-                if (eofBeforeFirstByteIsClean && buffer.position() == 0) {
-                    return false;
-                }
-                throw new EOFException("connection closed in the middle of a message");
+    public Frame read() throws IOException {
+        try {
+            PacketChannel.Packet p = packets.receive();
+            return p == null ? null : new Frame(p.body(), p.fds());
+        } catch (NativeException e) {
+            if (e.errno() == Errno.EMSGSIZE || e.errno() == Errno.EPROTO) {
+                throw new RefusedMessageException(e.errno(), e.getMessage());
             }
+            throw new IOException(e.getMessage(), e);
         }
-        return true;
+    }
+
+    /** Waits up to {@code timeoutMillis} for a message or the end; false on timeout. */
+    public boolean awaitReadable(int timeoutMillis) throws IOException {
+        try {
+            return packets.awaitReadable(timeoutMillis);
+        } catch (NativeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    public void write(byte[] body, int... fds) throws IOException {
+        try {
+            packets.send(body, fds);
+        } catch (NativeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** Ends the connection both ways: a thread blocked reading it returns (the end). */
+    public void shutdown() {
+        try {
+            packets.socket().shutdown();
+        } catch (NativeException ignored) {
+            // not connected any more: nothing to wake
+        }
     }
 
     @Override
-    public void close() throws IOException {
-        channel.close();
+    public void close() {
+        packets.close();
     }
 }

@@ -12,14 +12,10 @@ import io.jailhouse.protocol.IvshmemLinkStatus;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.NativeException;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.SocketException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A connection to the daemon, with one method per op. Requests on one
@@ -39,8 +34,8 @@ public final class ControlClient implements Closeable {
     /** Where progress lines go (what a request waits for); null: the daemon sends none. */
     private java.util.function.Consumer<String> progress;
 
-    private ControlClient(SocketChannel socket) {
-        this.channel = new ControlChannel(socket);
+    private ControlClient(ControlChannel channel) {
+        this.channel = channel;
     }
 
     /**
@@ -53,20 +48,14 @@ public final class ControlClient implements Closeable {
         if (!Files.exists(socket)) {
             throw new DaemonUnavailableException(socket);
         }
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-        } catch (ConnectException e) {
-            ch.close();
-            throw new DaemonUnavailableException(socket);
-        } catch (SocketException e) {
-            ch.close();
-            if (!Files.exists(socket)) {
+            return new ControlClient(ControlChannel.connect(socket));
+        } catch (NativeException e) {
+            if (e.errno() == Errno.ECONNREFUSED || e.errno() == Errno.ENOENT) {
                 throw new DaemonUnavailableException(socket);
             }
-            throw e;
+            throw new IOException(e.getMessage(), e);
         }
-        return new ControlClient(ch);
     }
 
     /**
@@ -92,6 +81,23 @@ public final class ControlClient implements Closeable {
      * @throws IOException when the connection fails or the daemon goes away before replying
      */
     public ObjectNode call(ObjectNode request) throws ControlException, IOException {
+        Reply r = call(request, new int[0]);
+        r.closeFds(); // no op this method serves answers with descriptors
+        return r.body();
+    }
+
+    /** A successful reply and the descriptors that came with it (the caller's to close). */
+    public record Reply(ObjectNode body, int[] fds) {
+        public void closeFds() {
+            new ControlChannel.Frame(new byte[0], fds).closeFds();
+        }
+    }
+
+    /**
+     * Sends a request with {@code fds} (the daemon gets copies) and returns
+     * the successful reply with its descriptors.
+     */
+    public Reply call(ObjectNode request, int[] fds) throws ControlException, IOException {
         if (progress != null) {
             request.put("progress", true);
         }
@@ -100,11 +106,20 @@ public final class ControlClient implements Closeable {
             throw new ControlException(Errno.EMSGSIZE, "request of " + body.length
                     + " bytes exceeds the protocol's limit of " + ControlProtocol.MAX_MESSAGE_BYTES + " bytes");
         }
-        JsonNode reply = exchange(body);
+        ControlChannel.Frame frame = exchange(body, fds);
+        JsonNode reply;
+        try {
+            reply = parse(frame);
+        } catch (IOException e) {
+            frame.closeFds();
+            throw e;
+        }
         if (!reply.path("ok").isBoolean()) {
+            frame.closeFds();
             throw new IOException("malformed reply from the daemon");
         }
         if (!reply.get("ok").asBoolean()) {
+            frame.closeFds();
             String name = reply.path("errno").asText("EIO");
             Errno errno;
             try {
@@ -114,57 +129,48 @@ public final class ControlClient implements Closeable {
             }
             throw new ControlException(errno, reply.path("error").asText(name));
         }
-        return (ObjectNode) reply;
+        return new Reply((ObjectNode) reply, frame.fds());
     }
 
-    /** Writes the request and reads frames until the reply, handing progress lines to the listener. */
-    private JsonNode exchange(byte[] body) throws IOException {
-        if (timeout.isZero()) {
-            channel.write(body);
-            return reply();
-        }
-        // Blocking socket channels have no read timeout: a watchdog closes the channel instead.
-        AtomicBoolean timedOut = new AtomicBoolean();
-        Thread watchdog = Thread.ofVirtual().start(() -> {
-            try {
-                Thread.sleep(timeout);
-                timedOut.set(true);
-                channel.close();
-            } catch (InterruptedException | IOException e) {
-                // Interrupted: the reply came in time.
-            }
-        });
-        try {
-            channel.write(body);
-            return reply();
-        } catch (IOException e) {
-            if (timedOut.get()) {
-                throw new IOException("no reply from the daemon within " + timeout.toMillis() + " ms", e);
-            }
-            throw e;
-        } finally {
-            watchdog.interrupt();
-        }
-    }
-
-    private JsonNode reply() throws IOException {
+    /** Writes the request and reads messages until the reply, handing progress lines to the listener. */
+    private ControlChannel.Frame exchange(byte[] body, int[] fds) throws IOException {
+        channel.write(body, fds);
+        long deadline = timeout.isZero() ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
         while (true) {
-            byte[] frame = channel.read();
+            if (deadline != Long.MAX_VALUE) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !channel.awaitReadable((int) Math.min(Integer.MAX_VALUE, Math.max(1, left / 1_000_000)))) {
+                    throw new IOException("no reply from the daemon within " + timeout.toMillis() + " ms");
+                }
+            }
+            ControlChannel.Frame frame = channel.read();
             if (frame == null) {
                 throw new EOFException("the daemon closed the connection without replying");
             }
-            JsonNode n = ControlProtocol.JSON.readTree(frame);
-            if (n == null || !n.isObject()) {
-                throw new IOException("malformed reply from the daemon");
+            JsonNode n;
+            try {
+                n = parse(frame);
+            } catch (IOException e) {
+                frame.closeFds();
+                throw e;
             }
             JsonNode line = n.get("progress");
             if (line == null || n.has("ok")) {
-                return n;
+                return frame;
             }
+            frame.closeFds();
             if (progress != null && line.isTextual()) {
                 progress.accept(line.asText());
             }
         }
+    }
+
+    private static JsonNode parse(ControlChannel.Frame frame) throws IOException {
+        JsonNode n = ControlProtocol.JSON.readTree(frame.body());
+        if (n == null || !n.isObject()) {
+            throw new IOException("malformed reply from the daemon");
+        }
+        return n;
     }
 
     public DaemonInfo ping() throws ControlException, IOException {
@@ -180,12 +186,28 @@ public final class ControlClient implements Closeable {
         return ControlMessages.cellStatus(ControlMessages.field(r, "cell"));
     }
 
+    /** Loads the images; each travels to the cell as a memfd holding its bytes. */
     public void loadCell(CellRef cell, List<LoadImage> images) throws ControlException, IOException {
+        if (images.size() > ControlProtocol.MAX_FDS) {
+            throw new ControlException(Errno.E2BIG, images.size() + " images in one load; at most "
+                    + ControlProtocol.MAX_FDS);
+        }
         ObjectNode request = ControlMessages.request(ControlProtocol.CELL_LOAD);
         request.set("cell", ControlMessages.cellRef(cell));
         ArrayNode list = request.putArray("images");
-        images.forEach(i -> list.add(ControlMessages.image(i)));
-        call(request);
+        int[] fds = new int[images.size()];
+        java.util.Arrays.fill(fds, -1);
+        try {
+            for (int i = 0; i < images.size(); i++) {
+                LoadImage image = images.get(i);
+                fds[i] = image.toMemfd();
+                list.add(ControlMessages.image(image, i));
+            }
+            call(request, fds).closeFds();
+        } finally {
+            new ControlChannel.Frame(new byte[0], java.util.Arrays.stream(fds).filter(fd -> fd >= 0).toArray())
+                    .closeFds();
+        }
     }
 
     public void shutdownCell(CellRef cell) throws ControlException, IOException {
@@ -250,8 +272,14 @@ public final class ControlClient implements Closeable {
      * connection closes.
      */
     public IvshmemAttachment attachIvshmem(int bdf) throws ControlException, IOException {
-        return ControlMessages.ivshmemAttachment(call(ControlMessages.request(ControlProtocol.IVSHMEM_ATTACH)
-                .put("bdf", PciDevice.formatBdf(bdf))));
+        Reply r = call(ControlMessages.request(ControlProtocol.IVSHMEM_ATTACH).put("bdf", PciDevice.formatBdf(bdf)),
+                new int[0]);
+        try {
+            return ControlMessages.ivshmemAttachment(r.body(), r.fds());
+        } catch (IOException | RuntimeException e) {
+            r.closeFds();
+            throw e;
+        }
     }
 
     public void detachIvshmem(int bdf) throws ControlException, IOException {
@@ -283,7 +311,7 @@ public final class ControlClient implements Closeable {
     }
 
     @Override
-    public void close() throws IOException {
+    public void close() {
         channel.close();
     }
 }

@@ -41,10 +41,10 @@ public final class ControlMessages {
         return ref.byId() ? object().put("id", ref.id()) : object().put("name", ref.name());
     }
 
-    public static ObjectNode image(LoadImage image) {
-        return object().put("source", image.source())
-                .put("data", Base64.getEncoder().encodeToString(image.data()))
-                .put("address", image.address());
+    /** An image of a load whose bytes are the request's descriptor number {@code fd} (counted from 0). */
+    public static ObjectNode image(LoadImage image, int fd) {
+        return object().put("source", image.source()).put("address", image.address())
+                .put("length", image.data().length).put("fd", fd);
     }
 
     public static ObjectNode cellStatus(CellStatus s) {
@@ -160,6 +160,11 @@ public final class ControlMessages {
     }
 
     /** An attachment: the device, the sections in the memory file, and the daemon's descriptors. */
+    /**
+     * The reply to an attach: the attachment's descriptors go with the
+     * message ({@link #attachmentFds}); the JSON names each by its place
+     * among them.
+     */
     public static ObjectNode ivshmemAttachment(IvshmemAttachment a) {
         ObjectNode o = object().put("bdf", PciDevice.formatBdf(a.bdf())).put("peer_id", a.peerId())
                 .put("max_peers", a.maxPeers()).put("vectors", a.vectors()).put("protocol", a.protocol())
@@ -168,46 +173,71 @@ public final class ControlMessages {
         o.set("rw_section", section(a.readWrite()));
         ArrayNode outputs = o.putArray("output_sections");
         a.outputs().forEach(s -> outputs.add(section(s)));
-        o.put("daemon_pid", a.daemonPid()).put("register_fd", a.registerFd());
-        a.interruptFds().forEach(o.putArray("interrupt_fds")::add);
+        int[] at = {0};
+        o.put("register_fd", at[0]++);
+        a.interruptFds().forEach(fd -> o.withArray("interrupt_fds").add(at[0]++));
         ArrayNode bells = o.putArray("doorbell_fds");
-        a.doorbellFds().forEach(row -> row.forEach(bells.addArray()::add));
+        for (List<Integer> row : a.doorbellFds()) {
+            ArrayNode r = bells.addArray();
+            row.forEach(fd -> r.add(fd < 0 ? -1 : at[0]++));
+        }
         return object().set("attachment", o);
     }
 
-    public static IvshmemAttachment ivshmemAttachment(JsonNode reply) throws IOException {
+    /** The descriptors that go with {@link #ivshmemAttachment(IvshmemAttachment)}'s JSON, in its order. */
+    public static int[] attachmentFds(IvshmemAttachment a) {
+        List<Integer> fds = new ArrayList<>();
+        fds.add(a.registerFd());
+        fds.addAll(a.interruptFds());
+        a.doorbellFds().forEach(row -> row.stream().filter(fd -> fd >= 0).forEach(fds::add));
+        return fds.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * An attachment from the daemon's reply and the descriptors that came
+     * with it: every descriptor is named exactly once, or the reply is malformed.
+     */
+    public static IvshmemAttachment ivshmemAttachment(JsonNode reply, int[] received) throws IOException {
         JsonNode o = field(reply, "attachment");
         List<IvshmemAttachment.Section> outputs = new ArrayList<>();
         for (JsonNode s : array(o, "output_sections")) {
             outputs.add(section(s));
         }
-        List<Integer> fds = descriptors(o, "interrupt_fds");
+        boolean[] used = new boolean[received.length];
+        int register = descriptor(o.get("register_fd"), received, used);
+        List<Integer> fds = new ArrayList<>();
+        for (JsonNode f : array(o, "interrupt_fds")) {
+            fds.add(descriptor(f, received, used));
+        }
         List<List<Integer>> bells = new ArrayList<>();
         for (JsonNode row : array(o, "doorbell_fds")) {
-            bells.add(descriptors(row));
+            if (!row.isArray()) {
+                throw malformed(row + " is not an array of descriptors");
+            }
+            List<Integer> r = new ArrayList<>();
+            for (JsonNode f : row) {
+                r.add(f != null && f.isIntegralNumber() && f.intValue() == -1 ? -1 : descriptor(f, received, used));
+            }
+            bells.add(r);
+        }
+        for (boolean u : used) {
+            if (!u) {
+                throw malformed("the reply brought a descriptor it does not name");
+            }
         }
         return new IvshmemAttachment(bdf(o), int32(o, "peer_id"), int32(o, "max_peers"), int32(o, "vectors"),
                 int32(o, "protocol"), java.nio.file.Path.of(text(o, "memory_file")), section(field(o, "state_table")),
-                section(field(o, "rw_section")), outputs, integer(o, "daemon_pid"), int32(o, "register_fd"), fds,
-                bells);
+                section(field(o, "rw_section")), outputs, register, fds, bells);
     }
 
-    private static List<Integer> descriptors(JsonNode n, String name) throws IOException {
-        return descriptors(array(n, name));
-    }
-
-    private static List<Integer> descriptors(JsonNode array) throws IOException {
-        if (!array.isArray()) {
-            throw malformed(array + " is not an array of descriptor numbers");
+    /** The received descriptor a JSON index names (each may be named once). */
+    private static int descriptor(JsonNode index, int[] received, boolean[] used) throws IOException {
+        if (index == null || !index.isIntegralNumber() || !index.canConvertToInt() || index.intValue() < 0
+                || index.intValue() >= received.length || used[index.intValue()]) {
+            throw malformed(index + " does not name one of the " + received.length + " descriptors of the reply");
         }
-        List<Integer> fds = new ArrayList<>();
-        for (JsonNode f : array) {
-            if (!f.isIntegralNumber() || !f.canConvertToInt()) {
-                throw malformed(f + " is not a descriptor number");
-            }
-            fds.add(f.intValue());
-        }
-        return fds;
+        used[index.intValue()] = true;
+        return received[index.intValue()];
     }
 
     private static ObjectNode section(IvshmemAttachment.Section s) {

@@ -8,14 +8,18 @@ import java.util.List;
 
 /**
  * The control protocol between the {@code jailhouse} command and the daemon
- * (docs/protocol.md): each message is a 4-byte big-endian length and then a
- * JSON object of that many bytes; a request names its protocol version and
- * op, a reply says {@code ok} or carries an errno name and a message.
+ * (docs/protocol.md): each message is one SOCK_SEQPACKET packet holding a
+ * JSON object (or, past 32 KiB, a memfd holding it), with descriptors by
+ * SCM_RIGHTS; a request names its protocol version and op, a reply says
+ * {@code ok} or carries an errno name and a message. Images travel as
+ * descriptors, never in the JSON.
  */
 public final class ControlProtocol {
-    public static final int VERSION = 1;
-    /** Large enough for any image a cell's memory can hold in base64, small enough to bound what one request costs. */
-    public static final int MAX_MESSAGE_BYTES = 64 << 20;
+    public static final int VERSION = 2;
+    /** A binary config of 16 MiB in base64 and a little: the largest message either side reads. */
+    public static final int MAX_MESSAGE_BYTES = 24 << 20;
+    /** Descriptors in one message: a load's images, an ivshmem attachment's eventfds. */
+    public static final int MAX_FDS = 250;
     /** A console read returns at most this much, whatever the client asks for. */
     public static final int MAX_CONSOLE_READ = 1 << 20;
     public static final int DEFAULT_CONSOLE_READ = 64 << 10;
@@ -42,7 +46,7 @@ public final class ControlProtocol {
             IVSHMEM_ATTACH, IVSHMEM_DETACH);
 
     /**
-     * Jackson limits strings to 20 MB by default; an image's base64 may be
+     * Jackson limits strings to 20 MB by default; a config's base64 may be
      * nearly as long as a whole message. Trailing bytes after the object are
      * refused rather than ignored.
      */
