@@ -32,9 +32,11 @@ public sealed interface CellRequest {
      * @param cellConfig the cell config in the binary format
      * @param hostCpus the host CPU for each CPU of the cell, in the cell's CPU order
      * @param emulations {@code BDF=MODEL} device models chosen at enable
+     * @param uid the user the process becomes before the guest runs (and
+     *        its group); -1: it stays the user it was started as
      */
     record Create(int cellId, byte[] systemConfig, byte[] cellConfig, int[] hostCpus, List<String> emulations,
-            List<IvshmemPlan> ivshmem) implements CellRequest {
+            List<IvshmemPlan> ivshmem, int uid) implements CellRequest {
         public Create {
             emulations = List.copyOf(emulations);
             ivshmem = List.copyOf(ivshmem);

@@ -156,6 +156,7 @@ final class CellWire {
             out.writeInt(p.deviceIndex());
             out.writeInt(p.slots());
         }
+        out.writeInt(c.uid());
     }
 
     private static CellRequest.Create readCreate(DataInputStream in, int limit) throws IOException {
@@ -173,7 +174,8 @@ final class CellWire {
         for (int i = 0; i < n; i++) {
             plans.add(new CellRequest.IvshmemPlan(in.readInt(), in.readInt()));
         }
-        return new CellRequest.Create(id, system, cell, hostCpus, emulations, plans);
+        int uid = in.readInt();
+        return new CellRequest.Create(id, system, cell, hostCpus, emulations, plans, uid);
     }
 
     private interface Body {

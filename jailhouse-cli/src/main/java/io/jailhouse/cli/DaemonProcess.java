@@ -37,6 +37,15 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
     static final int LOG_TAIL_LINES = 20;
 
     /** A daemon run by this JVM's java, from this JVM's class path. */
+    /**
+     * The supervisor's JVM: it maps no cell memory and runs no guest, so a
+     * small heap, the serial collector and the quick compiler keep it small
+     * (its pauses stop no cell: cells are processes of their own).
+     */
+    static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+            "-Xms8m", "-Xmx256m", "-Xss512k", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+            "-XX:MaxMetaspaceSize=96m", "-XX:ReservedCodeCacheSize=32m", "-XX:-UsePerfData");
+
     static DaemonProcess ofThisJvm() {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -51,7 +60,7 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
             cmd.add(setsid.toString());
         }
         cmd.add(java);
-        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(JVM_OPTIONS);
         cmd.add("-cp");
         cmd.add(absoluteClassPath(classPath));
         cmd.add(mainClass);
@@ -109,6 +118,7 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        builder.environment().put("MALLOC_ARENA_MAX", "2"); // few malloc arenas, not one per thread
         Process daemon;
         try {
             daemon = builder.start();

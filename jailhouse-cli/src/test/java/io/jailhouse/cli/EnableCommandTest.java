@@ -231,8 +231,11 @@ class EnableCommandTest {
         String cwd = Path.of("").toAbsolutePath().toString();
         // setsid detaches the daemon from the terminal's session where the host has it.
         List<String> jvm = cmd.get(0).endsWith("/setsid") ? cmd.subList(1, cmd.size()) : cmd;
-        assertThat(jvm).containsExactly("/opt/java/bin/java", "--enable-native-access=ALL-UNNAMED",
-                "-cp", cwd + "/target/classes:" + cwd + "/lib/*", "io.jailhouse.daemon.Jailhoused",
-                "--config", cwd + "/sys.cell", "--partitioning", "relaxed", "--run-dir", run.path().toString());
+        List<String> expected = new java.util.ArrayList<>(List.of("/opt/java/bin/java"));
+        expected.addAll(DaemonProcess.JVM_OPTIONS);
+        expected.addAll(List.of("-cp", cwd + "/target/classes:" + cwd + "/lib/*", "io.jailhouse.daemon.Jailhoused",
+                "--config", cwd + "/sys.cell", "--partitioning", "relaxed", "--run-dir", run.path().toString()));
+        assertThat(jvm).containsExactlyElementsOf(expected);
+        assertThat(DaemonProcess.JVM_OPTIONS).contains("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC");
     }
 }

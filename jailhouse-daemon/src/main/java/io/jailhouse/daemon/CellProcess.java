@@ -61,8 +61,9 @@ final class CellProcess implements AutoCloseable {
             String java = ProcessHandle.current().info().command()
                     .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             String cp = System.getProperty("jailhouse.cell.classpath", System.getProperty("java.class.path"));
-            List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx48m", "-Xss512k",
-                    "-XX:MaxMetaspaceSize=48m", "-XX:ReservedCodeCacheSize=32m", "-XX:-UsePerfData",
+            List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx32m", "-Xss256k",
+                    "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+                    "-XX:MaxMetaspaceSize=32m", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData",
                     "-XX:+DisableAttachMechanism", "-XX:-UseContainerSupport", "--enable-native-access=ALL-UNNAMED"));
             String extra = System.getProperty("jailhouse.cell.jvmOptions", "");
             for (String o : extra.trim().split("\\s+")) {
@@ -78,7 +79,7 @@ final class CellProcess implements AutoCloseable {
     private final long pid;
     private final int pidfd;
     private final CellChannel channel;
-    private final Path socket;
+    private Path socket;
 
     private CellProcess(Process process, long pid, int pidfd, CellChannel channel, Path socket) {
         this.process = process;
@@ -106,38 +107,42 @@ final class CellProcess implements AutoCloseable {
         return cellsDir.resolve(id + ".sock");
     }
 
+    /** Where cell {@code id}'s process writes its output. */
+    static Path logOf(Path cellsDir, int id) {
+        return cellsDir.resolve(id + ".log");
+    }
+
     /**
-     * Starts the process of cell {@code id} and connects to it. Its output
-     * goes to {@code cells/ID.log}.
+     * Starts a cell process listening on {@code socket} and connects to it.
+     * Its output goes to {@code log}.
+     *
+     * @param name what the process is for, in messages ({@code cell "x"})
      */
-    static CellProcess spawn(Launch launch, Path cellsDir, int id, String name) throws HypervisorException {
-        Path socket = socketOf(cellsDir, id);
-        Path log = cellsDir.resolve(id + ".log");
+    static CellProcess spawn(Launch launch, Path socket, Path log, String name) throws HypervisorException {
         Process p;
         try {
             Files.deleteIfExists(socket);
             List<String> command = new ArrayList<>();
             command.add(launch.java());
             command.addAll(launch.options());
-            command.add("-XX:ErrorFile=" + cellsDir.resolve(id + "-hs_err.log"));
+            command.add("-XX:ErrorFile=" + socket.resolveSibling("hs_err-%p.log"));
             command.add("-cp");
             command.add(launch.classPath());
             command.add(launch.main());
             command.add(socket.toString());
-            if (Libc.geteuid() == 0) {
-                command.add(Integer.toString(uidOf(id)));
-            }
-            p = new ProcessBuilder(command).redirectErrorStream(true)
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().put("MALLOC_ARENA_MAX", "1"); // one malloc arena, not one per thread: less memory
+            p = pb.start();
         } catch (IOException e) {
-            throw new HypervisorException(Errno.ENOMEM, "cell \"" + name + "\": cannot start its process: "
+            throw new HypervisorException(Errno.ENOMEM, name + ": cannot start its process: "
                     + e.getMessage(), e);
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_MILLIS);
         while (true) {
             if (!p.isAlive()) {
-                throw new HypervisorException(Errno.EIO, "cell \"" + name + "\": its process " + p.pid()
+                throw new HypervisorException(Errno.EIO, name + ": its process " + p.pid()
                         + " ended at start (" + exitOf(p) + ")" + logTail(log));
             }
             if (Files.exists(socket)) {
@@ -151,7 +156,7 @@ final class CellProcess implements AutoCloseable {
             }
             if (System.nanoTime() > deadline) {
                 p.destroyForcibly();
-                throw new HypervisorException(Errno.ETIMEDOUT, "cell \"" + name + "\": its process " + p.pid()
+                throw new HypervisorException(Errno.ETIMEDOUT, name + ": its process " + p.pid()
                         + " did not open " + socket + " within " + START_MILLIS + " ms" + logTail(log));
             }
             try {
@@ -159,7 +164,7 @@ final class CellProcess implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 p.destroyForcibly();
-                throw new HypervisorException(Errno.EINTR, "interrupted while cell \"" + name + "\" started");
+                throw new HypervisorException(Errno.EINTR, "interrupted while starting the process of " + name);
             }
         }
     }
@@ -195,6 +200,19 @@ final class CellProcess implements AutoCloseable {
 
     long pid() {
         return pid;
+    }
+
+    /**
+     * Makes a process started ahead of need (a spare) cell {@code id}'s: its
+     * socket and log are renamed to the cell's (the listening socket and
+     * the open log follow their files).
+     */
+    void assign(Path cellSocket, Path cellLog, Path spareLog) throws IOException {
+        Files.move(socket, cellSocket, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        socket = cellSocket;
+        Files.move(spareLog, cellLog, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The pidfd: readable once the process ended. */

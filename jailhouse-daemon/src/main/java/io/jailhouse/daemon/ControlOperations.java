@@ -238,8 +238,10 @@ final class ControlOperations {
             throw new HypervisorException(Errno.EINVAL,
                     "this is a system configuration; cell create needs a cell configuration");
         }
+        long t0 = System.nanoTime();
         CellStatus created = hypervisor.createCell(cell);
-        log.info("created cell \"" + created.name() + "\" (id " + created.id() + ")");
+        log.info("created cell \"" + created.name() + "\" (id " + created.id() + ") in "
+                + (System.nanoTime() - t0) / 1_000_000 + " ms" + (created.pid() == 0 ? "" : ", process " + created.pid()));
         return ControlMessages.object().set("cell", ControlMessages.cellStatus(created));
     }
 

@@ -105,6 +105,8 @@ public final class KvmHypervisor implements Hypervisor {
     private final SharedConsoleLog console;
     private final MemoryMapping consoleMapping;
     private final ConcurrentSkipListMap<Integer, Cell> cells = new ConcurrentSkipListMap<>();
+    /** A cell process started ahead of need, so that a create does not wait for a JVM to start. */
+    private final SpareProcess spare;
     private final ReentrantLock lock = new ReentrantLock();
     private final ConsolePump consolePump;
     private final CellWatch watch;
@@ -134,6 +136,7 @@ public final class KvmHypervisor implements Hypervisor {
         this.links = new IvshmemLinks(memory);
         this.consolePump = new ConsolePump(cells.values(), this::printBytes);
         this.watch = new CellWatch(this::processEnded);
+        this.spare = new SpareProcess(settings.launch(), settings.stateDirectory(), this::print);
     }
 
     @Override
@@ -242,6 +245,7 @@ public final class KvmHypervisor implements Hypervisor {
             hv.rootIvshmem = RootIvshmem.join(config.rootCell(), memory, hv.links, hv::print);
             hv.print("Activating hypervisor\n");
             hv.consolePump.start();
+            hv.spare.replenish();
             return hv;
         } catch (IOException e) {
             closeQuietly(memory, consoleMapping);
@@ -398,7 +402,7 @@ public final class KvmHypervisor implements Hypervisor {
                 throw new HypervisorException(Errno.ENOMEM, "cell \"" + cellConfig.name() + "\": " + e.getMessage(), e);
             }
             CellRequest.Create plan = new CellRequest.Create(id, systemConfigBytes, BinaryConfigCodec.encode(cellConfig),
-                    hostCpuOf, settings.emulations().choices(), plans);
+                    hostCpuOf, settings.emulations().choices(), plans, Libc.geteuid() == 0 ? CellProcess.uidOf(id) : -1);
             Cell cell = new Cell(this, id, cellConfig, pages.pages(), pages.fd(), plan);
             writeInfo(cell);
             startProcess(cell);
@@ -429,7 +433,12 @@ public final class KvmHypervisor implements Hypervisor {
      * cell back) and has it build the cell; isolates its CPUs.
      */
     private void startProcess(Cell cell) throws HypervisorException {
-        CellProcess p = CellProcess.spawn(settings.launch(), settings.stateDirectory(), cell.id(), cell.name());
+        CellProcess p = spare.take(cell.id());
+        if (p == null) {
+            Path dir = settings.stateDirectory();
+            p = CellProcess.spawn(settings.launch(), CellProcess.socketOf(dir, cell.id()),
+                    CellProcess.logOf(dir, cell.id()), "cell \"" + cell.name() + "\"");
+        }
         int[] fds = createFds(cell);
         int[] tids;
         try {
@@ -457,6 +466,7 @@ public final class KvmHypervisor implements Hypervisor {
         }
         cell.attach(p, tids);
         watch.add(cell, p);
+        spare.replenish();
     }
 
     /** The descriptors a cell's process gets: pages, reserved memory, each ivshmem device's slots. */
@@ -1196,6 +1206,7 @@ public final class KvmHypervisor implements Hypervisor {
         } finally {
             lock.unlock();
         }
+        spare.close();
         watch.close();
         consolePump.stop();
         if (running == 0) {

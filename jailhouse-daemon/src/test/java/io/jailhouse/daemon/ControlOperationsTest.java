@@ -90,6 +90,22 @@ class ControlOperationsTest {
     }
 
     @Test
+    void imagesTravelAsDescriptorsSoNoMessageLimitBoundsThem() throws Exception {
+        io.jailhouse.config.CellConfig apic = ConfigFiles.read(RunningDaemon.config("apic-demo.cell"),
+                io.jailhouse.config.CellConfig.class);
+        List<io.jailhouse.config.MemoryRegion> regions = new java.util.ArrayList<>(apic.memoryRegions());
+        regions.add(new io.jailhouse.config.MemoryRegion(0x10000000L, 0x4000000L, 64 << 20,
+                io.jailhouse.config.MemoryRegion.READ | io.jailhouse.config.MemoryRegion.WRITE
+                        | io.jailhouse.config.MemoryRegion.LOADABLE));
+        client.createCell(BinaryConfigCodec.encode(apic.withName("big").withMemoryRegions(regions)));
+        byte[] image = new byte[40 << 20]; // more than a whole message may hold
+        new java.util.Random(7).nextBytes(image);
+        client.loadCell(CellRef.ofName("big"), List.of(new LoadImage("big.bin", image, 0x4000000L)));
+        assertThat(image.length).isGreaterThan(io.jailhouse.protocol.ControlProtocol.MAX_MESSAGE_BYTES);
+        assertThat(daemon.fake().find(CellRef.ofName("big")).images().get(0).data()).isEqualTo(image);
+    }
+
+    @Test
     void anyFormOfConfigArrivesAsBinary() throws Exception {
         byte[] fromYaml = BinaryConfigCodec.encode(ConfigFiles.read(RunningDaemon.config("tiny-demo.yaml")));
         assertThat(client.createCell(fromYaml).name()).isEqualTo("tiny-demo");

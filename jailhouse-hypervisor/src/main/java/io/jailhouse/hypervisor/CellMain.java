@@ -24,18 +24,21 @@ import java.util.List;
 
 /**
  * The main of a cell process: one non-root cell in a JVM of its own. The
- * supervisor starts it with the path of the cell's socket; the process
- * listens there, takes the supervisor's {@link CellRequest.Create} and
- * serves its requests until {@link CellRequest.Destroy}. When the
- * supervisor goes away the cell keeps running and the process waits for
- * the next supervisor, which adopts it ({@link CellRequest.Hello}).
+ * supervisor starts it with the path of a socket; the process listens
+ * there, takes the supervisor's {@link CellRequest.Create} and serves its
+ * requests until {@link CellRequest.Destroy}. The supervisor may start it
+ * ahead of need (a spare) and rename the socket when it gives it a cell.
+ * When the supervisor goes away the cell keeps running and the process
+ * waits for the next supervisor, which adopts it
+ * ({@link CellRequest.Hello}); a process without a cell has nothing to wait
+ * for and ends.
  *
  * <p>Only the supervisor's user may connect. The process leaves the
  * supervisor's session, so a signal to the supervisor's process group does
  * not stop the cell. Once the cell is built, and before its first
- * instruction, the process confines itself: the user the supervisor named
- * (when started as root), no dumps or ptrace, no new privileges and the
- * seccomp filter of {@link CellSyscalls}.
+ * instruction, the process confines itself: the user the Create request
+ * names, no dumps or ptrace, no new privileges and the seccomp filter of
+ * {@link CellSyscalls}.
  */
 public final class CellMain {
     /** How long a new process waits for its supervisor to connect and create the cell. */
@@ -43,43 +46,43 @@ public final class CellMain {
 
     private final Path socketPath;
     private final KvmDevice kvm;
-    /** The user the process runs as once confined; -1: stays as started. */
-    private final int cellUid;
     /** The supervisor's user: the one that may connect, before and after the change of user. */
     private final int supervisorUid = Libc.geteuid();
     private CellMachine cell;
     private CellRequest.Create created;
 
-    private CellMain(Path socketPath, KvmDevice kvm, int cellUid) {
+    private CellMain(Path socketPath, KvmDevice kvm) {
         this.socketPath = socketPath;
         this.kvm = kvm;
-        this.cellUid = cellUid;
     }
 
     public static void main(String[] args) {
-        if (args.length < 1 || args.length > 2) {
-            System.err.println("usage: CellMain SOCKET [UID]");
+        if (args.length != 1) {
+            System.err.println("usage: CellMain SOCKET");
             System.exit(2);
         }
         Path socket = Path.of(args[0]);
         int status;
+        boolean hadCell = false;
         try {
-            int uid = args.length == 2 ? Integer.parseInt(args[1]) : -1;
-            if (args.length == 2 && uid <= 0) {
-                throw new IllegalArgumentException("user id " + args[1] + " (a cell never runs as root)");
-            }
             Confinement.leaveSession();
             Libc.installInterruptingSignal(Vcpu.KICK_SIGNAL);
             KvmDevice kvm = KvmDevice.open();
-            status = new CellMain(socket, kvm, uid).serve();
+            CellMain main = new CellMain(socket, kvm);
+            status = main.serve();
+            hadCell = main.created != null;
         } catch (IOException | RuntimeException e) {
             System.err.println("cell process " + Libc.getpid() + ": " + e);
             status = 1;
         }
-        try {
-            Files.deleteIfExists(socket);
-        } catch (IOException ignored) {
-            // the supervisor removes a stale socket
+        if (!hadCell) {
+            try {
+                // a cell's socket may have been renamed, and its path be another's now: only the
+                // supervisor removes it (at destroy); an unused spare's is still its own
+                Files.deleteIfExists(socket);
+            } catch (IOException ignored) {
+                // the supervisor removes a stale socket
+            }
         }
         System.out.flush();
         Runtime.getRuntime().halt(status); // vCPU threads are daemons, but nothing else is to run either
@@ -87,8 +90,12 @@ public final class CellMain {
 
     /** Serves supervisors one after the other until the cell is destroyed; the exit status. */
     private int serve() throws IOException {
+        boolean served = false;
         try (UnixSocket listener = UnixSocket.listen(socketPath, 4)) {
             while (true) {
+                if (served && cell == null) {
+                    return 1; // the supervisor that started this process let go of it before giving it a cell
+                }
                 if (cell == null && !listener.awaitReadable(CREATE_DEADLINE_MILLIS)) {
                     System.err.println("cell process " + Libc.getpid() + ": no supervisor created the cell within "
                             + CREATE_DEADLINE_MILLIS + " ms");
@@ -100,6 +107,7 @@ public final class CellMain {
                     connection.close(); // only the supervisor's user manages this cell
                     continue;
                 }
+                served = true;
                 try (CellChannel channel = new CellChannel(connection)) {
                     Boolean done = serveConnection(channel);
                     if (done != null) {
@@ -234,8 +242,11 @@ public final class CellMain {
             // Opens every jar of the class path now (a lookup that finds nothing visits each), so that
             // classes first needed later load from descriptors already open, whoever the process becomes.
             CellMain.class.getClassLoader().getResource("io/jailhouse/hypervisor/none-such");
-            if (cellUid > 0) {
-                Confinement.becomeUser(cellUid, cellUid);
+            if (created.uid() >= 0) {
+                if (created.uid() == 0) {
+                    throw new NativeException("becoming uid 0 (a cell never runs as root)", Errno.EPERM.value());
+                }
+                Confinement.becomeUser(created.uid(), created.uid());
             }
             Confinement.forbidDumpsAndPtrace();
             Confinement.install(CellSyscalls.filter(Libc.getpid()));
