@@ -34,6 +34,9 @@ final class CellProcess implements AutoCloseable {
     /** How long a process that is to end may take before it is reported as not ending. */
     static final int END_MILLIS = 10_000;
 
+    /** coreutils' nice, to start a process at low priority from its first instruction. */
+    private static final Path NICE = Path.of("/usr/bin/nice");
+
     /** The signal the kernel ends a process with for a call its seccomp filter forbids. */
     static final int SIGSYS = 31;
 
@@ -119,10 +122,25 @@ final class CellProcess implements AutoCloseable {
      * @param name what the process is for, in messages ({@code cell "x"})
      */
     static CellProcess spawn(Launch launch, Path socket, Path log, String name) throws HypervisorException {
+        return spawn(launch, socket, log, name, false);
+    }
+
+    /**
+     * As {@link #spawn(Launch, Path, Path, String)}; {@code background}: at
+     * the lowest CPU priority (nice 19, when this supervisor may raise it
+     * again, as root), so that a process started ahead of need does not take
+     * CPU time from running cells. {@link #runInForeground} gives it the
+     * normal priority when it gets a cell.
+     */
+    static CellProcess spawn(Launch launch, Path socket, Path log, String name, boolean background)
+            throws HypervisorException {
         Process p;
         try {
             Files.deleteIfExists(socket);
             List<String> command = new ArrayList<>();
+            if (background && Libc.geteuid() == 0 && Files.isExecutable(NICE)) {
+                command.addAll(List.of(NICE.toString(), "-n", "19"));
+            }
             command.add(launch.java());
             command.addAll(launch.options());
             command.add("-XX:ErrorFile=" + socket.resolveSibling("hs_err-%p.log"));
@@ -200,6 +218,24 @@ final class CellProcess implements AutoCloseable {
 
     long pid() {
         return pid;
+    }
+
+    /**
+     * Gives every thread of the process the normal CPU priority (nice 0):
+     * threads it starts later inherit it from their creators.
+     */
+    void runInForeground() {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    Libc.setNice(Integer.parseInt(t.getFileName().toString()), 0);
+                } catch (NativeException | NumberFormatException e) {
+                    // a thread that ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            // the process ended: its channel says so at the next call
+        }
     }
 
     /**

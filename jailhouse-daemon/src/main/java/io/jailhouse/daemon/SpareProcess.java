@@ -11,7 +11,8 @@ import java.util.function.Consumer;
  * cell process's first few hundred milliseconds). It listens on
  * {@code cells/spare.sock}; {@link #take} renames its socket and log to a
  * cell's, and the next spare starts in the background once that cell is built. A spare holds no
- * cell resources; one the supervisor lets go of ends by itself.
+ * cell resources and starts at the lowest CPU priority, so that it takes no
+ * CPU time from running cells; one the supervisor lets go of ends by itself.
  */
 final class SpareProcess implements AutoCloseable {
     static final String SOCKET = "spare.sock";
@@ -42,7 +43,8 @@ final class SpareProcess implements AutoCloseable {
     private void start() {
         CellProcess p = null;
         try {
-            p = CellProcess.spawn(launch, cellsDir.resolve(SOCKET), cellsDir.resolve(LOG), "a spare cell process");
+            p = CellProcess.spawn(launch, cellsDir.resolve(SOCKET), cellsDir.resolve(LOG), "a spare cell process",
+                    true);
         } catch (HypervisorException e) {
             report.accept("Starting a spare cell process failed (cell create starts one itself): "
                     + e.getMessage() + "\n");
@@ -79,6 +81,7 @@ final class SpareProcess implements AutoCloseable {
         }
         try {
             p.assign(CellProcess.socketOf(cellsDir, id), CellProcess.logOf(cellsDir, id), cellsDir.resolve(LOG));
+            p.runInForeground();
             return p;
         } catch (IOException e) {
             p.close();

@@ -69,6 +69,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle SETPRIORITY = downcall("setpriority",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     // long syscall(long number, ...): for pidfd_open, which older C libraries do not wrap.
@@ -408,6 +410,24 @@ public final class Libc {
         } catch (Throwable t) {
             throw new AssertionError("geteuid downcall", t);
         }
+    }
+
+    /**
+     * Sets thread {@code tid}'s nice value ({@code setpriority(PRIO_PROCESS,
+     * tid, nice)}; Linux keeps it per thread, and a thread starts with its
+     * creator's). Lowering it needs CAP_SYS_NICE.
+     */
+    public static void setNice(int tid, int nice) throws NativeException {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) SETPRIORITY.invokeExact(state, 0, tid, nice);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("setpriority downcall", t);
+        }
+        check(r, state, "setpriority(" + tid + ", " + nice + ")");
     }
 
     public static int getpid() {
