@@ -39,12 +39,16 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
     /** A daemon run by this JVM's java, from this JVM's class path. */
     /**
      * The supervisor's JVM: it maps no cell memory and runs no guest, so a
-     * small heap, the serial collector and the quick compiler keep it small
-     * (its pauses stop no cell: cells are processes of their own).
+     * small heap that shrinks again, the serial collector, the quick
+     * compiler, freed native memory handed back every few seconds and no
+     * class-data archive (whose mapping is most of a small JVM's resident
+     * memory) keep it small; its pauses stop no cell: cells are processes
+     * of their own.
      */
     static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-            "-Xms8m", "-Xmx256m", "-Xss512k", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-            "-XX:MaxMetaspaceSize=96m", "-XX:ReservedCodeCacheSize=32m", "-XX:-UsePerfData");
+            "-Xms4m", "-Xmx256m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-Xss512k",
+            "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MaxMetaspaceSize=96m",
+            "-XX:ReservedCodeCacheSize=32m", "-XX:TrimNativeHeapInterval=5000", "-Xshare:off", "-XX:-UsePerfData");
 
     static DaemonProcess ofThisJvm() {
         String java = ProcessHandle.current().info().command()
@@ -118,7 +122,7 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
-        builder.environment().put("MALLOC_ARENA_MAX", "2"); // few malloc arenas, not one per thread
+        builder.environment().put("MALLOC_ARENA_MAX", "1"); // one malloc arena, not one per thread
         Process daemon;
         try {
             daemon = builder.start();

@@ -64,7 +64,9 @@ final class CellProcess implements AutoCloseable {
             String java = ProcessHandle.current().info().command()
                     .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             String cp = System.getProperty("jailhouse.cell.classpath", System.getProperty("java.class.path"));
-            List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx32m", "-Xss256k",
+            List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx32m",
+                    "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-Xss256k", "-Xshare:off",
+                    "-XX:TrimNativeHeapInterval=5000",
                     "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
                     "-XX:MaxMetaspaceSize=32m", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData",
                     "-XX:+DisableAttachMechanism", "-XX:-UseContainerSupport", "--enable-native-access=ALL-UNNAMED"));

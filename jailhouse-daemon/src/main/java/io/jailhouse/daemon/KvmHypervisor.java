@@ -796,7 +796,7 @@ public final class KvmHypervisor implements Hypervisor {
         cell.acquire(caller);
         try {
             Cell locker = lockingCell(cell);
-            if (locker != null) {
+            if (locker != null && !caller.force()) { // forcing overrides another cell's lock as its own approval
                 throw new HypervisorException(Errno.EPERM, "cell \"" + locker.name()
                         + "\" is running/locked: no cell can be destroyed until it is shut down");
             }

@@ -222,6 +222,23 @@ class KvmHypervisorTest extends KvmCellTestBase {
         assertThat(hv.createCell(apicDemo()).id()).isEqualTo(2);
     }
 
+    @Test
+    void aForcedDestroyOrDisableOverridesALockThatIsNeverLifted() throws Exception {
+        hv.createCell(apicDemo()); // id 1, created while nothing is locked
+        hv.createCell(talkingTinyDemo(0)); // id 2: answers nothing, ever
+        CellRef locked = CellRef.ofId(2);
+        hv.loadCell(locked, List.of(codeAtImageStart(LOCK_AND_SPIN)));
+        hv.startCell(locked);
+        await(() -> hv.cells().get(2).state() == CellState.RUNNING_LOCKED, "the cell to lock");
+        assertThatThrownBy(() -> hv.destroyCell(CellRef.ofId(1))).hasMessageContaining("is running/locked");
+        hv.destroyCell(CellRef.ofId(1), Caller.FORCING);
+        assertThat(hv.cells()).extracting(c -> c.id()).containsExactly(0, 2);
+        long pid = hv.cell(locked).pid();
+        hv.disable(Caller.FORCING);
+        hv = null; // disabled: nothing left for the teardown
+        await(() -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true), "the locked cell's process to end");
+    }
+
     /** A caller the test controls: it can withdraw, and records what it was told it waits for. */
     static final class TestCaller implements Caller {
         final java.util.List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
