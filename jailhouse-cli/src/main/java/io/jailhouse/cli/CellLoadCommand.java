@@ -49,9 +49,32 @@ final class CellLoadCommand extends DaemonCommand {
         return 0;
     }
 
+    /** An image can be no larger than a Java array, far beyond any cell's loadable memory here. */
+    static final long MAX_IMAGE_BYTES = Integer.MAX_VALUE - 8;
+
+    /**
+     * The image's bytes: only from a regular file (after symbolic links),
+     * so that a device or FIFO, whose reading may never end or never start,
+     * is refused before it is opened; never more than {@link #MAX_IMAGE_BYTES}.
+     */
     private static byte[] read(String file) throws CommandFailure {
         try {
-            return Files.readAllBytes(Path.of(file));
+            Path p = Path.of(file);
+            if (Files.exists(p) && !Files.isRegularFile(p)) {
+                throw new CommandFailure("opening " + file + ": not a regular file (an image is loaded from a file)");
+            }
+            if (Files.size(p) > MAX_IMAGE_BYTES) {
+                throw new CommandFailure("opening " + file + ": " + Files.size(p) + " bytes, more than an image may be ("
+                        + MAX_IMAGE_BYTES + ")");
+            }
+            try (java.io.InputStream in = Files.newInputStream(p)) {
+                byte[] bytes = in.readNBytes((int) MAX_IMAGE_BYTES);
+                if (in.read() >= 0) {
+                    throw new CommandFailure("opening " + file + ": it grew past " + MAX_IMAGE_BYTES
+                            + " bytes while it was read");
+                }
+                return bytes;
+            }
         } catch (IOException | java.nio.file.InvalidPathException e) {
             throw e instanceof IOException io ? CommandFailure.opening(file, io)
                     : new CommandFailure("opening " + file + ": " + e.getMessage());

@@ -137,6 +137,21 @@ class CellCommandsTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void devicesAndFifosAreRefusedBeforeTheyAreRead(@TempDir Path files) throws Exception {
+        Path zero = files.resolve("z.cell");
+        java.nio.file.Files.createSymbolicLink(zero, Path.of("/dev/zero"));
+        for (CliRun r : List.of(run("cell", "create", zero.toString()), run("config", "check", zero.toString()))) {
+            assertThat(r.exit()).as(r.err()).isNotZero();
+            assertThat(r.err()).contains("z.cell", "not a regular file");
+        }
+        assertOk(run("cell", "create", cfg("apic-demo.cell")));
+        assertFails(run("cell", "load", "apic-demo", zero.toString(), "-a", "0"),
+                "opening " + zero + ": not a regular file (an image is loaded from a file)");
+        assertThat(cell("apic-demo").images()).as("nothing was loaded").isEmpty();
+    }
+
+    @Test
     void loadTakesSeveralImagesAndStringsWithTheirNulInOrder(@TempDir Path files) throws Exception {
         Path a = Files.write(files.resolve("a.bin"), new byte[] {1, 2});
         Path b = Files.write(files.resolve("b.bin"), new byte[] {3});

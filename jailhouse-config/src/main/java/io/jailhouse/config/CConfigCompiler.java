@@ -45,6 +45,10 @@ public final class CConfigCompiler {
 
     /** Compiler output kept in an error message. */
     static final int MAX_DIAGNOSTIC_LINES = 60;
+    /** Compiler output read back at most (the first lines are the useful ones). */
+    static final int MAX_DIAGNOSTIC_BYTES = 64 * 1024;
+    /** An object larger than this holds no configuration we would read (configs are at most 16 MiB). */
+    static final long MAX_OBJECT_BYTES = 64L << 20;
 
     private static final String SYMBOL = "config";
     private static Path headerRoot;
@@ -78,6 +82,11 @@ public final class CConfigCompiler {
             work = Files.createTempDirectory(headers.getParent(), "cc-");
             Path object = work.resolve("config.o");
             runCompiler(cFile, headers, object, work.resolve("compiler.log"), timeoutSeconds);
+            long size = Files.size(object);
+            if (size > MAX_OBJECT_BYTES) {
+                throw new ConfigFormatException(source, null, "the compiled object is " + size
+                        + " bytes, more than any configuration needs (limit " + MAX_OBJECT_BYTES + ")");
+            }
             return extractConfig(Files.readAllBytes(object), source);
         } catch (IOException e) {
             throw new ConfigFormatException(source, null, "cannot compile: " + e.getMessage());
@@ -97,9 +106,10 @@ public final class CConfigCompiler {
             throws IOException, ConfigFormatException {
         String source = cFile.toString();
         String cc = compilerCommand();
-        // "-x c": the language must not depend on the file's extension; a path
-        // starting with '-' must not be taken for an option.
-        String input = source.startsWith("-") ? "." + cFile.getFileSystem().getSeparator() + source : source;
+        // "-x c": the language must not depend on the file's extension. The
+        // path goes absolute, so that gcc never takes it for an option ("-...")
+        // or a response file ("@...", whose content gcc would read as options).
+        String input = cFile.toAbsolutePath().normalize().toString();
         List<String> cmd = List.of(cc, "-x", "c", "-c", "-O0", "-fno-common", "-fdiagnostics-color=never",
                 "-I" + headers, "-o", object.toString(), input);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -126,9 +136,16 @@ public final class CConfigCompiler {
         }
         if (p.exitValue() != 0 || !Files.isRegularFile(object)) {
             // Decoding replaces bytes that are not UTF-8 (gcc quotes source lines verbatim).
-            String out = new String(Files.readAllBytes(log), StandardCharsets.UTF_8).strip();
+            String out = new String(head(log, MAX_DIAGNOSTIC_BYTES), StandardCharsets.UTF_8).strip();
             throw new ConfigFormatException(source, null, cc + " failed (exit status " + p.exitValue() + ")"
                     + (out.isEmpty() ? "" : ":\n" + limitLines(out)));
+        }
+    }
+
+    /** The first {@code max} bytes of {@code file}. */
+    private static byte[] head(Path file, int max) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(max);
         }
     }
 

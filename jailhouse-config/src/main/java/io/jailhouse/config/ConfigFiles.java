@@ -144,14 +144,33 @@ public final class ConfigFiles {
         Files.setPosixFilePermissions(tmp, perms);
     }
 
+    /**
+     * The file's bytes, at most {@link #MAX_FILE_BYTES}: only a regular file
+     * (after symbolic links) is read, so a device or FIFO (for which the size
+     * says nothing, and whose reading may never end or never start) is
+     * refused before it is opened; the read itself stops past the limit, in
+     * case the file grows meanwhile.
+     */
     static byte[] readBytes(Path file) throws ConfigFormatException {
         try {
+            if (Files.exists(file) && !Files.isRegularFile(file)) {
+                throw new ConfigFormatException(file.toString(), null, "not a regular file ("
+                        + (Files.isDirectory(file) ? "a directory" : "a device, FIFO or socket")
+                        + "): a configuration is read from a file");
+            }
             long size = Files.size(file);
             if (size > MAX_FILE_BYTES) {
                 throw new ConfigFormatException(file.toString(), null, "file of " + size
                         + " bytes is far larger than any configuration (limit " + MAX_FILE_BYTES + ")");
             }
-            return Files.readAllBytes(file);
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                byte[] bytes = in.readNBytes((int) MAX_FILE_BYTES + 1);
+                if (bytes.length > MAX_FILE_BYTES) {
+                    throw new ConfigFormatException(file.toString(), null, "file grew past the limit of "
+                            + MAX_FILE_BYTES + " bytes while it was read");
+                }
+                return bytes;
+            }
         } catch (IOException e) {
             throw new ConfigFormatException(file.toString(), null, "cannot read: " + describe(e));
         }

@@ -360,6 +360,28 @@ class CConfigCompilerTest {
     }
 
     @Test
+    void aFileNamedLikeAnOptionOrAResponseFileIsCompiledAsSource() throws Exception {
+        Path marker = tmp.resolve("ran");
+        String options = "-wrapper '/bin/sh,-c,touch " + marker + "' -x c /dev/null\n";
+        // Relative names, as a user types them. gcc reads "@F" as a file F of options: here F holds
+        // options that run a command, and "@F" exists too, so that the command checks the file.
+        String name = "jh-test-" + ProcessHandle.current().pid() + ".c";
+        Path responseFile = Path.of(name);
+        for (Path src : new Path[] {Path.of("@" + name), Path.of("-" + name)}) {
+            Files.writeString(responseFile, options);
+            Files.writeString(src, options);
+            try {
+                assertThatThrownBy(() -> CConfigCompiler.compile(src)).isInstanceOf(ConfigFormatException.class)
+                        .hasMessageContaining("failed").hasMessageContaining(src.getFileName().toString());
+            } finally {
+                Files.deleteIfExists(src);
+                Files.deleteIfExists(responseFile);
+            }
+            assertThat(marker).as("a command the file's content names").doesNotExist();
+        }
+    }
+
+    @Test
     void pointersInTheConfigAreRejected() throws Exception {
         Path src = tmp.resolve("pointer.c");
         Files.writeString(src, """
