@@ -97,8 +97,8 @@ final class ConfigCheckCommand implements Callable<Integer> {
             }
         }
         out.println();
-        int n = report.findingCount();
-        out.println(n == 0 ? "No findings." : n + (n == 1 ? " finding." : " findings."));
+        long n = report.findingCount();
+        out.println(n == 0 ? "No findings." : String.format(java.util.Locale.ROOT, "%,d", n) + (n == 1 ? " finding." : " findings."));
     }
 
     static String toJson(ConfigCheck.Report report, List<String> notes) {

@@ -43,12 +43,14 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
      * compiler, freed native memory handed back every few seconds and no
      * class-data archive (whose mapping is most of a small JVM's resident
      * memory) keep it small; its pauses stop no cell: cells are processes
-     * of their own.
+     * of their own. Out of memory, it exits at once rather than go on in an
+     * unknown state: the cells run on, and the next enable adopts them.
      */
     static final List<String> JVM_OPTIONS = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
             "-Xms4m", "-Xmx256m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-Xss512k",
             "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MaxMetaspaceSize=96m",
-            "-XX:ReservedCodeCacheSize=32m", "-XX:TrimNativeHeapInterval=5000", "-Xshare:off", "-XX:-UsePerfData");
+            "-XX:ReservedCodeCacheSize=32m", "-XX:TrimNativeHeapInterval=5000", "-Xshare:off", "-XX:-UsePerfData",
+            "-XX:+ExitOnOutOfMemoryError");
 
     static DaemonProcess ofThisJvm() {
         String java = ProcessHandle.current().info().command()

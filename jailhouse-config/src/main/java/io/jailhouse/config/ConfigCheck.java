@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -27,6 +28,9 @@ public final class ConfigCheck {
     /** One problem, located. */
     public record Finding(String check, String file, String cell, String where, String message) {
         public String render() {
+            if (file == null) {
+                return message; // a check's closing count of findings beyond its cap
+            }
             StringBuilder sb = new StringBuilder(file).append(", cell \"").append(cell).append('"');
             if (where != null && !where.isEmpty()) {
                 sb.append(", ").append(where);
@@ -41,15 +45,19 @@ public final class ConfigCheck {
      * but legal, as upstream accepts it (never a finding, never a refusal).
      */
     public record Report(Source<SystemConfig> system, List<Source<CellConfig>> cells,
-            Map<String, List<Finding>> byCheck, List<Finding> notes) {
-        public int findingCount() {
-            return byCheck.values().stream().mapToInt(List::size).sum();
+            Map<String, List<Finding>> byCheck, List<Finding> notes, long uncounted) {
+        /** Every finding, those beyond a check's cap included (each check lists at most the cap and a summary). */
+        public long findingCount() {
+            return byCheck.values().stream().mapToInt(List::size).sum() + uncounted;
         }
 
         public boolean clean() {
             return findingCount() == 0;
         }
     }
+
+    /** Findings a check lists; the rest are counted in one closing "... and N more". */
+    public static final int MAX_FINDINGS_PER_CHECK = 100;
 
     public static final String INSIDE_CELL = "Overlapping memory regions inside cell";
     public static final String WITH_HYPERVISOR = "Overlapping memory regions with hypervisor";
@@ -75,6 +83,9 @@ public final class ConfigCheck {
     private final List<Source<CellConfig>> cells;
     private final Map<String, List<Finding>> findings = new LinkedHashMap<>();
     private final List<Finding> notes = new ArrayList<>();
+    /** Findings beyond the cap, by check: counted, not kept (a config can have millions). */
+    private final Map<String, Long> omitted = new LinkedHashMap<>();
+    private final Set<String> inexact = new java.util.HashSet<>();
 
     private ConfigCheck(Source<SystemConfig> system, List<Source<CellConfig>> cells) {
         this.system = system;
@@ -119,11 +130,39 @@ public final class ConfigCheck {
         checkPio();
         checkIvshmem();
         checkLimits();
-        return new Report(system, cells, findings, notes);
+        summarizeOmitted();
+        long more = omitted.values().stream().mapToLong(Long::longValue).sum();
+        return new Report(system, cells, findings, notes, more - omitted.size());
     }
 
     private void add(String check, String file, CellConfig cell, String where, String message) {
-        findings.get(check).add(new Finding(check, file, cell.name(), where, message));
+        List<Finding> list = findings.get(check);
+        if (list.size() >= MAX_FINDINGS_PER_CHECK) {
+            omitted.merge(check, 1L, Long::sum);
+            return;
+        }
+        list.add(new Finding(check, file, cell.name(), where, message));
+    }
+
+    /** {@code n} more findings of {@code check} exist beyond those added. */
+    private void omitExactly(String check, long n) {
+        if (n > 0) {
+            omitted.merge(check, n, Long::sum);
+        }
+    }
+
+    /** At least {@code n} more findings of {@code check} exist beyond those added. */
+    private void omitAtLeast(String check, long n) {
+        if (n > 0) {
+            omitted.merge(check, n, Long::sum);
+            inexact.add(check);
+        }
+    }
+
+    /** Each check with findings beyond the cap ends with one saying how many more there are. */
+    private void summarizeOmitted() {
+        omitted.forEach((check, n) -> findings.get(check).add(new Finding(check, null, null, null,
+                String.format(java.util.Locale.ROOT, "... and %s%,d more", inexact.contains(check) ? "at least " : "", n))));
     }
 
     private void note(String check, Source<CellConfig> s, String where, String message) {
@@ -158,23 +197,47 @@ public final class ConfigCheck {
         return !r.has(MemoryRegion.COMM_REGION) && r.size() != 0;
     }
 
+    /**
+     * Overlaps inside each cell, physical and virtual, found by a sweep
+     * ({@link RangeOverlaps}): counted in full, reported up to the cap.
+     */
     private void checkInsideCells() {
         for (Source<CellConfig> s : allCells()) {
             List<MemoryRegion> regs = s.config().memoryRegions();
-            for (int i = 0; i < regs.size(); i++) {
-                for (int j = i + 1; j < regs.size(); j++) {
-                    MemoryRegion a = regs.get(i);
-                    MemoryRegion b = regs.get(j);
-                    boolean phys = hasPhys(a) && hasPhys(b) && a.overlapsPhys(b);
-                    boolean virt = a.overlapsVirt(b);
-                    if (phys || virt) {
-                        add(INSIDE_CELL, s.file(), s.config(), "regions " + i + " and " + j,
-                                (phys && virt ? "overlap physically and virtually" : phys ? "overlap physically"
-                                        : "overlap virtually") + ": " + describe(i, a) + ", " + describe(j, b));
-                    }
-                }
+            int n = regs.size();
+            long[] phys = new long[n];
+            long[] physSize = new long[n];
+            long[] virt = new long[n];
+            long[] size = new long[n];
+            for (int i = 0; i < n; i++) {
+                MemoryRegion r = regs.get(i);
+                phys[i] = r.physStart();
+                physSize[i] = hasPhys(r) ? r.size() : 0;
+                virt[i] = r.virtStart();
+                size[i] = r.size();
             }
+            // pair (low index, high index) -> 1 physical, 2 virtual
+            java.util.Map<Long, Integer> kinds = new java.util.TreeMap<>();
+            long physPairs = RangeOverlaps.find(phys, physSize, MAX_FINDINGS_PER_CHECK,
+                    (a, b) -> kinds.merge(pairKey(a, b), 1, (x, y) -> x | y));
+            long virtPairs = RangeOverlaps.find(virt, size, MAX_FINDINGS_PER_CHECK,
+                    (a, b) -> kinds.merge(pairKey(a, b), 2, (x, y) -> x | y));
+            for (java.util.Map.Entry<Long, Integer> e : kinds.entrySet()) {
+                int i = (int) (e.getKey() >>> 32);
+                int j = (int) (long) e.getKey();
+                int k = e.getValue();
+                add(INSIDE_CELL, s.file(), s.config(), "regions " + i + " and " + j,
+                        (k == 3 ? "overlap physically and virtually" : k == 1 ? "overlap physically"
+                                : "overlap virtually") + ": " + describe(i, regs.get(i)) + ", " + describe(j, regs.get(j)));
+            }
+            // pairs both sweeps found once each are one finding: beyond the enumerated ones, at least the larger count
+            omitAtLeast(INSIDE_CELL, Math.max(physPairs, virtPairs) - kinds.size());
         }
+    }
+
+    /** Pair (a, b) as one key, the lower index in the high half: TreeMap order is the report order. */
+    private static long pairKey(int a, int b) {
+        return ((long) Math.min(a, b) << 32) | Math.max(a, b);
     }
 
     private void checkHypervisorOverlap() {
@@ -307,25 +370,47 @@ public final class ConfigCheck {
         return cell.memoryRegions().get(index).has(MemoryRegion.ROOTSHARED) || cell.isIvshmemSection(index);
     }
 
+    /**
+     * Physical overlaps between regions of different cells, unless both
+     * sides mark them shared: one sweep over every cell's regions.
+     */
     private void checkBetweenCells() {
+        List<int[]> owners = new ArrayList<>(); // {cell, region}
         for (int x = 0; x < cells.size(); x++) {
-            for (int y = x + 1; y < cells.size(); y++) {
-                CellConfig a = cells.get(x).config();
-                CellConfig b = cells.get(y).config();
-                for (int i = 0; i < a.memoryRegions().size(); i++) {
-                    for (int j = 0; j < b.memoryRegions().size(); j++) {
-                        MemoryRegion ra = a.memoryRegions().get(i);
-                        MemoryRegion rb = b.memoryRegions().get(j);
-                        if (hasPhys(ra) && hasPhys(rb) && ra.overlapsPhys(rb)
-                                && !(isShared(a, i) && isShared(b, j))) {
-                            add(BETWEEN_CELLS, cells.get(x).file(), a, "region " + i, summary(ra)
-                                    + " overlaps " + describe(j, rb) + " of cell \"" + b.name() + "\" ("
-                                    + cells.get(y).file() + "); only memory both sides mark shared may overlap");
-                        }
-                    }
-                }
+            for (int i = 0; i < cells.get(x).config().memoryRegions().size(); i++) {
+                owners.add(new int[] {x, i});
             }
         }
+        int n = owners.size();
+        long[] start = new long[n];
+        long[] size = new long[n];
+        int[] group = new int[n];
+        for (int k = 0; k < n; k++) {
+            CellConfig c = cells.get(owners.get(k)[0]).config();
+            MemoryRegion r = c.memoryRegions().get(owners.get(k)[1]);
+            start[k] = r.physStart();
+            size[k] = hasPhys(r) ? r.size() : 0;
+            group[k] = isShared(c, owners.get(k)[1]) ? -owners.get(k)[0] - 1 : owners.get(k)[0];
+        }
+        List<int[]> found = new ArrayList<>();
+        long total = RangeOverlaps.findBetweenGroups(start, size, group, MAX_FINDINGS_PER_CHECK,
+                (a, b) -> found.add(owners.get(a)[0] < owners.get(b)[0]
+                        || (owners.get(a)[0] == owners.get(b)[0] && a < b) ? new int[] {a, b} : new int[] {b, a}));
+        found.sort(java.util.Comparator.<int[]>comparingInt(p -> owners.get(p[0])[0])
+                .thenComparingInt(p -> owners.get(p[1])[0]).thenComparingInt(p -> owners.get(p[0])[1])
+                .thenComparingInt(p -> owners.get(p[1])[1]));
+        for (int[] p : found) {
+            int x = owners.get(p[0])[0];
+            int i = owners.get(p[0])[1];
+            int y = owners.get(p[1])[0];
+            int j = owners.get(p[1])[1];
+            CellConfig a = cells.get(x).config();
+            CellConfig b = cells.get(y).config();
+            add(BETWEEN_CELLS, cells.get(x).file(), a, "region " + i, summary(a.memoryRegions().get(i))
+                    + " overlaps " + describe(j, b.memoryRegions().get(j)) + " of cell \"" + b.name() + "\" ("
+                    + cells.get(y).file() + "); only memory both sides mark shared may overlap");
+        }
+        omitExactly(BETWEEN_CELLS, total - found.size());
     }
 
     private void checkCpus() {

@@ -63,6 +63,64 @@ class ConfigCheckTest {
         return r.byCheck().get(check);
     }
 
+    /** A cell whose region list is {@code copies} times one 1 MiB RAM region at {@code phys}. */
+    private static CellConfig copies(String name, int cpu, long phys, int copies) {
+        CellConfig base = src("base.yaml", cell(name, Integer.toString(cpu), phys, ""), CellConfig.class).config();
+        List<MemoryRegion> regions = new ArrayList<>();
+        for (int i = 0; i < copies; i++) {
+            regions.add(base.memoryRegions().get(0));
+        }
+        regions.add(base.memoryRegions().get(1));
+        return base.withMemoryRegions(regions);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void millionsOfOverlapsAreCountedAndAHundredListed() {
+        // 5,000 copies of one region: 12,497,500 overlapping pairs inside the cell
+        Source<SystemConfig> sys = src("root.yaml", ROOT, SystemConfig.class);
+        ConfigCheck.Report r = ConfigCheck.run(sys, List.of(new Source<>("big.cell", copies("big", 1, 0x3b000000L, 5000))));
+        List<Finding> inside = findings(r, ConfigCheck.INSIDE_CELL);
+        assertThat(inside).hasSize(ConfigCheck.MAX_FINDINGS_PER_CHECK + 1);
+        assertThat(inside.get(0).render()).contains("regions 0 and 1: overlap physically and virtually");
+        assertThat(inside.get(ConfigCheck.MAX_FINDINGS_PER_CHECK).render()).isEqualTo("... and at least 12,497,400 more");
+        assertThat(r.findingCount()).isGreaterThanOrEqualTo(12_497_500L);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void overlapsBetweenCellsAreCountedExactlyWithoutTheirOwnPairs() {
+        // 3,000 copies each in two cells over the same memory: 9,000,000 pairs between them
+        Source<SystemConfig> sys = src("root.yaml", ROOT, SystemConfig.class);
+        ConfigCheck.Report r = ConfigCheck.run(sys, List.of(new Source<>("a.cell", copies("a", 1, 0x3b000000L, 3000)),
+                new Source<>("b.cell", copies("b", 2, 0x3b000000L, 3000))));
+        List<Finding> between = findings(r, ConfigCheck.BETWEEN_CELLS);
+        assertThat(between).hasSize(ConfigCheck.MAX_FINDINGS_PER_CHECK + 1);
+        assertThat(between.get(0).render()).startsWith("a.cell, cell \"a\", region 0:")
+                .contains("overlaps region 0", "of cell \"b\" (b.cell)");
+        assertThat(between.get(ConfigCheck.MAX_FINDINGS_PER_CHECK).render()).isEqualTo("... and 8,999,900 more");
+    }
+
+    @Test
+    void sharedRegionsOnBothSidesMayOverlapButNotWithAPlainOne() {
+        Source<SystemConfig> sys = src("root.yaml", ROOT, SystemConfig.class);
+        CellConfig a = copies("a", 1, 0x3b000000L, 1);
+        CellConfig b = copies("b", 2, 0x3b000000L, 1);
+        CellConfig c = copies("c", 3, 0x3b000000L, 1);
+        List<MemoryRegion> shared = new ArrayList<>(a.memoryRegions());
+        MemoryRegion r0 = shared.get(0);
+        shared.set(0, new MemoryRegion(r0.physStart(), r0.virtStart(), r0.size(), r0.flags() | MemoryRegion.ROOTSHARED));
+        ConfigCheck.Report r = ConfigCheck.run(sys, List.of(new Source<>("a.cell", a.withMemoryRegions(shared)),
+                new Source<>("b.cell", b.withMemoryRegions(shared).withName("b")), new Source<>("c.cell", c)));
+        assertThat(findings(r, ConfigCheck.BETWEEN_CELLS)).extracting(Finding::render).containsExactly(
+                "a.cell, cell \"a\", region 0: (phys 0x3b000000-0x3b0fffff, virt 0x0-0xfffff, READ|WRITE|EXECUTE|"
+                        + "LOADABLE|ROOTSHARED) overlaps region 0 (phys 0x3b000000-0x3b0fffff, virt 0x0-0xfffff,"
+                        + " READ|WRITE|EXECUTE|LOADABLE) of cell \"c\" (c.cell); only memory both sides mark shared may overlap",
+                "b.cell, cell \"b\", region 0: (phys 0x3b000000-0x3b0fffff, virt 0x0-0xfffff, READ|WRITE|EXECUTE|"
+                        + "LOADABLE|ROOTSHARED) overlaps region 0 (phys 0x3b000000-0x3b0fffff, virt 0x0-0xfffff,"
+                        + " READ|WRITE|EXECUTE|LOADABLE) of cell \"c\" (c.cell); only memory both sides mark shared may overlap");
+    }
+
     @Test
     void bundledWalkthroughSetIsClean() throws Exception {
         ConfigCheck.Report r = ConfigCheck.run(
