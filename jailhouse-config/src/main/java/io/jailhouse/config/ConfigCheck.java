@@ -596,6 +596,41 @@ public final class ConfigCheck {
                 addDevice(peers.get(0), bdf, peers.size() + " cells are on the link, more than its shmem_peers "
                         + peers.get(0).device().shmemPeers());
             }
+            checkNonPeersOf(bdf, peers);
+        }
+    }
+
+    /**
+     * A non-root cell that is not a peer of a link must not map its shared
+     * memory: whatever its flags say, the link's peers write there (the
+     * root's memory holds every cell's and is not asked).
+     */
+    private void checkNonPeersOf(String bdf, List<Peer> peers) {
+        List<MemoryRegion> sections = new ArrayList<>();
+        java.util.Set<Source<CellConfig>> members = new java.util.HashSet<>();
+        for (Peer p : peers) {
+            members.add(p.source());
+            if (wellFormed(p)) {
+                int start = (int) p.device().shmemRegionsStart();
+                sections.addAll(p.source().config().memoryRegions().subList(start, start + 2 + p.device().shmemPeers()));
+            }
+        }
+        for (Source<CellConfig> s : cells) {
+            if (members.contains(s)) {
+                continue;
+            }
+            List<MemoryRegion> regs = s.config().memoryRegions();
+            for (int i = 0; i < regs.size(); i++) {
+                MemoryRegion r = regs.get(i);
+                for (MemoryRegion section : sections) {
+                    if (hasPhys(r) && hasPhys(section) && r.overlapsPhys(section)) {
+                        add(IVSHMEM, s.file(), s.config(), "region " + i, summary(r) + " maps shared memory of"
+                                + " ivshmem link " + bdf + " (phys " + range(section.physStart(), section.size())
+                                + "), of which this cell is not a peer");
+                        break;
+                    }
+                }
+            }
         }
     }
 

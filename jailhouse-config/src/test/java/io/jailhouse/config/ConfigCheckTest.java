@@ -122,6 +122,27 @@ class ConfigCheckTest {
     }
 
     @Test
+    void aCellThatIsNoPeerOfALinkMayNotMapItsMemoryWhateverItsFlags() throws Exception {
+        Source<SystemConfig> sys = new Source<>("qemu-vm.cell", ConfigFiles.read(BundledConfigs.cell("qemu-vm"),
+                SystemConfig.class));
+        Source<CellConfig> peer = new Source<>("ivshmem-demo.cell", ConfigFiles.read(BundledConfigs.cell("ivshmem-demo"),
+                CellConfig.class));
+        CellConfig tiny = ConfigFiles.read(BundledConfigs.cell("tiny-demo"), CellConfig.class);
+        List<MemoryRegion> regions = new ArrayList<>(tiny.memoryRegions());
+        // the link's R/W section, marked shared like a peer's: still not this cell's to map
+        regions.add(new MemoryRegion(0x3f0f1000L, 0x200000L, 0x1000, MemoryRegion.READ | MemoryRegion.WRITE
+                | MemoryRegion.ROOTSHARED));
+        ConfigCheck.Report r = ConfigCheck.run(sys, List.of(peer,
+                new Source<>("spy.cell", tiny.withName("spy").withMemoryRegions(regions))));
+        assertThat(findings(r, ConfigCheck.IVSHMEM)).extracting(Finding::render).containsExactly(
+                "spy.cell, cell \"spy\", region " + (regions.size() - 1) + ": (phys 0x3f0f1000-0x3f0f1fff, virt"
+                        + " 0x200000-0x200fff, READ|WRITE|ROOTSHARED) maps shared memory of ivshmem link 01:0e.0"
+                        + " (phys 0x3f0f1000-0x3f0f9fff), of which this cell is not a peer");
+        assertThat(findings(r, ConfigCheck.BETWEEN_CELLS)).as("both sides say shared")
+                .noneMatch(f -> f.render().contains("0x3f0f1000"));
+    }
+
+    @Test
     void bundledWalkthroughSetIsClean() throws Exception {
         ConfigCheck.Report r = ConfigCheck.run(
                 new Source<>("qemu-vm.cell", ConfigFiles.read(BundledConfigs.cell("qemu-vm"), SystemConfig.class)),

@@ -638,6 +638,11 @@ public final class KvmHypervisor implements Hypervisor {
         return n;
     }
 
+    /** The reserved-memory file (tests read what a destroyed cell left there). */
+    Path memoryFile() {
+        return memory.file();
+    }
+
     private boolean mapped(MemoryRegion r) {
         return !r.has(MemoryRegion.IO) && !r.has(MemoryRegion.COMM_REGION)
                 && ((r.physStart() | r.virtStart() | r.size()) & (MemoryRegion.PAGE_SIZE - 1)) == 0
@@ -830,14 +835,10 @@ public final class KvmHypervisor implements Hypervisor {
                 links.leave(d.bdf(), d.shmemDevId(), cell.name());
             }
         }
-        List<MemoryRegion> own = new ArrayList<>();
-        for (MemoryRegion r : cell.config().memoryRegions()) {
-            if (r.size() != 0 && mapped(r) && !r.has(MemoryRegion.ROOTSHARED) && !sharedWithOtherCell(cell, r)) {
-                own.add(r);
-            }
-        }
         try {
-            memory.clear(own);
+            for (long[] range : unheldRanges(cell)) {
+                memory.clear(range[0], range[1] - range[0]);
+            }
         } catch (NativeException e) {
             print("Clearing memory of cell \"" + cell.name() + "\" failed: " + e.getMessage() + "\n");
         }
@@ -859,23 +860,51 @@ public final class KvmHypervisor implements Hypervisor {
     }
 
     /**
-     * Whether another cell maps pages of {@code r} too (shared memory), the
-     * root cell's ivshmem sections included: those are not cleared.
+     * What of a destroyed cell's reserved memory nobody else holds, as
+     * [start, end) physical ranges: its regions (ROOTSHARED ones too: the
+     * root here is the host, which maps reserved memory only through its
+     * ivshmem peers), less what any remaining cell maps and the root's
+     * ivshmem sections. That is cleared; a region another cell maps in part
+     * is cleared everywhere else.
      */
-    private boolean sharedWithOtherCell(Cell cell, MemoryRegion r) {
-        if (rootIvshmem.shares(r)) {
-            return true;
-        }
+    private List<long[]> unheldRanges(Cell cell) {
+        List<long[]> held = new ArrayList<>();
         for (Cell c : cells.values()) {
             if (c != cell) {
                 for (MemoryRegion o : c.config().memoryRegions()) {
-                    if (o.size() != 0 && mapped(o) && o.overlapsPhys(r)) {
-                        return true;
+                    if (o.size() != 0 && mapped(o)) {
+                        held.add(new long[] {o.physStart(), o.physStart() + o.size()});
                     }
                 }
             }
         }
-        return false;
+        for (MemoryRegion s : rootIvshmem.sections()) {
+            if (s.size() != 0) {
+                held.add(new long[] {s.physStart(), s.physStart() + s.size()});
+            }
+        }
+        held.sort(java.util.Comparator.comparingLong(h -> h[0]));
+        List<long[]> out = new ArrayList<>();
+        for (MemoryRegion r : cell.config().memoryRegions()) {
+            if (r.size() == 0 || !mapped(r)) {
+                continue;
+            }
+            long from = r.physStart();
+            long end = r.physStart() + r.size();
+            for (long[] h : held) { // sorted by start: walk the region's gaps between held ranges
+                if (h[1] <= from || h[0] >= end) {
+                    continue;
+                }
+                if (h[0] > from) {
+                    out.add(new long[] {from, h[0]});
+                }
+                from = Math.max(from, h[1]);
+            }
+            if (from < end) {
+                out.add(new long[] {from, end});
+            }
+        }
+        return out;
     }
 
     /** The watch saw a cell's process end while nobody was destroying the cell: that cell has failed. */

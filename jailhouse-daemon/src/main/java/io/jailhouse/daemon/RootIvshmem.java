@@ -194,15 +194,19 @@ final class RootIvshmem {
 
     /** Whether the root's ivshmem sections hold pages of {@code r} (which a destroyed cell then does not clear). */
     boolean shares(MemoryRegion r) {
+        return sections().stream().anyMatch(s -> s.overlapsPhys(r));
+    }
+
+    /** The root's ivshmem sections (the memory its peers and attached programs use). */
+    List<MemoryRegion> sections() {
+        List<MemoryRegion> out = new ArrayList<>();
         for (RootIvshmemPeer peer : peers.values()) {
             PciDevice d = device(peer.link().bdf);
             for (int k = 0; k < 2 + d.shmemPeers(); k++) {
-                if (root.memoryRegions().get((int) d.shmemRegionsStart() + k).overlapsPhys(r)) {
-                    return true;
-                }
+                out.add(root.memoryRegions().get((int) d.shmemRegionsStart() + k));
             }
         }
-        return false;
+        return out;
     }
 
     /** Detaches every program and unmaps the state tables (hypervisor close). */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.config.ConfigFiles;
+import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.sys.Errno;
 import java.nio.file.Path;
@@ -220,6 +221,41 @@ class KvmHypervisorTest extends KvmCellTestBase {
         assertThat(text(hv.console())).contains("Timeout expired while waiting for reply from target cell");
         assertThat(hv.cell(ref).state()).isEqualTo(CellState.SHUT_DOWN);
         assertThat(hv.createCell(apicDemo()).id()).isEqualTo(2);
+    }
+
+    @Test
+    void whatADestroyedCellHeldAloneIsScrubbedRootSharedMemoryAndTheUnsharedRestOfARegionIncluded() throws Exception {
+        // cell a: its RAM, plus 2 pages ROOTSHARED at 0x3f200000; cell b maps the second of those pages
+        long shared = 0x3f200000L;
+        CellConfig t = tinyDemo();
+        List<MemoryRegion> ra = new java.util.ArrayList<>(t.memoryRegions());
+        ra.add(new MemoryRegion(shared, 0x200000, 0x2000,
+                MemoryRegion.READ | MemoryRegion.WRITE | MemoryRegion.LOADABLE | MemoryRegion.ROOTSHARED));
+        hv.createCell(t.withName("a").withMemoryRegions(ra));
+        CellConfig b = apicDemo();
+        List<MemoryRegion> rb = new java.util.ArrayList<>(b.memoryRegions());
+        rb.add(new MemoryRegion(shared + 0x1000, 0x300000, 0x1000,
+                MemoryRegion.READ | MemoryRegion.WRITE | MemoryRegion.ROOTSHARED));
+        hv.createCell(b.withMemoryRegions(rb));
+        byte[] secret = new byte[0x2000];
+        java.util.Arrays.fill(secret, (byte) 0x5a);
+        hv.loadCell(CellRef.parse("a"), List.of(new LoadImage("secret", secret, 0x200000)));
+        java.nio.file.Path file = ((KvmHypervisor) hv).memoryFile();
+        assertThat(bytesAt(file, shared, 0x2000)).as("loaded").containsOnly((byte) 0x5a);
+
+        hv.destroyCell(CellRef.parse("a"));
+        assertThat(bytesAt(file, shared, 0x1000)).as("the page no one maps any more").containsOnly((byte) 0);
+        assertThat(bytesAt(file, shared + 0x1000, 0x1000)).as("the page apic-demo still maps").containsOnly((byte) 0x5a);
+    }
+
+    private static byte[] bytesAt(java.nio.file.Path file, long offset, int length) throws Exception {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(length);
+            while (buf.hasRemaining() && ch.read(buf, offset + buf.position()) > 0) {
+                // read on
+            }
+            return buf.array();
+        }
     }
 
     @Test
