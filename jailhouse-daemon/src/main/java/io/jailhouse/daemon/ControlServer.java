@@ -28,7 +28,13 @@ public final class ControlServer implements AutoCloseable {
     private final Set<ControlChannel> connections = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    private ControlServer(Path socket, UnixSocket server, DaemonLog log) {
+    /** Connections open at once; one more is told why and closed. */
+    static final int MAX_CONNECTIONS = 1024;
+
+    private final int maxConnections;
+
+    private ControlServer(Path socket, UnixSocket server, DaemonLog log, int maxConnections) {
+        this.maxConnections = maxConnections;
         this.socket = socket;
         this.server = server;
         this.log = log;
@@ -40,6 +46,11 @@ public final class ControlServer implements AutoCloseable {
      * daemon is running: EBUSY, as upstream's enable when already enabled.
      */
     public static ControlServer bind(Path socket, DaemonLog log) throws HypervisorException, IOException {
+        return bind(socket, log, MAX_CONNECTIONS);
+    }
+
+    /** As {@link #bind(Path, DaemonLog)}, with at most {@code maxConnections} open at once. */
+    static ControlServer bind(Path socket, DaemonLog log, int maxConnections) throws HypervisorException, IOException {
         if (Files.exists(socket)) {
             if (answers(socket)) {
                 throw new HypervisorException(Errno.EBUSY, "already enabled: a daemon answers at " + socket);
@@ -64,7 +75,7 @@ public final class ControlServer implements AutoCloseable {
             Files.deleteIfExists(socket);
             throw e;
         }
-        return new ControlServer(socket, server, log);
+        return new ControlServer(socket, server, log, maxConnections);
     }
 
     /**
@@ -117,6 +128,18 @@ public final class ControlServer implements AutoCloseable {
                 continue;
             }
             ControlChannel channel = new ControlChannel(peer);
+            if (connections.size() >= maxConnections) {
+                try {
+                    // a new socket's buffer is empty: this send does not block the accept loop
+                    channel.write(encode(ControlOperations.error(Errno.EBUSY, "too many connections: "
+                            + maxConnections + " are open, the limit; try again when one closes")));
+                } catch (IOException e) {
+                    // gone already
+                }
+                channel.close();
+                log.info("refused a connection: " + maxConnections + " are open");
+                continue;
+            }
             connections.add(channel);
             if (closed) {
                 connections.remove(channel);

@@ -274,6 +274,39 @@ class ProtocolTest {
     }
 
     @Test
+    void connectionsBeyondTheLimitAreToldWhyAndTheOthersAreServed(@TempDir Path other) throws Exception {
+        DaemonLog log = new DaemonLog(new java.io.PrintWriter(new java.io.StringWriter()));
+        ControlServer server = ControlServer.bind(other.resolve("c.sock"), log, 2);
+        try {
+            server.serve(new ControlOperations(daemon.fake(), 1, java.util.List.of(), log),
+                    PeerAuthorization.rootAnd(Libc.geteuid()), () -> { });
+            try (RawConnection a = new RawConnection(other.resolve("c.sock"));
+                    RawConnection b = new RawConnection(other.resolve("c.sock"))) {
+                assertThat(a.exchange(PING).get("ok").asBoolean()).isTrue();
+                assertThat(b.exchange(PING).get("ok").asBoolean()).isTrue();
+                try (RawConnection c = new RawConnection(other.resolve("c.sock"))) {
+                    assertError(c.reply(), "EBUSY", "too many connections: 2 are open");
+                    assertThat(c.reply()).as("and closed").isNull();
+                }
+                assertThat(a.exchange(PING).get("ok").asBoolean()).as("the others go on").isTrue();
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (true) { // the two closed: a new one is served once the server has seen them go
+                try (RawConnection d = new RawConnection(other.resolve("c.sock"))) {
+                    JsonNode r = d.exchange(PING);
+                    if (r != null && r.get("ok").asBoolean()) {
+                        break;
+                    }
+                }
+                assertThat(System.nanoTime()).as("a connection after the others closed").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void aUserNeitherRootNorTheDaemonsIsRefused(@TempDir Path other) throws Exception {
         // uid 12345 has no account here; only it may talk to this server, so we may not.
         PeerAuthorization onlySomeoneElse = new PeerAuthorization(Set.of(12345), "uid 12345");
