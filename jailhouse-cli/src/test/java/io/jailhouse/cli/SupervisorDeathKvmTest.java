@@ -95,8 +95,12 @@ class SupervisorDeathKvmTest extends KvmCliTest {
         assertThat(ticks.size()).as("ticks counted while no supervisor ran").isGreaterThan(ticksBefore + 14);
         for (int i = 1; i < ticks.size(); i++) {
             assertThat(ticks.get(i)[0]).isEqualTo(ticks.get(i - 1)[0] + 1);
-            assertThat(ticks.get(i)[1] - ticks.get(i - 1)[1]).as("gap before tick %d", ticks.get(i)[0])
-                    .isLessThan(MAX_TICK_GAP_NS);
+            // from the kill on: the ticks before it shared the host's two CPUs with tiny-demo's start
+            // (relaxed partitioning isolates nothing in time), which is not what this test is about
+            if (i >= ticksBefore) {
+                assertThat(ticks.get(i)[1] - ticks.get(i - 1)[1]).as("gap before tick %d", ticks.get(i)[0])
+                        .isLessThan(MAX_TICK_GAP_NS);
+            }
         }
         awaitConsole("tiny-demo", "PM Timer:", 3);
         assertThat(ok("cell", "stats", "tiny-demo").out()).contains("vmexits_pio");
