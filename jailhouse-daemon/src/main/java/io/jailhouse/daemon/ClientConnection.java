@@ -1,105 +1,35 @@
 package io.jailhouse.daemon;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import io.jailhouse.protocol.ControlChannel;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.ControlProtocol;
-import io.jailhouse.protocol.RefusedMessageException;
+import java.io.IOException;
 
 /**
- * A client's connection as the daemon serves it: a reader thread takes the
- * client's frames as they come, so that the daemon notices the client going
- * away (Ctrl-C closes its socket) while one of its requests still waits for
- * a cell, and the waiting request is withdrawn. Requests are answered in
- * order by the one thread that calls {@link #next} and writes the replies.
+ * A client's connection as the daemon serves it. Between requests it costs
+ * a descriptor and this object: the {@link ConnectionPoller} watches every
+ * idle connection from one thread and reads a request when one comes. While
+ * a request is answered (on a thread of its own) the poller reads nothing
+ * more from the connection, so requests are answered in order, but it still
+ * sees the client go away (Ctrl-C closes its socket): {@link #gone} then
+ * withdraws a request that waits for a cell.
  */
-final class ClientConnection implements ControlOperations.Connection, AutoCloseable {
-    /** What the reader took from the connection: a request, a refused message (too large), or the end (neither). */
-    record Incoming(ControlChannel.Frame frame, RefusedMessageException refused) {
-        static final Incoming END = new Incoming(null, null);
-    }
-
-    private final ControlChannel channel;
-    /** A client sends a request and waits for its reply; two ahead is plenty, and a flood waits in the socket. */
-    private final BlockingQueue<Incoming> incoming = new ArrayBlockingQueue<>(2);
+final class ClientConnection implements ControlOperations.Connection {
+    final ControlChannel channel;
+    final ControlOperations.Session session;
+    /** A request is being answered: the poller reads no more until it is. */
+    volatile boolean busy;
     private volatile boolean gone;
-    private final Thread reader;
 
-    ClientConnection(ControlChannel channel) {
+    ClientConnection(ControlChannel channel, ControlOperations.Session session) {
         this.channel = channel;
-        // a platform thread: it blocks in recvmsg, which would pin a virtual thread's carrier
-        this.reader = Thread.ofPlatform().name("jailhoused-reader").daemon(true).stackSize(256 * 1024)
-                .start(this::readFrames);
+        this.session = session;
     }
 
-    /**
-     * The handler is done with the connection: the reader ends too, whatever
-     * it was waiting for (shutting the socket down wakes its recvmsg), and
-     * what it took but nobody answered is closed.
-     */
-    @Override
-    public void close() {
+    /** The client hung up. */
+    void markGone() {
         gone = true;
-        channel.shutdown();
-        reader.interrupt();
-        try {
-            reader.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        for (Incoming left; (left = incoming.poll()) != null; ) {
-            if (left.frame() != null) {
-                left.frame().closeFds();
-            }
-        }
-    }
-
-    private void readFrames() {
-        try {
-            while (true) {
-                Incoming in;
-                try {
-                    ControlChannel.Frame frame = channel.read();
-                    if (frame == null) {
-                        break;
-                    }
-                    in = new Incoming(frame, null);
-                } catch (RefusedMessageException e) {
-                    in = new Incoming(null, e); // one packet refused; the next one is whole again
-                }
-                try {
-                    incoming.put(in);
-                } catch (InterruptedException e) {
-                    if (in.frame() != null) {
-                        in.frame().closeFds();
-                    }
-                    throw e;
-                }
-            }
-        } catch (IOException e) {
-            // dropped: the end as well
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            gone = true;
-            // Never blocks for long: the handler takes what is queued before it looks for the end
-            // (and when the handler is gone, close() does not wait for this).
-            if (!incoming.offer(Incoming.END)) {
-                try {
-                    incoming.put(Incoming.END);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-    }
-
-    /** The next request, a message to refuse, or {@link Incoming#END}. */
-    Incoming next() throws InterruptedException {
-        return incoming.take();
     }
 
     @Override
@@ -107,7 +37,7 @@ final class ClientConnection implements ControlOperations.Connection, AutoClosea
         return gone;
     }
 
-    /** Written by the thread that handles the request, ahead of its reply. */
+    /** Written by the thread that answers the request, ahead of its reply. */
     @Override
     public void progress(String line) {
         if (gone) {
@@ -117,7 +47,7 @@ final class ClientConnection implements ControlOperations.Connection, AutoClosea
         try {
             channel.write(ControlProtocol.JSON.writeValueAsBytes(frame));
         } catch (IOException e) {
-            // The client went away: its request is withdrawn when the reader sees the end.
+            // The client went away: the poller sees it and the request is withdrawn.
         }
     }
 }

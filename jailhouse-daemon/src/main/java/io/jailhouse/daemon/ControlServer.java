@@ -12,20 +12,20 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The control socket (SOCK_SEQPACKET, docs/protocol.md): accepts
- * connections, checks who is connecting, and answers each connection's
- * requests in order on a thread of its own, so that one slow or broken
- * client affects nobody else.
+ * connections, checks who is connecting and how many are open, and hands
+ * them to the {@link ConnectionPoller}, which answers each connection's
+ * requests in order, each on a thread of its own while it runs, so that
+ * one slow or broken client affects nobody else and an idle one costs no
+ * thread.
  */
 public final class ControlServer implements AutoCloseable {
     private final Path socket;
     private final UnixSocket server;
     private final DaemonLog log;
-    private final Set<ControlChannel> connections = ConcurrentHashMap.newKeySet();
+    private volatile ConnectionPoller poller;
     private volatile boolean closed;
 
     /** Connections open at once; one more is told why and closed. */
@@ -114,13 +114,21 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void acceptLoop(ControlOperations operations, PeerAuthorization authorization, Runnable onDisabled) {
+        ConnectionPoller poller;
+        try {
+            poller = new ConnectionPoller(operations, log, onDisabled);
+        } catch (NativeException e) {
+            log.error("cannot watch connections", e);
+            return;
+        }
+        this.poller = poller;
         while (!closed) {
             UnixSocket peer;
             try {
                 peer = server.accept();
             } catch (NativeException e) {
                 if (closed) {
-                    return;
+                    break;
                 }
                 // EMFILE and the like: the next accept may succeed; don't spin.
                 log.error("accept failed", e);
@@ -128,82 +136,29 @@ public final class ControlServer implements AutoCloseable {
                 continue;
             }
             ControlChannel channel = new ControlChannel(peer);
-            if (connections.size() >= maxConnections) {
-                try {
-                    // a new socket's buffer is empty: this send does not block the accept loop
-                    channel.write(encode(ControlOperations.error(Errno.EBUSY, "too many connections: "
-                            + maxConnections + " are open, the limit; try again when one closes")));
-                } catch (IOException e) {
-                    // gone already
+            String refusal = poller.open() >= maxConnections ? "too many connections: " + maxConnections
+                    + " are open, the limit; try again when one closes" : null;
+            Errno errno = Errno.EBUSY;
+            if (refusal == null) {
+                refusal = authorization.refusal(peer);
+                errno = Errno.EACCES;
+            }
+            if (refusal != null || closed) {
+                if (refusal != null) {
+                    try {
+                        // a new socket's buffer is empty: this send does not block the accept loop
+                        channel.write(encode(ControlOperations.error(errno, refusal)));
+                    } catch (IOException e) {
+                        // gone already
+                    }
+                    log.info("refused connection: " + refusal);
                 }
                 channel.close();
-                log.info("refused a connection: " + maxConnections + " are open");
                 continue;
             }
-            connections.add(channel);
-            if (closed) {
-                connections.remove(channel);
-                channel.close();
-                return;
-            }
-            // platform threads: a connection blocks in recvmsg and sendmsg, which would pin virtual threads
-            Thread.ofPlatform().name("jailhoused-connection").daemon(true).stackSize(256 * 1024)
-                    .start(() -> converse(channel, operations, authorization, onDisabled));
+            poller.add(new ClientConnection(channel, operations.session()));
         }
-    }
-
-    private void converse(ControlChannel channel, ControlOperations operations, PeerAuthorization authorization,
-            Runnable onDisabled) {
-        boolean disabled = false;
-        try (channel; ControlOperations.Session session = operations.session()) {
-            String refusal = authorization.refusal(channel.socket());
-            if (refusal != null) {
-                log.info("refused connection: " + refusal);
-                channel.write(encode(ControlOperations.error(Errno.EACCES, refusal)));
-                return;
-            }
-            try (ClientConnection connection = new ClientConnection(channel)) {
-                disabled = answer(connection, channel, session, operations);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (IOException e) {
-            if (!closed) {
-                log.info("connection dropped: " + e.getMessage());
-            }
-        } catch (Throwable t) {
-            // Even an Error (an OutOfMemoryError for one huge request) ends only this connection.
-            log.error("connection failed unexpectedly", t);
-        } finally {
-            connections.remove(channel);
-            if (disabled) {
-                onDisabled.run();
-            }
-        }
-    }
-
-    /** Answers the connection's requests in order; true if one of them disabled the hypervisor. */
-    private boolean answer(ClientConnection connection, ControlChannel channel, ControlOperations.Session session,
-            ControlOperations operations) throws IOException, InterruptedException {
-        while (!closed) {
-            ClientConnection.Incoming next = connection.next();
-            if (next.refused() != null) {
-                RefusedMessageException e = next.refused();
-                log.info("refused request: " + e.getMessage());
-                channel.write(encode(ControlOperations.error(e.errno(), "request refused: " + e.getMessage())));
-                continue;
-            }
-            if (next.frame() == null) {
-                return false;
-            }
-            ControlOperations.Reply reply = operations.handle(next.frame().body(), next.frame().fds(), session,
-                    connection);
-            channel.write(encode(reply), reply.fds());
-            if (reply.disabled()) {
-                return true;
-            }
-        }
-        return false;
+        poller.close();
     }
 
     private static byte[] encode(ControlOperations.Reply reply) throws IOException {
@@ -223,8 +178,9 @@ public final class ControlServer implements AutoCloseable {
             // not listening any more
         }
         server.closeQuietly();
-        for (ControlChannel c : connections) {
-            c.shutdown(); // their threads see the end and close their channels
+        ConnectionPoller p = poller;
+        if (p != null) {
+            p.close(); // idle connections close; those being answered close when answered
         }
         try {
             Files.deleteIfExists(socket);

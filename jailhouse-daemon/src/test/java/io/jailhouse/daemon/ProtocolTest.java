@@ -274,6 +274,47 @@ class ProtocolTest {
     }
 
     @Test
+    void fiveHundredIdleConnectionsCostNoThreadsAndOthersAreAnsweredAtOnce() throws Exception {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        int before = threads.getThreadCount();
+        java.util.List<RawConnection> idle = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 500; i++) {
+                idle.add(connect());
+            }
+            try (RawConnection c = connect()) {
+                long t0 = System.nanoTime();
+                assertThat(c.exchange("{\"version\":2,\"op\":\"cell.list\"}").get("ok").asBoolean()).isTrue();
+                assertThat((System.nanoTime() - t0) / 1_000_000).as("ms to answer beside 500 idle connections")
+                        .isLessThan(1000);
+            }
+            assertThat(threads.getThreadCount() - before).as("threads the idle connections cost").isLessThan(10);
+        } finally {
+            idle.forEach(RawConnection::close);
+        }
+    }
+
+    @Test
+    void largeRequestsBeyondTheBudgetAreRefusedWhileOthersAreAnswered() throws Exception {
+        String pad = "x".repeat(20 << 20);
+        // a large request that waits (a console read) holds its 20 MiB in flight for a while
+        String waiting = "{\"version\":2,\"op\":\"console.read\",\"position\":1000000,\"wait_ms\":5000,\"pad\":\""
+                + pad + "\"}";
+        try (RawConnection first = connect(); RawConnection second = connect(); RawConnection small = connect()) {
+            first.sendFrame(waiting);
+            long deadline = System.nanoTime() + 4_000_000_000L;
+            JsonNode r;
+            String bigPing = "{\"version\":2,\"op\":\"ping\",\"pad\":\"" + pad + "\"}";
+            do { // a large ping is answered at once until the first is being answered
+                r = second.exchange(bigPing);
+            } while (r.get("ok").asBoolean() && System.nanoTime() < deadline);
+            assertError(r, "EAGAIN", "MiB of requests", "try again");
+            assertThat(small.exchange(PING).get("ok").asBoolean()).as("small requests go on").isTrue();
+            assertThat(first.reply().get("ok").asBoolean()).isTrue();
+        }
+    }
+
+    @Test
     void connectionsBeyondTheLimitAreToldWhyAndTheOthersAreServed(@TempDir Path other) throws Exception {
         DaemonLog log = new DaemonLog(new java.io.PrintWriter(new java.io.StringWriter()));
         ControlServer server = ControlServer.bind(other.resolve("c.sock"), log, 2);
