@@ -106,14 +106,8 @@ public final class ControlClient implements Closeable {
             throw new ControlException(Errno.EMSGSIZE, "request of " + body.length
                     + " bytes exceeds the protocol's limit of " + ControlProtocol.MAX_MESSAGE_BYTES + " bytes");
         }
-        ControlChannel.Frame frame = exchange(body, fds);
-        JsonNode reply;
-        try {
-            reply = parse(frame);
-        } catch (IOException e) {
-            frame.closeFds();
-            throw e;
-        }
+        Parsed frame = exchange(body, fds);
+        JsonNode reply = frame.body();
         if (!reply.path("ok").isBoolean()) {
             frame.closeFds();
             throw new IOException("malformed reply from the daemon");
@@ -132,8 +126,15 @@ public final class ControlClient implements Closeable {
         return new Reply((ObjectNode) reply, frame.fds());
     }
 
+    /** A message from the daemon, parsed once, and the descriptors that came with it. */
+    private record Parsed(JsonNode body, int[] fds) {
+        void closeFds() {
+            new ControlChannel.Frame(new byte[0], fds).closeFds();
+        }
+    }
+
     /** Writes the request and reads messages until the reply, handing progress lines to the listener. */
-    private ControlChannel.Frame exchange(byte[] body, int[] fds) throws IOException {
+    private Parsed exchange(byte[] body, int[] fds) throws IOException {
         channel.write(body, fds);
         long deadline = timeout.isZero() ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
         while (true) {
@@ -156,7 +157,7 @@ public final class ControlClient implements Closeable {
             }
             JsonNode line = n.get("progress");
             if (line == null || n.has("ok")) {
-                return frame;
+                return new Parsed(n, frame.fds());
             }
             frame.closeFds();
             if (progress != null && line.isTextual()) {
