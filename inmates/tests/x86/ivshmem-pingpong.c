@@ -21,6 +21,8 @@
  *   target=N        the other peer's ID (default 2 if our ID is 1, else 1)
  *   rounds=N        ping only (default 1000)
  *   irq_base=N      first interrupt vector (default 32)
+ *   toggles=N       before "ready", clear and set INT_CONTROL N times
+ *                   (a guest re-programming its interrupts in a loop)
  *
  * Without an ivshmem device: "pingpong: no ivshmem device" and halt.
  *
@@ -134,6 +136,8 @@ void inmate_main(void)
 	char buf[8];
 	const char *role;
 	long long rounds;
+	long toggles, n;
+	u64 t0;
 	u32 id, target;
 	int bdf;
 
@@ -158,6 +162,16 @@ void inmate_main(void)
 	target = cmdline_parse_int("target", id == 1 ? 2 : 1);
 	doorbell = target << DOORBELL_PEER_SHIFT | PING_VECTOR;
 
+	toggles = cmdline_parse_int("toggles", 0);
+	if (toggles > 0) {
+		t0 = pm_timer_read();
+		for (n = 0; n < toggles; n++) {
+			mmio_write32(regs + REG_INT_CONTROL, 1);
+			mmio_write32(regs + REG_INT_CONTROL, 0);
+		}
+		printk("pingpong: INT_CONTROL toggled %ld times in %ld us\n",
+		       toggles, (long)((pm_timer_read() - t0) / 1000));
+	}
 	mmio_write32(regs + REG_INT_CONTROL, 1);
 	mmio_write32(regs + REG_STATE, 1);
 	printk("pingpong: peer %d ready (%s)\n", id, is_ping ? "ping" : "pong");

@@ -24,7 +24,8 @@ import java.nio.ByteOrder;
  * 0x2000  CPU slots, 128 bytes each, in the cell's CPU order:
  *         u32 CPU number, u32 status (parked, running, failed), then 12 u64 counters (spec 3 order)
  * ...     console ring: what the cell's UARTs wrote (SharedByteRing of 64 KiB)
- * ...     report ring: lines for the hypervisor console (FATAL reports, debug-console output; 16 KiB)
+ * ...     report ring: the cell process's own lines for the hypervisor console (FATAL reports; 16 KiB)
+ * ...     debug-console ring: the guest's debug-console hypercall output (16 KiB)
  * </pre>
  * The counters are plain per-CPU fields written by the CPU's exit loop and
  * read racily by the supervisor, as upstream's statistics are.
@@ -32,11 +33,12 @@ import java.nio.ByteOrder;
 public final class CellPages implements AutoCloseable {
     public static final int PAGE = 4096;
     public static final int MAGIC = 0x7063484a; // "JHcp"
-    public static final int REVISION = 1;
+    public static final int REVISION = 2;
     public static final int COUNTERS = 12;
     public static final int SLOT_BYTES = 128;
     public static final int CONSOLE_CAPACITY = 64 * 1024;
     public static final int REPORT_CAPACITY = 16 * 1024;
+    public static final int DEBUG_CONSOLE_CAPACITY = 16 * 1024;
     /** CPUs a cell can have here (the CPU set of a config is at most 4096 bits, 128 slots a page). */
     public static final int MAX_CPUS = 4096;
 
@@ -63,6 +65,7 @@ public final class CellPages implements AutoCloseable {
     private final int cpus;
     private final SharedByteRing console;
     private final SharedByteRing report;
+    private final SharedByteRing debugConsole;
 
     private CellPages(MemoryMapping mapping, int cpus, boolean format) {
         this.mapping = mapping;
@@ -72,8 +75,11 @@ public final class CellPages implements AutoCloseable {
         MemorySegment c = memory.asSlice(consoleAt, SharedByteRing.bytesFor(CONSOLE_CAPACITY));
         MemorySegment r = memory.asSlice(consoleAt + SharedByteRing.bytesFor(CONSOLE_CAPACITY),
                 SharedByteRing.bytesFor(REPORT_CAPACITY));
+        MemorySegment d = memory.asSlice(consoleAt + SharedByteRing.bytesFor(CONSOLE_CAPACITY)
+                + SharedByteRing.bytesFor(REPORT_CAPACITY), SharedByteRing.bytesFor(DEBUG_CONSOLE_CAPACITY));
         this.console = format ? SharedByteRing.format(c) : SharedByteRing.open(c);
         this.report = format ? SharedByteRing.format(r) : SharedByteRing.open(r);
+        this.debugConsole = format ? SharedByteRing.format(d) : SharedByteRing.open(d);
     }
 
     private static long consoleOffset(int cpus) {
@@ -83,7 +89,7 @@ public final class CellPages implements AutoCloseable {
     /** Bytes the pages of a cell with {@code cpus} CPUs take. */
     public static long size(int cpus) {
         return consoleOffset(cpus) + roundUp(SharedByteRing.bytesFor(CONSOLE_CAPACITY)
-                + SharedByteRing.bytesFor(REPORT_CAPACITY));
+                + SharedByteRing.bytesFor(REPORT_CAPACITY) + SharedByteRing.bytesFor(DEBUG_CONSOLE_CAPACITY));
     }
 
     private static long roundUp(long n) {
@@ -226,8 +232,14 @@ public final class CellPages implements AutoCloseable {
         return console;
     }
 
+    /** The cell process's own lines (its words, never the guest's bytes: a FATAL line here is one). */
     public SharedByteRing report() {
         return report;
+    }
+
+    /** What the guest wrote with the debug-console hypercall: its bytes, whatever they say. */
+    public SharedByteRing debugConsole() {
+        return debugConsole;
     }
 
     public boolean isOpen() {

@@ -9,7 +9,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jailhouse cell console { ID | [--name] NAME } [-f]}: what the cell's
+ * {@code jailhouse cell console { ID | [--name] NAME } [-f] [--raw]}: what the cell's
  * inmate wrote to its console UART. With {@code -f} it ends when the cell is
  * destroyed or the hypervisor disabled.
  */
@@ -25,6 +25,9 @@ final class CellConsoleCommand extends DaemonCommand {
     @Option(names = {"-f", "--follow"}, description = "keep printing new output")
     boolean follow;
 
+    @Option(names = "--raw", description = "print control characters as they are, even on a terminal")
+    boolean raw;
+
     @Override
     int run() throws CommandFailure {
         CellRef ref = cell.ref();
@@ -34,7 +37,7 @@ final class CellConsoleCommand extends DaemonCommand {
         } catch (DaemonUnavailableException e) {
             throw CommandFailure.of(OPERATION, Errno.EINVAL, e.getMessage());
         }
-        return ConsoleCommand.print(client, OPERATION, follow, (p, max, wait) -> client.readCellConsole(ref, p, max, wait),
+        return ConsoleCommand.print(client, OPERATION, follow, raw, (p, max, wait) -> client.readCellConsole(ref, p, max, wait),
                 this);
     }
 }

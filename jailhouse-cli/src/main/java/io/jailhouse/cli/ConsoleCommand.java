@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jailhouse console [-f | --follow]}: the hypervisor console. Not
+ * {@code jailhouse console [-f | --follow] [--raw]}: the hypervisor console. Not
  * enabled is EAGAIN, as upstream's non-blocking read of /dev/jailhouse.
  */
 @Command(name = "console", mixinStandardHelpOptions = true,
@@ -21,6 +21,9 @@ final class ConsoleCommand extends DaemonCommand {
     @Option(names = {"-f", "--follow"}, description = "keep printing new output")
     boolean follow;
 
+    @Option(names = "--raw", description = "print control characters as they are, even on a terminal")
+    boolean raw;
+
     @Override
     int run() throws CommandFailure {
         ControlClient client;
@@ -29,7 +32,7 @@ final class ConsoleCommand extends DaemonCommand {
         } catch (DaemonUnavailableException e) {
             throw CommandFailure.of(OPERATION, Errno.EAGAIN, e.getMessage());
         }
-        return print(client, OPERATION, follow, (p, max, wait) -> client.readConsole(p, max, wait), this);
+        return print(client, OPERATION, follow, raw, (p, max, wait) -> client.readConsole(p, max, wait), this);
     }
 
     /**
@@ -37,9 +40,10 @@ final class ConsoleCommand extends DaemonCommand {
      * anything was printed is an error; once following, the console going
      * away (daemon disabled, cell destroyed) ends the command normally.
      */
-    static int print(ControlClient client, String operation, boolean follow, ConsoleFollower.Source source,
-            DaemonCommand command) throws CommandFailure {
-        ConsoleFollower follower = new ConsoleFollower(source, command.out(), command.err());
+    static int print(ControlClient client, String operation, boolean follow, boolean raw,
+            ConsoleFollower.Source source, DaemonCommand command) throws CommandFailure {
+        ConsoleFollower follower = new ConsoleFollower(source, command.out(), command.err(),
+                !raw && command.writesToTerminal());
         try (client) {
             try {
                 follower.printHeld();

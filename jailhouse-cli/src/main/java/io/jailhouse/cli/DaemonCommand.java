@@ -55,6 +55,11 @@ abstract class DaemonCommand implements Callable<Integer> {
         return spec.commandLine().getErr();
     }
 
+    /** Whether {@link #out} is a terminal, where guest bytes are shown escaped. */
+    boolean writesToTerminal() {
+        return Main.of(spec).writesToTerminal();
+    }
+
     RunDirectory runDirectory() {
         return Main.of(spec).runDirectory();
     }

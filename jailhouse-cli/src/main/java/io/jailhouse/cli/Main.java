@@ -25,6 +25,8 @@ public final class Main implements Runnable {
     private final RunDirectory runDirectory;
     private final DaemonProcess daemonProcess;
     private final HypervisorFactory hypervisorFactory;
+    /** Whether commands write to this process's standard output (not to a writer a test or an embedder set). */
+    private boolean processOutput;
 
     /** The command as users run it: run directory from the environment, daemons in new JVMs, on KVM. */
     public Main() {
@@ -63,7 +65,14 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        Main main = new Main();
+        main.processOutput = true;
+        System.exit(commandLine(main).execute(args));
+    }
+
+    /** Whether the command's output goes to a terminal (asked only by the commands that care). */
+    boolean writesToTerminal() {
+        return processOutput && io.jailhouse.sys.Libc.isatty(1);
     }
 
     /** Runs the command line and returns the exit status (also used by tests). */

@@ -17,6 +17,14 @@ public interface ConsoleLog {
     /** Reads from {@code position} (0 = everything still held) up to {@code max} bytes, without waiting. */
     ConsoleChunk read(long position, int max);
 
+    /**
+     * Reads from the oldest byte held. The hypervisor console adds the FATAL
+     * lines it no longer holds ({@link ConsoleChunk#kept}).
+     */
+    default ConsoleChunk readHeld(int max) {
+        return read(head(), max);
+    }
+
     /** As {@link #read}, but waits up to {@code timeoutMillis} for a byte past {@code position}. */
     ConsoleChunk await(long position, int max, long timeoutMillis) throws InterruptedException;
 }

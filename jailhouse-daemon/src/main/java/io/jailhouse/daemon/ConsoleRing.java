@@ -16,7 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class ConsoleRing implements ConsoleLog {
     /** Upstream's hypervisor console holds 2048 bytes; cells' UART logs get more room. */
-    public static final int HYPERVISOR_CAPACITY = 2048;
+    public static final int HYPERVISOR_CAPACITY = HypervisorConsole.CAPACITY;
 
     private final byte[] buffer;
     private final ReentrantLock lock = new ReentrantLock();

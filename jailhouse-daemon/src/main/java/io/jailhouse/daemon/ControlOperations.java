@@ -319,8 +319,15 @@ final class ControlOperations {
                 ControlProtocol.MAX_CONSOLE_READ);
         long wait = Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
         // A negative position means "from the oldest byte still held", which is not a loss.
-        long from = position < 0 ? ring.head() : position;
-        ConsoleChunk chunk = wait > 0 ? ring.await(from, max, wait) : ring.read(from, max);
+        ConsoleChunk chunk;
+        if (position < 0) {
+            chunk = ring.readHeld(max);
+            if (chunk.data().length == 0 && chunk.kept().length == 0 && wait > 0) {
+                chunk = ring.await(chunk.next(), max, wait);
+            }
+        } else {
+            chunk = wait > 0 ? ring.await(position, max, wait) : ring.read(position, max);
+        }
         return ok(ControlMessages.chunk(chunk));
     }
 

@@ -102,7 +102,7 @@ public final class KvmHypervisor implements Hypervisor {
     private final ReservedMemory memory;
     private final int hostCpus;
     private final int memorySlots;
-    private final SharedConsoleLog console;
+    private final HypervisorConsole console;
     private final MemoryMapping consoleMapping;
     private final ConcurrentSkipListMap<Integer, Cell> cells = new ConcurrentSkipListMap<>();
     /** A cell process started ahead of need, so that a create does not wait for a JVM to start. */
@@ -130,11 +130,22 @@ public final class KvmHypervisor implements Hypervisor {
         this.hostCpus = hostCpus;
         this.memorySlots = memorySlots;
         this.consoleMapping = consoleMapping;
-        this.console = new SharedConsoleLog(keepConsole ? openOrFormat(consoleMapping.segment())
-                : io.jailhouse.boundary.SharedByteRing.format(consoleMapping.segment()));
+        this.console = new HypervisorConsole(consoleMapping.segment(), keepConsole);
         this.cpusets = cpusets;
         this.links = new IvshmemLinks(memory);
-        this.consolePump = new ConsolePump(cells.values(), this::printBytes);
+        this.consolePump = new ConsolePump(cells.values(), new ConsolePump.Sink() {
+            @Override
+            public void report(byte[] data, int offset, int length, String cell) {
+                console.writeReport(data, offset, length, cell);
+                echo(data, offset, length);
+            }
+
+            @Override
+            public void guest(byte[] data, int offset, int length) {
+                console.writeGuest(data, offset, length);
+                echo(data, offset, length);
+            }
+        });
         this.watch = new CellWatch(this::processEnded);
         this.spare = new SpareProcess(settings.launch(), settings.stateDirectory(), this::print);
     }
@@ -257,15 +268,6 @@ public final class KvmHypervisor implements Hypervisor {
         }
     }
 
-    /** The console ring an earlier supervisor left (its history goes on), or a new one if it is unreadable. */
-    private static io.jailhouse.boundary.SharedByteRing openOrFormat(MemorySegment memory) {
-        try {
-            return io.jailhouse.boundary.SharedByteRing.open(memory);
-        } catch (IllegalArgumentException e) {
-            return io.jailhouse.boundary.SharedByteRing.format(memory);
-        }
-    }
-
     private static KvmDevice openKvm() throws HypervisorException {
         try {
             return KvmDevice.open();
@@ -277,7 +279,7 @@ public final class KvmHypervisor implements Hypervisor {
 
     /** The hypervisor console's file: a ring in the run directory, so its history outlives this process. */
     private static MemoryMapping mapConsole(Path file) throws NativeException {
-        long size = io.jailhouse.boundary.SharedByteRing.bytesFor(ConsoleRing.HYPERVISOR_CAPACITY);
+        long size = HypervisorConsole.fileBytes();
         int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0600);
         try {
             Libc.ftruncate(fd, size);
@@ -310,8 +312,8 @@ public final class KvmHypervisor implements Hypervisor {
         return settings.partitioning();
     }
 
-    private void printBytes(byte[] b, int offset, int length) {
-        console.write(b, offset, length);
+    /** The daemon's log (its standard output) gets what the hypervisor console gets. */
+    private static void echo(byte[] b, int offset, int length) {
         System.out.write(b, offset, length);
         System.out.flush();
     }
@@ -830,6 +832,7 @@ public final class KvmHypervisor implements Hypervisor {
             destroyProcess(cell.name(), p);
         }
         consolePump.drain(cell); // its last reports
+        consolePump.forget(cell);
         for (PciDevice d : cell.config().pciDevices()) {
             if (d.isIvshmem()) {
                 links.leave(d.bdf(), d.shmemDevId(), cell.name());
@@ -1142,6 +1145,12 @@ public final class KvmHypervisor implements Hypervisor {
             public io.jailhouse.protocol.ConsoleChunk read(long position, int max) {
                 consolePump.drainAll();
                 return console.read(position, max);
+            }
+
+            @Override
+            public io.jailhouse.protocol.ConsoleChunk readHeld(int max) {
+                consolePump.drainAll();
+                return console.readHeld(max);
             }
 
             @Override

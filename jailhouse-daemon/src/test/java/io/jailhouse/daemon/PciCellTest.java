@@ -74,6 +74,31 @@ class PciCellTest extends KvmCellTestBase {
         assertThat(mmioExits("ivshmem-demo-2") - mmio2).as("MMIO exits of peer 2 while ringing").isLessThanOrEqualTo(1);
     }
 
+    /**
+     * A guest that toggles INT_CONTROL thousands of times spends the cell's
+     * wiring budget: the console says so (once), the ioctls stop, and its
+     * doorbells still arrive, through the hypervisor's path.
+     */
+    @Test
+    void aGuestReprogrammingItsInterruptsInALoopIsDeferredAndItsDoorbellsStillArrive() throws Exception {
+        hv.createCell(bundledCell("ivshmem-demo"));
+        hv.createCell(bundledCell("ivshmem-demo-2"));
+        Path bin = Path.of("..", "inmates", "tests", "x86", "ivshmem-pingpong.bin");
+        for (String[] c : new String[][] {{"ivshmem-demo-2", "role=pong target=1 toggles=3000"},
+            {"ivshmem-demo", "role=ping target=2 rounds=50"}}) {
+            hv.loadCell(CellRef.parse(c[0]), List.of(new LoadImage(bin.toString(), Files.readAllBytes(bin), 0xf0000),
+                    new LoadImage("string", (c[1] + "\0").getBytes(StandardCharsets.ISO_8859_1), 0xf1000)));
+            hv.startCell(CellRef.parse(c[0]));
+        }
+        assertThat(awaitConsole("ivshmem-demo-2", "pingpong: peer 2 ready")).contains("INT_CONTROL toggled 3000 times");
+        assertThat(awaitConsole("ivshmem-demo", "pingpong: done")).contains("pingpong: 50 rounds");
+        String said = hv.console().readHeld(1 << 16).text();
+        // 6000 changes of INT_CONTROL: a line per vector when its wiring is deferred, again only after the
+        // budget let one wiring through (one a second at most), never a line per change
+        long told = said.lines().filter(l -> l.contains("re-programmed more than 16 times a second")).count();
+        assertThat(told).isBetween(1L, 20L);
+    }
+
     void awaitFailed(String cell) throws Exception {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (hv.cell(CellRef.parse(cell)).state() != CellState.FAILED) {

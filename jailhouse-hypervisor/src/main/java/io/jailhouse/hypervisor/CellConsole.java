@@ -1,20 +1,27 @@
 package io.jailhouse.hypervisor;
 
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The cell process's console thread: every millisecond it moves what the
  * cell's UARTs and debug-console hypercalls wrote into vCPU-side rings
  * (which the exit loop fills without a lock) into the shared pages: UART
- * output into the cell's console ring, hypercall output into the report
- * ring, which the supervisor copies to the hypervisor console.
+ * output into the cell's console ring, debug-console output into the
+ * debug-console ring and the hypervisor's lines about hypercalls into the
+ * report ring; the supervisor copies both to the hypervisor console.
  */
 final class CellConsole {
     private static final long INTERVAL_NANOS = 1_000_000;
 
     private final CellMachine cell;
     private final Thread thread;
+    private static final long ANNOUNCE_NANOS = 1_000_000_000L;
+
     private final byte[] buffer = new byte[4096];
+    /** Per CPU, the unreported unknown hypercalls already announced. */
+    private long[] announced = new long[0];
+    private long announcedAt = System.nanoTime();
     private volatile boolean stopped;
 
     CellConsole(CellMachine cell) {
@@ -40,8 +47,33 @@ final class CellConsole {
             cell.pages().console().write(buffer, 0, n);
         }
         for (Vcpu v : cell.vcpus()) {
-            while ((n = v.hypercallOutput().drain(buffer)) > 0) {
-                cell.reportBytes(buffer, 0, n); // the debug-console hypercall goes to the hypervisor console
+            while ((n = v.debugOutput().drain(buffer)) > 0) {
+                cell.debugConsoleBytes(buffer, 0, n); // the guest's bytes: the supervisor budgets them
+            }
+            while ((n = v.hypercallLines().drain(buffer)) > 0) {
+                cell.reportBytes(buffer, 0, n); // the hypervisor's words
+            }
+        }
+        announceUnreported();
+    }
+
+    /** At most once a second: how many unknown hypercalls each CPU made beyond its line budget. */
+    private void announceUnreported() {
+        long now = System.nanoTime();
+        if (now - announcedAt < ANNOUNCE_NANOS && !stopped) {
+            return;
+        }
+        announcedAt = now;
+        List<Vcpu> vcpus = cell.vcpus();
+        if (announced.length != vcpus.size()) {
+            announced = java.util.Arrays.copyOf(announced, vcpus.size()); // the CPUs are made after this thread
+        }
+        for (int i = 0; i < vcpus.size(); i++) {
+            long u = vcpus.get(i).unreportedHypercalls();
+            if (u > announced[i]) {
+                cell.report("CPU " + vcpus.get(i).cpu() + ": " + (u - announced[i])
+                        + " more unknown hypercalls not reported\n");
+                announced[i] = u;
             }
         }
     }

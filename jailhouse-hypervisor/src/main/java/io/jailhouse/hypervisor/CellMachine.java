@@ -738,11 +738,16 @@ public final class CellMachine {
         }
     }
 
-    /** Appends raw bytes (debug-console output) to the report ring. */
+    /** Appends lines the hypervisor wrote without allocating (about hypercalls) to the report ring. */
     void reportBytes(byte[] b, int offset, int length) {
         synchronized (reportLock) {
             pages.report().write(b, offset, length);
         }
+    }
+
+    /** Appends the guest's debug-console bytes to their own ring (only the console thread writes it). */
+    void debugConsoleBytes(byte[] b, int offset, int length) {
+        pages.debugConsole().write(b, offset, length);
     }
 
     /** A CPU failed; when all have, the cell is FAILED (spec 8). */
@@ -781,10 +786,5 @@ public final class CellMachine {
             }
         }
         return false;
-    }
-
-    /** For tests: ioeventfds wired, and vectors the kernel delivers. */
-    int[] wiring() {
-        return doorbells == null ? new int[2] : new int[] {doorbells.wiredDoorbells(), doorbells.wiredVectors()};
     }
 }

@@ -26,10 +26,23 @@ import java.util.function.Consumer;
  * <p>Called on this cell's vCPU threads and on its channel thread; one
  * monitor serializes the wiring (rare: drivers program MSI-X and
  * INT_CONTROL at start-up), never the doorbells themselves.
+ *
+ * <p>A guest can re-program as fast as it can exit (an MSI-X mask bit or
+ * INT_CONTROL toggled in a loop). Wiring a vector costs ioctls, so it has a
+ * budget per cell: {@value #REWIRE_BURST} at once, then
+ * {@value #REWIRES_PER_SECOND} a second. Beyond it a vector that becomes
+ * deliverable stays with the watch (the Java path, which applies the same
+ * rules) until it is next programmed within the budget: delivery stays
+ * right, only the shortcut waits. What the wiring reports (failures, such as
+ * two devices decoding their doorbell at one address) is budgeted too.
  */
 final class KernelDoorbells implements DoorbellRouting {
     /** GSIs for MSI routes start above the IOAPIC's pins, whose default routes are kept. */
     static final int FIRST_GSI = KvmVm.IOAPIC_PINS;
+    static final int REWIRE_BURST = 64;
+    static final int REWIRES_PER_SECOND = 16;
+    static final int LINE_BURST = 10;
+    static final int LINES_PER_SECOND = 1;
 
     /** One of this cell's vectors: its GSI and what the route says now. */
     private static final class Route {
@@ -37,6 +50,8 @@ final class KernelDoorbells implements DoorbellRouting {
         boolean wired;
         long address;
         int data;
+        /** Whether the console was told that this vector waits for the wiring budget. */
+        boolean deferralTold;
 
         Route(int gsi) {
             this.gsi = gsi;
@@ -50,7 +65,10 @@ final class KernelDoorbells implements DoorbellRouting {
     private final Map<IvshmemDevice, Route[]> routes = new HashMap<>();
     private final Map<IvshmemDevice, Long> doorbell = new HashMap<>();
     private int nextGsi = FIRST_GSI;
-    private int wiredDoorbells;
+    private final io.jailhouse.boundary.MessageBudget rewires =
+            new io.jailhouse.boundary.MessageBudget(REWIRE_BURST, REWIRES_PER_SECOND);
+    private final io.jailhouse.boundary.MessageBudget lines =
+            new io.jailhouse.boundary.MessageBudget(LINE_BURST, LINES_PER_SECOND);
 
     /** @param report where failures to wire go (the hypervisor console): the Java path still delivers */
     KernelDoorbells(KvmVm vm, DoorbellWatch watch, Consumer<String> report) {
@@ -89,22 +107,6 @@ final class KernelDoorbells implements DoorbellRouting {
         }
     }
 
-    /** ioeventfds wired now (for tests and statistics). */
-    synchronized int wiredDoorbells() {
-        return wiredDoorbells;
-    }
-
-    /** This cell's vectors whose slots the kernel delivers now. */
-    synchronized int wiredVectors() {
-        int n = 0;
-        for (Route[] rs : routes.values()) {
-            for (Route r : rs) {
-                n += r.wired ? 1 : 0;
-            }
-        }
-        return n;
-    }
-
     @Override
     public synchronized void update(IvshmemDevice target, int vector, boolean wired, long msiAddress, int msiData) {
         DoorbellSlots s = slots.get(target);
@@ -116,8 +118,24 @@ final class KernelDoorbells implements DoorbellRouting {
         int fd = s.fd(target.peerId(), vector);
         try {
             if (wired) {
+                if (r.wired && r.address == msiAddress && r.data == msiData) {
+                    return; // the route the kernel has already
+                }
                 r.address = msiAddress;
                 r.data = msiData;
+                if (!rewires.tryTake(1, System.nanoTime())) {
+                    if (r.wired) {
+                        unbind(target, s, vector, r); // a stale route must not deliver; the watch takes over
+                    }
+                    if (!r.deferralTold) {
+                        r.deferralTold = true;
+                        say(target + ": vector " + vector + " re-programmed more than "
+                                + REWIRES_PER_SECOND + " times a second; its doorbells take the hypervisor's path"
+                                + " until it is next programmed");
+                    }
+                    return;
+                }
+                r.deferralTold = false;
                 commitRoutes();
                 if (!r.wired) {
                     watch.unwatch(fd);
@@ -133,8 +151,7 @@ final class KernelDoorbells implements DoorbellRouting {
         } catch (NativeException e) {
             // The watch delivers through the Java path: the wiring is only an acceleration.
             watch.watch(fd, target, vector);
-            report.accept("ivshmem " + target + ": in-kernel doorbell for vector " + vector + " not wired: "
-                    + e.getMessage() + "\n");
+            say(target + ": in-kernel doorbell for vector " + vector + " not wired: " + e.getMessage());
         }
     }
 
@@ -143,8 +160,7 @@ final class KernelDoorbells implements DoorbellRouting {
         try {
             vm.irqfd(fd, r.gsi, KvmVm.IRQFD_DEASSIGN);
         } catch (NativeException e) {
-            report.accept("ivshmem " + target + ": in-kernel doorbell for vector " + vector + " not unwired: "
-                    + e.getMessage() + "\n");
+            say(target + ": in-kernel doorbell for vector " + vector + " not unwired: " + e.getMessage());
         }
         r.wired = false;
         watch.watch(fd, target, vector);
@@ -172,12 +188,19 @@ final class KernelDoorbells implements DoorbellRouting {
                 try {
                     vm.ioeventfd(address, 4, s.fd(t, v), KvmVm.IOEVENTFD_DATAMATCH | (on ? 0 : KvmVm.IOEVENTFD_DEASSIGN),
                             (long) t << 16 | v);
-                    wiredDoorbells += on ? 1 : -1;
                 } catch (NativeException e) {
-                    report.accept("ivshmem " + sender + ": doorbell to peer " + t + " vector " + v
-                            + (on ? " not wired: " : " not unwired: ") + e.getMessage() + "\n");
+                    say(sender + ": doorbell to peer " + t + " vector " + v
+                            + (on ? " not wired: " : " not unwired: ") + e.getMessage());
                 }
             }
+        }
+    }
+
+    /** A line for the hypervisor console, within the line budget; the next line says how many were left out. */
+    private void say(String line) {
+        if (lines.tryTake(1, System.nanoTime())) {
+            long left = lines.takeDropped();
+            report.accept(line + (left > 0 ? " (" + left + " more wiring messages not reported)" : "") + "\n");
         }
     }
 

@@ -60,8 +60,11 @@ final class Vcpu implements Runnable {
     /** Read by the exit loop before each KVM_RUN. */
     private volatile boolean stopRequested;
 
-    /** What this CPU prints through the debug-console hypercall, for the console thread. */
-    private final SpscByteRing hypercallOutput = new SpscByteRing(4096);
+    /** What this CPU's guest prints through the debug-console hypercall, for the console thread. */
+    private final SpscByteRing debugOutput = new SpscByteRing(4096);
+    /** What the hypervisor says about this CPU's hypercalls ("Unknown hypercall"), for the console thread. */
+    private final SpscByteRing hypercallLines = new SpscByteRing(2048);
+    private final VcpuHypercalls hypercalls;
 
     Vcpu(CellMachine cell, int index, int cpu, int hostCpu, KvmVcpu vcpu, PioBus pio, MmioBus mmio,
             MmioWindowTable windows, byte[] lapicAtReset) {
@@ -71,7 +74,8 @@ final class Vcpu implements Runnable {
         this.hostCpu = hostCpu;
         this.vcpu = vcpu;
         this.kvmRun = vcpu.kvmRun();
-        this.dispatch = new ExitDispatch(pio, mmio, windows, new VcpuHypercalls(cell, this, vcpu, hypercallOutput),
+        this.hypercalls = new VcpuHypercalls(cell, this, vcpu, debugOutput, hypercallLines);
+        this.dispatch = new ExitDispatch(pio, mmio, windows, hypercalls,
                 this::completeInstruction, cell.pages().counters(index));
         this.lapicAtReset = lapicAtReset;
         this.thread = Thread.ofPlatform().daemon().name("cell-" + cell.name() + "-cpu" + cpu).unstarted(this);
@@ -294,8 +298,17 @@ final class Vcpu implements Runnable {
         return dispatch.counter(index);
     }
 
-    SpscByteRing hypercallOutput() {
-        return hypercallOutput;
+    SpscByteRing debugOutput() {
+        return debugOutput;
+    }
+
+    SpscByteRing hypercallLines() {
+        return hypercallLines;
+    }
+
+    /** Unknown hypercalls of this CPU the rate limit left unreported, ever. */
+    long unreportedHypercalls() {
+        return hypercalls.unreported();
     }
 
     /** Closes the KVM vCPU; the thread must have exited. */

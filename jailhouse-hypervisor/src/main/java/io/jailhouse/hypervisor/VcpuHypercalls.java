@@ -1,5 +1,6 @@
 package io.jailhouse.hypervisor;
 
+import io.jailhouse.boundary.MessageBudget;
 import io.jailhouse.config.CellConfig;
 import io.jailhouse.hypervisor.device.SpscByteRing;
 import io.jailhouse.sys.KvmVcpu;
@@ -12,19 +13,31 @@ import io.jailhouse.sys.X86Segment;
  * the code in EAX written with OUT, arguments in RDI and RSI (from the
  * kvm_run sync-regs area), the result read back with IN. Called by the
  * CPU's exit dispatch on its own thread; allocates nothing (debug-console
- * output and "unknown hypercall" lines go to a preallocated ring).
+ * output and "unknown hypercall" lines go to preallocated rings).
+ *
+ * <p>A guest can make unknown hypercalls as fast as it can exit: after a
+ * burst of {@value #LINE_BURST} lines, at most one a second is written;
+ * the console thread says how many went unreported ({@link #unreported}).
  */
 final class VcpuHypercalls implements ExitDispatch.Hypercalls {
+    static final int LINE_BURST = 10;
+    static final int LINES_PER_SECOND = 1;
+
     private final CellMachine cell;
     private final Vcpu self;
     private final KvmVcpu vcpu;
-    private final SpscByteRing hypercallOutput;
+    private final SpscByteRing debugOutput;
+    private final SpscByteRing lines;
+    private final MessageBudget lineBudget = new MessageBudget(LINE_BURST, LINES_PER_SECOND);
+    /** Unknown hypercalls left unreported so far; written by this CPU's thread only. */
+    private volatile long unreported;
 
-    VcpuHypercalls(CellMachine cell, Vcpu self, KvmVcpu vcpu, SpscByteRing hypercallOutput) {
+    VcpuHypercalls(CellMachine cell, Vcpu self, KvmVcpu vcpu, SpscByteRing debugOutput, SpscByteRing lines) {
         this.cell = cell;
         this.self = self;
         this.vcpu = vcpu;
-        this.hypercallOutput = hypercallOutput;
+        this.debugOutput = debugOutput;
+        this.lines = lines;
     }
 
     /**
@@ -77,20 +90,33 @@ final class VcpuHypercalls implements ExitDispatch.Hypercalls {
                 if (!cell.config().hasFlag(CellConfig.VIRTUAL_CONSOLE_PERMITTED)) {
                     return -Hypercall.EPERM;
                 }
-                hypercallOutput.put((byte) arg1);
+                debugOutput.put((byte) arg1);
                 return 0;
             }
             default -> {
-                // "CPU %d: Unknown hypercall %ld, RIP: 0x%016llx", written without allocating
-                Hypercall.putText(hypercallOutput, "CPU ");
-                Hypercall.putDecimal(hypercallOutput, self.cpu());
-                Hypercall.putText(hypercallOutput, ": Unknown hypercall ");
-                Hypercall.putDecimal(hypercallOutput, code);
-                Hypercall.putText(hypercallOutput, ", RIP: 0x");
-                Hypercall.putHex16(hypercallOutput, vcpu.kvmRun().syncedRegister(X86Register.RIP));
-                hypercallOutput.put((byte) '\n');
+                if (lineBudget.tryTake(1, System.nanoTime())) {
+                    reportUnknown(code);
+                } else {
+                    unreported = unreported + 1; // one writer: this thread
+                }
                 return -Hypercall.ENOSYS;
             }
         }
+    }
+
+    /** Unknown hypercalls of this CPU that went unreported since it was created. */
+    long unreported() {
+        return unreported;
+    }
+
+    /** "CPU %d: Unknown hypercall %ld, RIP: 0x%016llx", written without allocating. */
+    private void reportUnknown(int code) {
+        Hypercall.putText(lines, "CPU ");
+        Hypercall.putDecimal(lines, self.cpu());
+        Hypercall.putText(lines, ": Unknown hypercall ");
+        Hypercall.putDecimal(lines, code);
+        Hypercall.putText(lines, ", RIP: 0x");
+        Hypercall.putHex16(lines, vcpu.kvmRun().syncedRegister(X86Register.RIP));
+        lines.put((byte) '\n');
     }
 }

@@ -69,6 +69,7 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle ISATTY = downcall("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SETPRIORITY = downcall("setpriority",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
@@ -428,6 +429,17 @@ public final class Libc {
             throw new AssertionError("setpriority downcall", t);
         }
         check(r, state, "setpriority(" + tid + ", " + nice + ")");
+    }
+
+    /** Whether descriptor {@code fd} is a terminal (false for anything else, a closed descriptor included). */
+    public static boolean isatty(int fd) {
+        try {
+            return (int) ISATTY.invokeExact(callState(), fd) == 1;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("isatty downcall", t);
+        }
     }
 
     public static int getpid() {

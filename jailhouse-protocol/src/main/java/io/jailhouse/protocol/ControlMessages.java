@@ -116,14 +116,19 @@ public final class ControlMessages {
     }
 
     public static ObjectNode chunk(ConsoleChunk c) {
-        return object().put("data", Base64.getEncoder().encodeToString(c.data())).put("missed", c.missed())
+        ObjectNode n = object().put("data", Base64.getEncoder().encodeToString(c.data())).put("missed", c.missed())
                 .put("next", c.next());
+        if (c.kept().length > 0) {
+            n.put("kept", Base64.getEncoder().encodeToString(c.kept()));
+        }
+        return n;
     }
 
     public static ConsoleChunk chunk(JsonNode n) throws IOException {
         try {
+            byte[] kept = n.hasNonNull("kept") ? Base64.getDecoder().decode(text(n, "kept")) : new byte[0];
             return new ConsoleChunk(Base64.getDecoder().decode(text(n, "data")), integer(n, "missed"),
-                    integer(n, "next"));
+                    integer(n, "next"), kept);
         } catch (IllegalArgumentException e) {
             throw malformed("console data is not base64");
         }
