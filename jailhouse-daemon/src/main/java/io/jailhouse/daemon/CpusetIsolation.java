@@ -7,6 +7,9 @@ import io.jailhouse.config.Bitmap;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.NativeException;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -15,6 +18,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -160,6 +164,17 @@ public final class CpusetIsolation implements AutoCloseable {
     private String daemonHome;
     /** v2: we enabled cpuset in the top's cgroup.subtree_control, and disable it again on close. */
     private boolean topCpusetEnabled;
+    /** The owner lock (see {@link #claim}) while this supervisor holds it; null otherwise. */
+    private FileChannel ownerLock;
+    /** Another running supervisor holds the owner lock: its cpusets are left alone, none are made here. */
+    private String ownedElsewhere;
+
+    /**
+     * Who owns the {@code jailhouse} cpusets: the supervisor holding a lock
+     * on this file (under the host root). The kernel drops the lock when its
+     * holder dies, however it dies, so cpusets with no holder are leftovers.
+     */
+    static final String OWNER_LOCK = "/run/lock/jailhouse-cpusets";
 
     private record IsolatedCell(String name, BitSet cpus, Path dir, SortedMap<Integer, Integer> threadOfCpu) {
     }
@@ -179,6 +194,67 @@ public final class CpusetIsolation implements AutoCloseable {
         this.reason = reason;
         this.files = files;
         this.daemonPid = daemonPid;
+    }
+
+    /**
+     * Takes ownership of the {@code jailhouse} cpusets, at enable, whatever
+     * the partitioning: a supervisor that died (kill -9) leaves its groups,
+     * which keep the host's tasks off CPUs no cell uses any more. If no
+     * running supervisor holds the owner lock, those groups are an earlier
+     * supervisor's: their tasks go back to the host and the groups go. If
+     * another one holds it, its groups are left alone and {@link #isolate}
+     * refuses (EBUSY). The lock is held until {@link #close}.
+     *
+     * @return what was found and done, for the hypervisor console (empty: nothing)
+     */
+    public synchronized List<String> claim() {
+        if (!available() || ownerLock != null || ownedElsewhere != null) {
+            return List.of();
+        }
+        Path lockFile = resolve(hostRoot, OWNER_LOCK);
+        try {
+            Files.createDirectories(lockFile.getParent());
+            FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null; // a supervisor in this very process holds it
+            }
+            if (lock == null) {
+                channel.close();
+                ownedElsewhere = "another running supervisor owns the " + hostName(group()) + " cpusets (it holds "
+                        + OWNER_LOCK + ")";
+                return List.of(ownedElsewhere + ": left as they are");
+            }
+            ownerLock = channel;
+        } catch (IOException e) {
+            return Files.exists(group()) ? List.of("cannot tell whether the " + hostName(group())
+                    + " cpusets are an earlier supervisor's (" + OWNER_LOCK + ": " + describe(e) + "): left as they are")
+                    : List.of();
+        }
+        if (!Files.exists(group()) || groupsCreated) {
+            return List.of();
+        }
+        try {
+            tearDown(null);
+            return List.of("removed the " + hostName(group()) + " cpusets a supervisor that is gone left;"
+                    + " their tasks are the host's again");
+        } catch (HypervisorException e) {
+            return List.of("the " + hostName(group()) + " cpusets a supervisor that is gone left could not all be"
+                    + " removed: " + e.getMessage());
+        }
+    }
+
+    private synchronized void releaseOwnership() {
+        if (ownerLock != null) {
+            try {
+                ownerLock.close(); // drops the lock
+            } catch (IOException e) {
+                // closed or not, the lock goes with the descriptor
+            }
+            ownerLock = null;
+        }
     }
 
     /** The cpusets of the machine this runs on. */
@@ -372,6 +448,9 @@ public final class CpusetIsolation implements AutoCloseable {
         }
         if (!available()) {
             return new Isolation(cellName, cpus, null, 0, 0, List.of("no cpuset controller (" + reason + ")"));
+        }
+        if (ownedElsewhere != null) {
+            throw new HypervisorException(Errno.EBUSY, ownedElsewhere);
         }
         if (cells.containsKey(cellName)) {
             throw new HypervisorException(Errno.EEXIST, "cell \"" + cellName + "\" is isolated already");
@@ -695,6 +774,14 @@ public final class CpusetIsolation implements AutoCloseable {
      */
     @Override
     public synchronized void close() throws HypervisorException {
+        try {
+            restoreHost();
+        } finally {
+            releaseOwnership();
+        }
+    }
+
+    private void restoreHost() throws HypervisorException {
         if (!available() || !groupsCreated) {
             return;
         }

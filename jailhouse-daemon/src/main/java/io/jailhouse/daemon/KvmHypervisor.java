@@ -225,6 +225,11 @@ public final class KvmHypervisor implements Hypervisor {
             SupervisorState prior = SupervisorState.read(settings.stateDirectory());
             List<Integer> left = SupervisorState.cellIds(settings.stateDirectory());
             boolean adopt = prior != null && !left.isEmpty();
+            List<String> removedFiles = new ArrayList<>();
+            for (Path f : ReservedMemory.removeStale(ReservedMemory.backingDirectories(settings.memoryDirectory()))) {
+                removedFiles.add("Removed the reserved-memory file " + f + " of a supervisor that is gone"
+                        + " (no process maps it).");
+            }
             long extent = ReservedMemory.extentOf(config);
             if (adopt) {
                 prior.requireSame(config, settings.partitioning(), left);
@@ -249,6 +254,10 @@ public final class KvmHypervisor implements Hypervisor {
             for (String notice : hv.notices()) {
                 hv.print(notice + "\n");
             }
+            removedFiles.forEach(line -> hv.print(line + "\n"));
+            for (String note : claimCpusets(cpusets)) {
+                hv.print("CPU isolation: " + note + ".\n");
+            }
             if (adopt) {
                 hv.adopt(left); // before the root joins: the links form from the running cells' slots
             }
@@ -265,6 +274,27 @@ public final class KvmHypervisor implements Hypervisor {
         } catch (HypervisorException | RuntimeException e) {
             closeQuietly(memory, consoleMapping);
             throw e;
+        }
+    }
+
+    /**
+     * The cpusets at enable: a strict supervisor claims them for itself; a
+     * relaxed one only clears what a supervisor that is gone left, which
+     * would otherwise keep the host's tasks off CPUs no cell uses.
+     */
+    private static List<String> claimCpusets(CpusetIsolation cpusets) {
+        if (cpusets != null) {
+            return cpusets.claim();
+        }
+        CpusetIsolation sweep = CpusetIsolation.detect();
+        try {
+            return sweep.claim();
+        } finally {
+            try {
+                sweep.close();
+            } catch (HypervisorException e) {
+                // it isolated nothing: closing only lets the lock go
+            }
         }
     }
 

@@ -12,6 +12,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -82,7 +83,6 @@ public final class ReservedMemory implements AutoCloseable {
     public static ReservedMemory create(long size, Path directory, String name) throws HypervisorException {
         Path dir = directory != null ? directory : defaultDirectory(size);
         Path file = dir.resolve(name);
-        removeStale(dir);
         try {
             Files.deleteIfExists(file);
             int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, 0600);
@@ -133,30 +133,60 @@ public final class ReservedMemory implements AutoCloseable {
     static final String FILE_PREFIX = "jailhouse-memory-";
 
     /**
-     * Removes backing files of supervisors that are gone (killed before they
-     * could clean up) and whose cells are gone too, so their memory goes
-     * back to the host: a file some process still maps belongs to cells
-     * that outlived their supervisor and wait to be adopted.
+     * Where backing files may lie: {@code directory} if one is configured,
+     * {@code /dev/shm}, and every hugetlbfs mount.
      */
-    static void removeStale(Path dir) {
-        try (var files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                String n = f.getFileName().toString();
-                if (!n.startsWith(FILE_PREFIX)) {
-                    continue;
-                }
-                try {
-                    long pid = Long.parseLong(n.substring(FILE_PREFIX.length()));
-                    if (ProcessHandle.of(pid).isEmpty() && !mappedByAnyProcess(f)) {
-                        Files.deleteIfExists(f);
-                    }
-                } catch (NumberFormatException | IOException e) {
-                    // Not ours, or not removable: leave it.
+    static List<Path> backingDirectories(Path directory) {
+        List<Path> dirs = new ArrayList<>();
+        if (directory != null) {
+            dirs.add(directory);
+        }
+        dirs.add(SHM);
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+                String[] f = line.split(" ");
+                if (f.length > 2 && f[2].equals("hugetlbfs")) {
+                    dirs.add(Path.of(f[1]));
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // An unreadable directory: the create below reports what matters.
+            // unreadable: /dev/shm (and the configured directory) are swept all the same
         }
+        return dirs.stream().distinct().toList();
+    }
+
+    /**
+     * Removes backing files of supervisors that are gone (killed before they
+     * could clean up) and whose cells are gone too, so their memory goes
+     * back to the host: a file some process still maps belongs to cells
+     * that outlived their supervisor and wait to be adopted, and a file
+     * whose supervisor runs is that supervisor's.
+     *
+     * @return the files removed, for the hypervisor console
+     */
+    static List<Path> removeStale(List<Path> dirs) {
+        List<Path> removed = new ArrayList<>();
+        for (Path dir : dirs) {
+            try (var files = Files.list(dir)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    String n = f.getFileName().toString();
+                    if (!n.startsWith(FILE_PREFIX)) {
+                        continue;
+                    }
+                    try {
+                        long pid = Long.parseLong(n.substring(FILE_PREFIX.length()));
+                        if (ProcessHandle.of(pid).isEmpty() && !mappedByAnyProcess(f) && Files.deleteIfExists(f)) {
+                            removed.add(f);
+                        }
+                    } catch (NumberFormatException | IOException e) {
+                        // Not ours, or not removable: leave it.
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // An unreadable or missing directory: nothing of ours there.
+            }
+        }
+        return removed;
     }
 
     /** Whether some process maps {@code file} (its /proc/PID/maps names it). */

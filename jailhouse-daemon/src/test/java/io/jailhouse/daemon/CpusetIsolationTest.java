@@ -291,6 +291,48 @@ class CpusetIsolationTest {
         assertThat(read(k, "jailhouse/root/cpuset.cpus")).isEqualTo("0,2-3");
     }
 
+    /** kill -9 of a strict supervisor, then a relaxed one: the host gets its CPUs back at enable. */
+    @Test
+    void claimingAtEnableRemovesTheCpusetsOfASupervisorThatIsGone() throws Exception {
+        FakeCgroupKernel k = v1Host().group("jailhouse", "0-3").group("jailhouse/root", "0,2-3")
+                .group("jailhouse/cell-old", "1").group("jailhouse/cell-old/cpu1", "1")
+                .process("jailhouse/root", 700, 701).process("jailhouse/cell-old/cpu1", 800);
+        CpusetIsolation relaxed = detect(k);
+        assertThat(relaxed.claim()).containsExactly("removed the " + V1_TOP + "/jailhouse cpusets a supervisor that"
+                + " is gone left; their tasks are the host's again");
+        assertThat(k.exists("jailhouse")).isFalse();
+        assertThat(k.groupOf(700)).isEqualTo("");
+        assertThat(k.groupOf(800)).isEqualTo("");
+        relaxed.close();
+        assertThat(detect(k).claim()).as("nothing left the second time").isEmpty();
+    }
+
+    @Test
+    void theCpusetsOfARunningSupervisorAreLeftAloneAndNoneAreMadeBeside() throws Exception {
+        FakeCgroupKernel k = v1Host();
+        CpusetIsolation owner = detect(k);
+        assertThat(owner.claim()).isEmpty();
+        owner.isolate("a", threads(1, 504));
+
+        CpusetIsolation other = detect(k);
+        assertThat(other.claim()).containsExactly("another running supervisor owns the " + V1_TOP
+                + "/jailhouse cpusets (it holds " + CpusetIsolation.OWNER_LOCK + "): left as they are");
+        assertThat(k.exists("jailhouse/cell-a")).isTrue();
+        assertThat(k.groupOf(504)).isEqualTo("jailhouse/cell-a/cpu1");
+        assertThatThrownBy(() -> other.isolate("b", threads(2, 505))).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("another running supervisor").extracting(e -> ((HypervisorException) e).errno())
+                .isEqualTo(Errno.EBUSY);
+        other.close();
+        assertThat(k.exists("jailhouse/cell-a")).as("closing the other touches nothing").isTrue();
+
+        owner.close();
+        assertThat(k.exists("jailhouse")).isFalse();
+        CpusetIsolation next = detect(k);
+        assertThat(next.claim()).as("the owner let go: the next one owns them").isEmpty();
+        next.isolate("b", threads(2, 505));
+        next.close();
+    }
+
     @Test
     void v1NotesCpusetsOfOthersThatStillShareTheCellsCpus() throws Exception {
         FakeCgroupKernel k = v1Host().group("docker", "0-3").group("docker/c1", "2-3").group("pinned", "0")

@@ -160,11 +160,16 @@ public final class CellMachine {
             for (int i = 0; i < cpus.length; i++) {
                 int c = cpus[i];
                 KvmVcpu v = vm.createVcpu(c);
-                v.setCpuid(X86Reset.cpuid(supported, c));
-                v.setMsr(X86Reset.MSR_IA32_APIC_BASE, X86Reset.APIC_BASE_X2APIC);
-                byte[] lapic = X86Reset.quietLapic(v.getLapic());
-                khz = v.tscKhz();
-                cell.vcpus.add(new Vcpu(cell, i, c, request.hostCpus()[i], v, pio, mmioBus, cell.windows, lapic));
+                try {
+                    v.setCpuid(X86Reset.cpuid(supported, c));
+                    v.setMsr(X86Reset.MSR_IA32_APIC_BASE, X86Reset.APIC_BASE_X2APIC);
+                    byte[] lapic = X86Reset.quietLapic(v.getLapic());
+                    khz = v.tscKhz();
+                    cell.vcpus.add(new Vcpu(cell, i, c, request.hostCpus()[i], v, pio, mmioBus, cell.windows, lapic));
+                } catch (NativeException | RuntimeException | Error e) {
+                    closeQuietly(v); // not the cell's yet: release() would not find it
+                    throw e;
+                }
             }
             cell.tscKhz = khz;
             cell.vcpuByCpu = new Vcpu[cpus[cpus.length - 1] + 1];
@@ -186,9 +191,18 @@ public final class CellMachine {
         } catch (NativeException e) {
             release(cell, vm, pages, linkSlots);
             throw new HypervisorException(Errno.ENOMEM, "cell \"" + config.name() + "\": " + e.getMessage(), e);
-        } catch (HypervisorException | RuntimeException e) {
+        } catch (HypervisorException | RuntimeException | Error e) {
+            // an Error too: Thread.start's "unable to create native thread" must not leak the VM
             release(cell, vm, pages, linkSlots);
             throw e;
+        }
+    }
+
+    private static void closeQuietly(KvmVcpu v) {
+        try {
+            v.close();
+        } catch (NativeException ignored) {
+            // releasing after a failure: the original error is what the user needs
         }
     }
 
