@@ -33,6 +33,8 @@ final class HypervisorConsole implements ConsoleLog {
     private static final byte[] FATAL = "FATAL:".getBytes(StandardCharsets.ISO_8859_1);
 
     private final SharedByteRing log;
+    /** The log as readers see it. */
+    private final SharedConsoleLog reader;
     private final SharedByteRing kept;
 
     /** Bytes of the console file. */
@@ -47,6 +49,7 @@ final class HypervisorConsole implements ConsoleLog {
     HypervisorConsole(MemorySegment memory, boolean keepHistory) {
         long logBytes = SharedByteRing.bytesFor(CAPACITY);
         this.log = ring(memory.asSlice(0, logBytes), keepHistory);
+        this.reader = new SharedConsoleLog(log);
         this.kept = ring(memory.asSlice(logBytes, SharedByteRing.bytesFor(RECORD * RECORDS)), keepHistory);
     }
 
@@ -121,7 +124,7 @@ final class HypervisorConsole implements ConsoleLog {
     }
 
     /** The kept FATAL lines that started in the log at positions {@code from} (inclusive) to {@code to}. */
-    private byte[] keptBetween(long from, long to) {
+    private synchronized byte[] keptBetween(long from, long to) {
         if (to <= from) {
             return new byte[0];
         }
@@ -149,39 +152,35 @@ final class HypervisorConsole implements ConsoleLog {
     }
 
     @Override
-    public synchronized long tail() {
-        return log.tail();
+    public long tail() {
+        return reader.tail();
     }
 
     @Override
     public long head() {
-        return log.head();
+        return reader.head();
     }
 
     @Override
     public ConsoleChunk read(long position, int max) {
-        return withKept(Math.max(position, 0), log.read(position, max));
+        return withKept(Math.max(position, 0), reader.read(position, max));
     }
 
     /** From the oldest byte held, with every FATAL line the log no longer holds. */
     @Override
     public ConsoleChunk readHeld(int max) {
-        long head = log.head();
-        SharedByteRing.Chunk c = log.read(head, max);
-        return new ConsoleChunk(c.data(), c.missed(), c.next(), keptLines(0, head + c.missed()));
+        long head = reader.head();
+        ConsoleChunk c = reader.read(head, max);
+        return new ConsoleChunk(c.data(), c.missed(), c.next(), keptBetween(0, head + c.missed()));
     }
 
     @Override
     public ConsoleChunk await(long position, int max, long timeoutMillis) throws InterruptedException {
-        return withKept(Math.max(position, 0), log.await(position, max, timeoutMillis));
+        return withKept(Math.max(position, 0), reader.await(position, max, timeoutMillis));
     }
 
-    private ConsoleChunk withKept(long from, SharedByteRing.Chunk c) {
-        return c.missed() == 0 ? new ConsoleChunk(c.data(), 0, c.next())
-                : new ConsoleChunk(c.data(), c.missed(), c.next(), keptLines(from, from + c.missed()));
-    }
-
-    private synchronized byte[] keptLines(long from, long to) {
-        return keptBetween(from, to);
+    private ConsoleChunk withKept(long from, ConsoleChunk c) {
+        return c.missed() == 0 ? c
+                : new ConsoleChunk(c.data(), c.missed(), c.next(), keptBetween(from, from + c.missed()));
     }
 }

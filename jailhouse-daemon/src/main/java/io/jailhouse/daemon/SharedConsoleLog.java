@@ -2,32 +2,17 @@ package io.jailhouse.daemon;
 
 import io.jailhouse.boundary.SharedByteRing;
 import io.jailhouse.protocol.ConsoleChunk;
-import java.nio.charset.StandardCharsets;
 
 /**
- * A console kept in memory another process shares ({@link SharedByteRing}):
- * a cell's UART log, which its process writes, or the hypervisor console in
- * the run directory, which outlives this supervisor. Writes from this
- * process are serialized here.
+ * A console kept in memory another process shares ({@link SharedByteRing}),
+ * as readers see it: a cell's UART log, which its process writes, or the
+ * log part of the {@link HypervisorConsole}, which that class writes.
  */
 final class SharedConsoleLog implements ConsoleLog {
     private final SharedByteRing ring;
 
     SharedConsoleLog(SharedByteRing ring) {
         this.ring = ring;
-    }
-
-    SharedByteRing ring() {
-        return ring;
-    }
-
-    synchronized void write(byte[] data, int offset, int length) {
-        ring.write(data, offset, length);
-    }
-
-    void write(String text) {
-        byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
-        write(b, 0, b.length);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.jailhouse.hypervisor;
 
+import io.jailhouse.boundary.MessageBudget;
 import io.jailhouse.hypervisor.pci.DoorbellRouting;
 import io.jailhouse.hypervisor.pci.IvshmemDevice;
 import io.jailhouse.sys.KvmVm;
@@ -65,10 +66,10 @@ final class KernelDoorbells implements DoorbellRouting {
     private final Map<IvshmemDevice, Route[]> routes = new HashMap<>();
     private final Map<IvshmemDevice, Long> doorbell = new HashMap<>();
     private int nextGsi = FIRST_GSI;
-    private final io.jailhouse.boundary.MessageBudget rewires =
-            new io.jailhouse.boundary.MessageBudget(REWIRE_BURST, REWIRES_PER_SECOND);
-    private final io.jailhouse.boundary.MessageBudget lines =
-            new io.jailhouse.boundary.MessageBudget(LINE_BURST, LINES_PER_SECOND);
+    private final MessageBudget rewires =
+            new MessageBudget(REWIRE_BURST, REWIRES_PER_SECOND);
+    private final MessageBudget lines =
+            new MessageBudget(LINE_BURST, LINES_PER_SECOND);
 
     /** @param report where failures to wire go (the hypervisor console): the Java path still delivers */
     KernelDoorbells(KvmVm vm, DoorbellWatch watch, Consumer<String> report) {
