@@ -22,11 +22,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * request comes the poller reads it and answers it on a thread of its own,
  * watching meanwhile only whether the client hangs up. Request bodies in
  * flight are bounded in total: one more than the budget allows is refused
- * (EAGAIN) rather than held.
+ * (EAGAIN) rather than held. The poller itself never waits for a client:
+ * what it answers (refusals) is sent only if the client's queue has room,
+ * and a client that lets its replies pile up unread loses its connection.
  */
 final class ConnectionPoller implements AutoCloseable {
     /** Bytes of requests being answered at once, beyond which another large one is refused. */
-    static final long BUDGET_BYTES = 32L << 20;
+    static final long BUDGET_BYTES = 4L << 20;
 
     private final ControlOperations operations;
     private final DaemonLog log;
@@ -132,8 +134,8 @@ final class ConnectionPoller implements AutoCloseable {
         try {
             frame = c.channel.read();
         } catch (RefusedMessageException e) {
-            log.info("refused request: " + e.getMessage());
-            return reply(c, ControlOperations.error(e.errno(), "request refused: " + e.getMessage()));
+            log.client("refused request: " + e.getMessage());
+            return refuse(c, ControlOperations.error(e.errno(), "request refused: " + e.getMessage()));
         } catch (IOException e) {
             return false;
         }
@@ -143,7 +145,7 @@ final class ConnectionPoller implements AutoCloseable {
         long size = frame.body().length;
         if (inFlight.get() > 0 && inFlight.get() + size > BUDGET_BYTES) {
             frame.closeFds();
-            return reply(c, ControlOperations.error(Errno.EAGAIN, "the daemon is answering "
+            return refuse(c, ControlOperations.error(Errno.EAGAIN, "the daemon is answering "
                     + (inFlight.get() >> 20) + " MiB of requests; one of " + size + " bytes waits its turn: try again"));
         }
         inFlight.addAndGet(size);
@@ -151,6 +153,19 @@ final class ConnectionPoller implements AutoCloseable {
         Thread.ofPlatform().name("jailhoused-request").daemon(true).stackSize(512 * 1024)
                 .start(() -> answer(c, frame, size));
         return true;
+    }
+
+    /** On the poller's thread: answers without waiting; false (the connection ends) when the client reads nothing. */
+    private boolean refuse(ClientConnection c, ControlOperations.Reply reply) {
+        try {
+            if (c.channel.writeNow(ControlProtocol.JSON.writeValueAsBytes(reply.body()))) {
+                return true;
+            }
+            log.client("closed a connection whose client reads none of its replies");
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private boolean reply(ClientConnection c, ControlOperations.Reply reply) {

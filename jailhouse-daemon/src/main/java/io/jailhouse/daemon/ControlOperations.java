@@ -132,7 +132,7 @@ final class ControlOperations {
         try {
             request = ControlRequest.parse(frame);
         } catch (ProtocolException e) {
-            log.info("refused request: " + e.getMessage());
+            log.client("refused request: " + e.getMessage());
             return error(e.errno(), e.getMessage());
         }
         try {
@@ -142,10 +142,10 @@ final class ControlOperations {
             }
             return dispatch(request, fds, session, connection);
         } catch (ProtocolException e) {
-            log.info("refused request: " + e.getMessage());
+            log.client("refused request: " + e.getMessage());
             return error(e.errno(), e.getMessage());
         } catch (HypervisorException e) {
-            log.info(request.op() + ": " + e.errno().name() + ": " + e.getMessage());
+            log.client(request.op() + ": " + e.errno().name() + ": " + e.getMessage());
             return error(e.errno(), e.getMessage() != null ? e.getMessage() : e.errno().description());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -31,6 +31,13 @@ public final class ControlServer implements AutoCloseable {
     /** Connections open at once; one more is told why and closed. */
     static final int MAX_CONNECTIONS = 1024;
 
+    /**
+     * How long a reply may wait for a client that does not read; past it the
+     * client counts as gone. A client that reads its replies never gets near
+     * it: requests are answered one at a time per connection.
+     */
+    static final int REPLY_TIMEOUT_MILLIS = 5000;
+
     private final int maxConnections;
 
     private ControlServer(Path socket, UnixSocket server, DaemonLog log, int maxConnections) {
@@ -135,7 +142,13 @@ public final class ControlServer implements AutoCloseable {
                 sleepQuietly(100);
                 continue;
             }
-            ControlChannel channel = new ControlChannel(peer);
+            try {
+                peer.setSendTimeout(REPLY_TIMEOUT_MILLIS);
+            } catch (NativeException e) {
+                peer.closeQuietly();
+                continue;
+            }
+            ControlChannel channel = ControlChannel.daemonEnd(peer);
             String refusal = poller.open() >= maxConnections ? "too many connections: " + maxConnections
                     + " are open, the limit; try again when one closes" : null;
             Errno errno = Errno.EBUSY;
@@ -151,7 +164,7 @@ public final class ControlServer implements AutoCloseable {
                     } catch (IOException e) {
                         // gone already
                     }
-                    log.info("refused connection: " + refusal);
+                    log.client("refused connection: " + refusal);
                 }
                 channel.close();
                 continue;

@@ -20,9 +20,10 @@ public record ImageFile(String source, int fd, long length, long address) {
 
     /**
      * The rule for an image's descriptor, which the cell's process reads
-     * unchecked by anyone else: a regular file (a memfd) holding at least
-     * the bytes announced, so that the reads end (a FIFO or a device could
-     * feed them forever). Where the bytes go is the cell process's check.
+     * unchecked by anyone else: a memory file (memfd) holding at least the
+     * bytes announced, so that the reads end and never block (a FIFO or a
+     * device could feed them forever, a FUSE file could stall them). Where
+     * the bytes go is the cell process's check.
      *
      * @return null if it is fine, else what is wrong
      */
@@ -34,7 +35,12 @@ public record ImageFile(String source, int fd, long length, long address) {
             return "image " + source + ": " + e.getMessage();
         }
         if (!st.isRegularFile()) {
-            return "image " + source + " does not come as a regular file or memfd";
+            return "image " + source + " does not come as a memfd";
+        }
+        try {
+            Libc.seals(fd);
+        } catch (NativeException e) {
+            return "image " + source + " does not come as a memfd but as another kind of file";
         }
         if (st.size() < length) {
             return "image " + source + " announces " + length + " bytes, its file holds " + st.size();

@@ -101,7 +101,7 @@ class ControlOperationsTest {
         byte[] image = new byte[40 << 20]; // more than a whole message may hold
         new java.util.Random(7).nextBytes(image);
         client.loadCell(CellRef.ofName("big"), List.of(new LoadImage("big.bin", image, 0x4000000L)));
-        assertThat(image.length).isGreaterThan(io.jailhouse.protocol.ControlProtocol.MAX_MESSAGE_BYTES);
+        assertThat(image.length).isGreaterThan(io.jailhouse.protocol.ControlProtocol.MAX_REQUEST_BYTES);
         assertThat(daemon.fake().find(CellRef.ofName("big")).images().get(0).data()).isEqualTo(image);
     }
 

@@ -7,6 +7,7 @@ import io.jailhouse.protocol.Partitioning;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,11 +94,11 @@ class ProtocolTest {
 
     @Test
     void aMessageOverTheLimitOrOfUnknownFramingIsRefusedAndTheConnectionGoesOn() throws Exception {
-        int big = memfdOf(new byte[ControlProtocol.MAX_MESSAGE_BYTES + 1]);
+        int big = memfdOf(new byte[ControlProtocol.MAX_REQUEST_BYTES + 1]);
         try (RawConnection c = connect()) {
             c.sendPacket(new byte[] {1}, big); // framing 1: the message is in the memfd that comes first
-            assertError(c.reply(), "EMSGSIZE", (ControlProtocol.MAX_MESSAGE_BYTES + 1) + " bytes",
-                    "limit is " + ControlProtocol.MAX_MESSAGE_BYTES);
+            assertError(c.reply(), "EMSGSIZE", (ControlProtocol.MAX_REQUEST_BYTES + 1) + " bytes",
+                    "limit is " + ControlProtocol.MAX_REQUEST_BYTES);
             c.sendPacket(new byte[] {7, '{', '}'});
             assertError(c.reply(), "EPROTO", "unknown framing");
             c.sendPacket(new byte[] {1}); // a memfd framing without the memfd
@@ -127,7 +128,12 @@ class ProtocolTest {
             assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":2,\"fd\":0}]}", image),
                     "EINVAL", "image a announces 2 bytes, its file holds 1");
             assertError(c.exchange(load + "[{\"source\":\"fifo\",\"address\":0,\"length\":1,\"fd\":0}]}", pipe[0]),
-                    "EINVAL", "image fifo does not come as a regular file or memfd");
+                    "EINVAL", "image fifo does not come as a memfd");
+            try (java.io.RandomAccessFile disk = new java.io.RandomAccessFile(plainFile(), "r")) {
+                int fd = descriptorOf(disk);
+                assertError(c.exchange(load + "[{\"source\":\"disk\",\"address\":0,\"length\":1,\"fd\":0}]}", fd),
+                        "EINVAL", "image disk does not come as a memfd but as another kind of file");
+            }
             assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":-1,\"fd\":0}]}", image),
                     "EINVAL", "images[0].length must not be negative");
             assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":1,\"fd\":0}]}", image),
@@ -140,6 +146,41 @@ class ProtocolTest {
         }
         assertThat(openDescriptors()).as("every descriptor a request brought is closed once it is answered")
                 .doesNotContain("memfd:jailhouse-big", "memfd:jailhouse-test-image (deleted)", "pipe:");
+    }
+
+    @Test
+    void aMessageInAFileThatIsNotAMemfdIsRefusedUnread() throws Exception {
+        // A file on a disk (or FUSE, or NFS) could make the daemon's read of it block.
+        try (java.io.RandomAccessFile disk = new java.io.RandomAccessFile(plainFile(), "r");
+                RawConnection c = connect()) {
+            c.sendPacket(new byte[] {1}, descriptorOf(disk));
+            assertError(c.reply(), "EPROTO", "a message in a file that is not a memfd");
+            assertStillServing(c);
+        }
+    }
+
+    /** A small regular file on the build's disk (not tmpfs: that would pass as a memory file). */
+    private static java.io.File plainFile() throws IOException {
+        Path f = Path.of("target", "protocol-test-plain-file");
+        java.nio.file.Files.write(f, PING.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return f.toFile();
+    }
+
+    /** The descriptor behind an open file, as the kernel numbers it (found by its path in /proc/self/fd). */
+    private static int descriptorOf(java.io.RandomAccessFile file) throws IOException {
+        Path target = Path.of("target", "protocol-test-plain-file").toAbsolutePath();
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (java.nio.file.Files.readSymbolicLink(fd).equals(target)) {
+                        return Integer.parseInt(fd.getFileName().toString());
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        throw new IOException("no descriptor for " + target);
     }
 
     private static int memfdOf(byte[] bytes) throws Exception {
@@ -296,21 +337,87 @@ class ProtocolTest {
 
     @Test
     void largeRequestsBeyondTheBudgetAreRefusedWhileOthersAreAnswered() throws Exception {
-        String pad = "x".repeat(20 << 20);
-        // a large request that waits (a console read) holds its 20 MiB in flight for a while
+        String pad = "x".repeat(200 << 10);
+        // large requests that wait (console reads) hold their bytes in flight for a while
         String waiting = "{\"version\":2,\"op\":\"console.read\",\"position\":1000000,\"wait_ms\":5000,\"pad\":\""
                 + pad + "\"}";
-        try (RawConnection first = connect(); RawConnection second = connect(); RawConnection small = connect()) {
-            first.sendFrame(waiting);
+        int holders = (int) (ConnectionPoller.BUDGET_BYTES / waiting.length());
+        List<RawConnection> waiters = new java.util.ArrayList<>();
+        try (RawConnection second = connect(); RawConnection small = connect()) {
+            for (int i = 0; i < holders; i++) {
+                RawConnection w = connect();
+                waiters.add(w);
+                w.sendFrame(waiting);
+            }
             long deadline = System.nanoTime() + 4_000_000_000L;
             JsonNode r;
             String bigPing = "{\"version\":2,\"op\":\"ping\",\"pad\":\"" + pad + "\"}";
-            do { // a large ping is answered at once until the first is being answered
+            do { // a large ping is answered at once until the waiting ones are all being answered
+                for (RawConnection w : waiters) { // one refused while a ping was in flight asks again
+                    if (w.readable()) {
+                        assertError(w.reply(), "EAGAIN", "try again");
+                        w.sendFrame(waiting);
+                    }
+                }
                 r = second.exchange(bigPing);
             } while (r.get("ok").asBoolean() && System.nanoTime() < deadline);
             assertError(r, "EAGAIN", "MiB of requests", "try again");
             assertThat(small.exchange(PING).get("ok").asBoolean()).as("small requests go on").isTrue();
-            assertThat(first.reply().get("ok").asBoolean()).isTrue();
+            for (RawConnection w : waiters) {
+                assertThat(w.reply().get("ok").asBoolean()).isTrue();
+            }
+        } finally {
+            waiters.forEach(RawConnection::close);
+        }
+    }
+
+    @Test
+    void idleConnectionsHugeAnnouncementsAndAClientReadingNoRepliesNeitherDelayNorGrowTheDaemon() throws Exception {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        assertStillServing(null); // the poller runs once the first connection came
+        long poller = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("jailhoused-connections")).findFirst().orElseThrow().threadId();
+        List<RawConnection> open = new java.util.ArrayList<>();
+        int sixty = Libc.memfdCreate("jailhouse-sixty", Libc.MFD_CLOEXEC);
+        try {
+            Libc.ftruncate(sixty, 60L << 20); // 60 MiB announced, none of it written
+            for (int i = 0; i < 500; i++) {
+                open.add(connect());
+            }
+            long allocatedBefore = threads.getThreadAllocatedBytes(poller);
+            RawConnection flooder = connect();
+            open.add(flooder);
+            for (int i = 0; i < 3; i++) {
+                RawConnection c = connect();
+                open.add(c);
+                c.sendPacket(new byte[] {1}, sixty);
+                assertError(c.reply(), "EMSGSIZE", (60L << 20) + " bytes");
+            }
+            // sends refused requests and never reads a reply: once its queue is full it is dropped
+            boolean dropped = false;
+            for (int i = 0; i < 100_000 && !dropped; i++) {
+                try {
+                    flooder.sendPacket(new byte[] {7});
+                } catch (IOException e) {
+                    dropped = true; // EPIPE or ECONNRESET: the daemon closed it
+                }
+            }
+            try (RawConnection c = connect()) {
+                long t0 = System.nanoTime();
+                assertThat(c.exchange("{\"version\":2,\"op\":\"cell.list\"}").get("ok").asBoolean()).isTrue();
+                assertThat((System.nanoTime() - t0) / 1_000_000).as("ms to answer cell.list").isLessThan(1000);
+            }
+            assertThat(dropped).as("the client that reads no replies lost its connection").isTrue();
+            assertThat(threads.getThreadAllocatedBytes(poller) - allocatedBefore)
+                    .as("bytes the poller allocated refusing 60 MiB announcements and a flood")
+                    .isLessThan(2L << 20);
+            assertThat(daemon.log().lines().filter(l -> l.contains("refused request")).count())
+                    .as("log lines of hundreds of refused requests (client-caused lines are budgeted)")
+                    .isBetween(3L, 25L);
+        } finally {
+            open.forEach(RawConnection::close);
+            Libc.close(sixty);
         }
     }
 

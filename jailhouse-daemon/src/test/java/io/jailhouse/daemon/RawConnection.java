@@ -15,7 +15,7 @@ final class RawConnection implements AutoCloseable {
 
     RawConnection(Path socket) throws IOException {
         try {
-            frames = new ControlChannel(UnixSocket.connect(socket));
+            frames = ControlChannel.connect(socket);
         } catch (NativeException e) {
             throw new IOException(e.getMessage(), e);
         }
@@ -42,6 +42,11 @@ final class RawConnection implements AutoCloseable {
         }
         f.closeFds();
         return ControlProtocol.JSON.readTree(f.body());
+    }
+
+    /** A reply (or the end) can be read without waiting. */
+    boolean readable() throws IOException {
+        return frames.awaitReadable(0);
     }
 
     JsonNode exchange(String json, int... fds) throws IOException {

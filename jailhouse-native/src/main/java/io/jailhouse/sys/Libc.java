@@ -78,6 +78,9 @@ public final class Libc {
     private static final MethodHandle SYSCALL2 = downcall("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final long SYS_PIDFD_OPEN = 434;
+    // int fcntl(int fd, int cmd, ...): only commands with no third argument are used.
+    private static final MethodHandle FCNTL = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final int F_GET_SEALS = 1034;
     private static final MethodHandle FSTAT = downcall("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle PREAD = downcall("pread",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
@@ -554,6 +557,27 @@ public final class Libc {
         } catch (Throwable t) {
             throw new AssertionError("fstat downcall", t);
         }
+    }
+
+    /**
+     * The seals of a memfd ({@code F_GET_SEALS}).
+     *
+     * @throws NativeException EINVAL when {@code fd} is not a memory file
+     *         (memfd, tmpfs or hugetlbfs), which is how a file that could
+     *         block its reader (FUSE, NFS) is told apart
+     */
+    public static int seals(int fd) throws NativeException {
+        MemorySegment state = callState();
+        int r;
+        try {
+            r = (int) FCNTL.invokeExact(state, fd, F_GET_SEALS);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("fcntl downcall", t);
+        }
+        check(r, state, "fcntl(fd " + fd + ", F_GET_SEALS)");
+        return r;
     }
 
     /** The size of the file behind {@code fd}. */

@@ -11,9 +11,10 @@ import java.util.Arrays;
  * packet and its descriptors (SCM_RIGHTS), so a message arrives whole or not
  * at all and nothing is ever half read. A message too big for a packet
  * travels in a memfd that goes first among the descriptors; the receiver
- * checks its size against its limit before reading a byte of it. Memfds are
- * written and read with pwrite and pread, never mapped (a confined cell
- * process maps no files of others).
+ * checks its size against its limit, and that it is a memory file (which no
+ * other process can make a read of block: not FUSE, not NFS), before reading
+ * a byte of it. Memfds are written and read with pwrite and pread, never
+ * mapped (a confined cell process maps no files of others).
  */
 public final class PacketChannel implements AutoCloseable {
     /** Bytes sent in the packet itself; more go in a memfd. */
@@ -42,6 +43,11 @@ public final class PacketChannel implements AutoCloseable {
         return socket;
     }
 
+    /** The largest message this end accepts. */
+    public long maxBytes() {
+        return maxBytes;
+    }
+
     /** A message and the descriptors that came with it (the receiver's to close). */
     public record Packet(byte[] body, int[] fds) {
         /** Closes every descriptor (what a refused or finished message brought). */
@@ -57,6 +63,15 @@ public final class PacketChannel implements AutoCloseable {
      * @throws NativeException EPIPE when the other end is gone
      */
     public void send(byte[] body, int... fds) throws NativeException {
+        send(true, body, fds);
+    }
+
+    /** Sends like {@link #send} if that does not block: false, and nothing sent, when the receiver is not reading. */
+    public boolean sendNow(byte[] body, int... fds) throws NativeException {
+        return send(false, body, fds);
+    }
+
+    private boolean send(boolean wait, byte[] body, int... fds) throws NativeException {
         if (fds.length > maxFds) {
             throw new IllegalArgumentException(fds.length + " descriptors in one message; at most " + maxFds);
         }
@@ -64,8 +79,7 @@ public final class PacketChannel implements AutoCloseable {
             byte[] packet = new byte[body.length + 1];
             packet[0] = INLINE;
             System.arraycopy(body, 0, packet, 1, body.length);
-            socket.send(packet, fds);
-            return;
+            return sendPacket(wait, packet, fds);
         }
         int memfd = Libc.memfdCreate("jailhouse-message", Libc.MFD_CLOEXEC);
         try {
@@ -83,10 +97,18 @@ public final class PacketChannel implements AutoCloseable {
             int[] all = new int[fds.length + 1];
             all[0] = memfd;
             System.arraycopy(fds, 0, all, 1, fds.length);
-            socket.send(new byte[] {IN_MEMFD}, all);
+            return sendPacket(wait, new byte[] {IN_MEMFD}, all);
         } finally {
             Libc.close(memfd);
         }
+    }
+
+    private boolean sendPacket(boolean wait, byte[] packet, int[] fds) throws NativeException {
+        if (wait) {
+            socket.send(packet, fds);
+            return true;
+        }
+        return socket.sendNow(packet, fds);
     }
 
     /**
@@ -134,6 +156,12 @@ public final class PacketChannel implements AutoCloseable {
                 closeAll(rest);
                 throw new NativeException("a message of " + size + " bytes" + (st.isRegularFile() ? "" : " not in a memfd")
                         + " (at most " + maxBytes + ")", Errno.EMSGSIZE.value());
+            }
+            try {
+                Libc.seals(memfd);
+            } catch (NativeException e) {
+                closeAll(rest);
+                throw new NativeException("a message in a file that is not a memfd", Errno.EPROTO.value());
             }
             byte[] body = new byte[(int) size];
             try (Arena a = Arena.ofConfined()) {

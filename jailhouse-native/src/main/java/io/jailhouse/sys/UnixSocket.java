@@ -28,6 +28,8 @@ public final class UnixSocket implements AutoCloseable {
     static final int SOL_SOCKET = 1;
     static final int SCM_RIGHTS = 1;
     static final int SO_PEERCRED = 17;
+    static final int SO_SNDTIMEO = 21;
+    static final int MSG_DONTWAIT = 0x40;
     static final int MSG_CTRUNC = 0x8;
     static final int MSG_TRUNC = 0x20;
     static final int MSG_NOSIGNAL = 0x4000;
@@ -56,6 +58,8 @@ public final class UnixSocket implements AutoCloseable {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKOPT = Libc.downcall("getsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SETSOCKOPT = Libc.downcall("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SHUTDOWN = Libc.downcall("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
 
     /** A message as received: its bytes and the descriptors that came with it (the receiver's to close). */
@@ -200,6 +204,45 @@ public final class UnixSocket implements AutoCloseable {
      * @throws NativeException EPIPE when the other end is gone
      */
     public void send(byte[] data, int... fds) throws NativeException {
+        send(MSG_NOSIGNAL, data, fds);
+    }
+
+    /**
+     * Sends like {@link #send} if that does not block: false when the
+     * receiver's queue is full (it is not reading), and nothing was sent.
+     */
+    public boolean sendNow(byte[] data, int... fds) throws NativeException {
+        try {
+            send(MSG_NOSIGNAL | MSG_DONTWAIT, data, fds);
+            return true;
+        } catch (NativeException e) {
+            if (e.errno() == Errno.EAGAIN) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Bounds how long a send waits for a receiver that does not read: past
+     * it the send fails with EAGAIN (0: wait forever).
+     */
+    public void setSendTimeout(int millis) throws NativeException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment timeval = a.allocate(16, 8);
+            timeval.set(JAVA_LONG, 0, millis / 1000);
+            timeval.set(JAVA_LONG, 8, (millis % 1000) * 1000L);
+            MemorySegment state = Libc.callState();
+            int r = (int) SETSOCKOPT.invokeExact(state, fd(), SOL_SOCKET, SO_SNDTIMEO, timeval, 16);
+            Libc.check(r, state, "setsockopt(SO_SNDTIMEO)");
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("setsockopt downcall", t);
+        }
+    }
+
+    private void send(int flags, byte[] data, int... fds) throws NativeException {
         if (fds.length > MAX_FDS) {
             throw new IllegalArgumentException(fds.length + " descriptors in one message; at most " + MAX_FDS);
         }
@@ -224,7 +267,7 @@ public final class UnixSocket implements AutoCloseable {
             MemorySegment state = Libc.callState();
             long r;
             do {
-                r = (long) SENDMSG.invokeExact(state, fd(), msg, MSG_NOSIGNAL);
+                r = (long) SENDMSG.invokeExact(state, fd(), msg, flags);
             } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
             if (r < 0) {
                 throw new NativeException("sendmsg", Libc.errno(state));

@@ -18,13 +18,18 @@ import java.nio.file.Path;
 public final class ControlChannel implements Closeable {
     private final PacketChannel packets;
 
-    public ControlChannel(UnixSocket socket) {
-        this.packets = new PacketChannel(socket, ControlProtocol.MAX_MESSAGE_BYTES, ControlProtocol.MAX_FDS);
+    private ControlChannel(UnixSocket socket, int maxIncomingBytes) {
+        this.packets = new PacketChannel(socket, maxIncomingBytes, ControlProtocol.MAX_FDS);
     }
 
-    /** Connects to the socket at {@code path}. */
+    /** The daemon's end of an accepted connection: it reads requests. */
+    public static ControlChannel daemonEnd(UnixSocket socket) {
+        return new ControlChannel(socket, ControlProtocol.MAX_REQUEST_BYTES);
+    }
+
+    /** A client's end, connected to the socket at {@code path}: it reads replies. */
     public static ControlChannel connect(Path path) throws NativeException {
-        return new ControlChannel(UnixSocket.connect(path));
+        return new ControlChannel(UnixSocket.connect(path), ControlProtocol.MAX_REPLY_BYTES);
     }
 
     public UnixSocket socket() {
@@ -50,7 +55,7 @@ public final class ControlChannel implements Closeable {
             return p == null ? null : new Frame(p.body(), p.fds());
         } catch (NativeException e) {
             if (e.errno() == Errno.EMSGSIZE || e.errno() == Errno.EPROTO) {
-                throw new RefusedMessageException(e.errno(), e.getMessage());
+                throw new RefusedMessageException(e.errno(), e.getMessage(), packets.maxBytes());
             }
             throw new IOException(e.getMessage(), e);
         }
@@ -60,6 +65,15 @@ public final class ControlChannel implements Closeable {
     public boolean awaitReadable(int timeoutMillis) throws IOException {
         try {
             return packets.awaitReadable(timeoutMillis);
+        } catch (NativeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** Writes like {@link #write} if that does not block: false, and nothing written, when the peer is not reading. */
+    public boolean writeNow(byte[] body, int... fds) throws IOException {
+        try {
+            return packets.sendNow(body, fds);
         } catch (NativeException e) {
             throw new IOException(e.getMessage(), e);
         }

@@ -102,9 +102,9 @@ public final class ControlClient implements Closeable {
             request.put("progress", true);
         }
         byte[] body = ControlProtocol.JSON.writeValueAsBytes(request);
-        if (body.length > ControlProtocol.MAX_MESSAGE_BYTES) {
+        if (body.length > ControlProtocol.MAX_REQUEST_BYTES) {
             throw new ControlException(Errno.EMSGSIZE, "request of " + body.length
-                    + " bytes exceeds the protocol's limit of " + ControlProtocol.MAX_MESSAGE_BYTES + " bytes");
+                    + " bytes exceeds the protocol's limit of " + ControlProtocol.MAX_REQUEST_BYTES + " bytes");
         }
         Parsed frame = exchange(body, fds);
         JsonNode reply = frame.body();

@@ -16,8 +16,15 @@ import java.util.List;
  */
 public final class ControlProtocol {
     public static final int VERSION = 2;
-    /** A binary config of 16 MiB in base64 and a little: the largest message either side reads. */
-    public static final int MAX_MESSAGE_BYTES = 24 << 20;
+    /**
+     * The largest request the daemon reads: a cell config (at most 64 KiB,
+     * the rule in ConfigCheck) in base64 with room to spare, so that one
+     * larger still gets that rule's finding rather than this limit. Images
+     * come as descriptors and count nothing here.
+     */
+    public static final int MAX_REQUEST_BYTES = 256 << 10;
+    /** The largest reply a client reads: a console read of {@link #MAX_CONSOLE_READ} in base64 and its kept lines. */
+    public static final int MAX_REPLY_BYTES = 4 << 20;
     /** Descriptors in one message: a load's images, an ivshmem attachment's eventfds. */
     public static final int MAX_FDS = 250;
     /** A console read returns at most this much, whatever the client asks for. */
@@ -46,12 +53,12 @@ public final class ControlProtocol {
             IVSHMEM_ATTACH, IVSHMEM_DETACH);
 
     /**
-     * Jackson limits strings to 20 MB by default; a config's base64 may be
-     * nearly as long as a whole message. Trailing bytes after the object are
-     * refused rather than ignored.
+     * Jackson limits strings to 20 MB by default; no string is longer than
+     * the longest message. Trailing bytes after the object are refused
+     * rather than ignored.
      */
     public static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_MESSAGE_BYTES).build())
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_REPLY_BYTES).build())
             .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 

@@ -13,8 +13,8 @@ public final class RefusedMessageException extends IOException {
 
     private final Errno errno;
 
-    RefusedMessageException(Errno errno, String detail) {
-        super(errno == Errno.EMSGSIZE ? detail + " (the limit is " + ControlProtocol.MAX_MESSAGE_BYTES
+    RefusedMessageException(Errno errno, String detail, long maxBytes) {
+        super(errno == Errno.EMSGSIZE ? detail + " (the limit is " + maxBytes
                 + " bytes and " + ControlProtocol.MAX_FDS + " descriptors)" : detail);
         this.errno = errno;
     }
