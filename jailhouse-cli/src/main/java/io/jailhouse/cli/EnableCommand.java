@@ -45,6 +45,11 @@ final class EnableCommand extends DaemonCommand {
                 "(repeatable; models: intel-hda), e.g. --emulate 00:1b.0=intel-hda for upstream's pci-demo"})
     List<String> emulate = new ArrayList<>();
 
+    @Option(names = "--memory-dir", paramLabel = "DIR",
+            description = {"put the reserved memory's file in DIR rather than /dev/shm: a hugetlbfs mount backs",
+                "cells with huge pages (cell RAM regions must then be aligned to its page size)"})
+    Path memoryDirectory;
+
     @Override
     int run() throws CommandFailure {
         Partitioning mode;
@@ -68,7 +73,10 @@ final class EnableCommand extends DaemonCommand {
         if (ControlServer.answers(runDirectory.socket())) {
             throw CommandFailure.of(IOCTL, Errno.EBUSY, "already enabled: " + whoAnswers(runDirectory));
         }
-        Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory, emulate);
+        if (memoryDirectory != null && !java.nio.file.Files.isDirectory(memoryDirectory)) {
+            throw CommandFailure.of(IOCTL, Errno.ENOENT, "--memory-dir " + memoryDirectory + " is not a directory");
+        }
+        Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory, emulate, memoryDirectory);
         if (foreground) {
             return Jailhoused.run(options, Main.of(spec).hypervisorFactory(), out(), err());
         }

@@ -11,11 +11,13 @@ import io.jailhouse.boundary.DeviceEmulations;
 public interface HypervisorFactory {
     /**
      * @param stateDirectory where the hypervisor keeps what outlives it (cells' sockets, the console)
+     * @param memoryDirectory where the reserved memory's file goes (null: /dev/shm)
      */
     Hypervisor enable(SystemConfig config, Partitioning partitioning, DeviceEmulations emulations,
-            Path stateDirectory) throws HypervisorException;
+            Path stateDirectory, Path memoryDirectory) throws HypervisorException;
 
     /** Cells on KVM, each in a process of its own. */
-    HypervisorFactory KVM = (config, partitioning, emulations, stateDirectory) -> KvmHypervisor.enable(config,
-            KvmHypervisor.Settings.of(partitioning, stateDirectory).withEmulations(emulations));
+    HypervisorFactory KVM = (config, partitioning, emulations, stateDirectory, memoryDirectory) -> KvmHypervisor.enable(
+            config, KvmHypervisor.Settings.of(partitioning, stateDirectory).withEmulations(emulations)
+                    .withMemoryDirectory(memoryDirectory));
 }

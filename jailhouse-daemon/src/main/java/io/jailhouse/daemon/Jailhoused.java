@@ -26,24 +26,26 @@ import io.jailhouse.protocol.RunDirectory;
  * cells; the {@code jailhouse} command talks to it over the control socket in
  * its run directory.
  *
- * <p>{@code jailhoused --config FILE [--partitioning strict|relaxed] [--emulate BDF=MODEL]... [--run-dir DIR]}
+ * <p>{@code jailhoused --config FILE [--partitioning strict|relaxed] [--emulate BDF=MODEL]... [--memory-dir DIR] [--run-dir DIR]}
  */
 public final class Jailhoused implements AutoCloseable {
     public static final String USAGE = "usage: jailhoused --config SYSCONFIG [--partitioning strict|relaxed] "
-            + "[--emulate BDF=MODEL]... [--run-dir DIR]";
+            + "[--emulate BDF=MODEL]... [--memory-dir DIR] [--run-dir DIR]";
 
     /**
      * The daemon's command line.
      *
      * @param emulate {@code BDF=MODEL} choices, checked against the system config when it is read
+     * @param memoryDirectory where the reserved memory's file goes (a hugetlbfs mount, say); null: /dev/shm
      */
-    public record Options(Path config, Partitioning partitioning, RunDirectory runDirectory, List<String> emulate) {
+    public record Options(Path config, Partitioning partitioning, RunDirectory runDirectory, List<String> emulate,
+            Path memoryDirectory) {
         public Options {
             emulate = List.copyOf(emulate);
         }
 
         public Options(Path config, Partitioning partitioning, RunDirectory runDirectory) {
-            this(config, partitioning, runDirectory, List.of());
+            this(config, partitioning, runDirectory, List.of(), null);
         }
 
         /** Parses the arguments; {@code environment} may name the run directory. */
@@ -52,6 +54,7 @@ public final class Jailhoused implements AutoCloseable {
             Partitioning partitioning = Partitioning.STRICT;
             String runDir = null;
             List<String> emulate = new ArrayList<>();
+            Path memoryDirectory = null;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 String name = arg;
@@ -61,7 +64,7 @@ public final class Jailhoused implements AutoCloseable {
                     name = arg.substring(0, eq);
                     value = arg.substring(eq + 1);
                 }
-                if (!List.of("--config", "--partitioning", "--run-dir", DeviceEmulations.OPTION).contains(name)) {
+                if (!List.of("--config", "--partitioning", "--run-dir", "--memory-dir", DeviceEmulations.OPTION).contains(name)) {
                     throw new IllegalArgumentException("unknown argument \"" + arg + "\"");
                 }
                 if (value == null) {
@@ -74,13 +77,15 @@ public final class Jailhoused implements AutoCloseable {
                     case "--config" -> config = Path.of(value);
                     case "--partitioning" -> partitioning = partitioning(value);
                     case DeviceEmulations.OPTION -> emulate.add(value);
+                    case "--memory-dir" -> memoryDirectory = Path.of(value);
                     default -> runDir = value;
                 }
             }
             if (config == null) {
                 throw new IllegalArgumentException("--config is required");
             }
-            return new Options(config, partitioning, RunDirectory.locate(runDir, environment), emulate);
+            return new Options(config, partitioning, RunDirectory.locate(runDir, environment), emulate,
+                    memoryDirectory);
         }
 
         public static Partitioning partitioning(String value) {
@@ -98,6 +103,10 @@ public final class Jailhoused implements AutoCloseable {
             for (String e : emulate) {
                 args.add(DeviceEmulations.OPTION);
                 args.add(e);
+            }
+            if (memoryDirectory != null) {
+                args.add("--memory-dir");
+                args.add(memoryDirectory.toAbsolutePath().toString());
             }
             return args;
         }
@@ -153,7 +162,8 @@ public final class Jailhoused implements AutoCloseable {
                 err.println(enableFailure(Errno.EINVAL, e.getMessage()));
                 return 1;
             }
-            daemon = start(options.runDirectory(), config, options.partitioning(), emulations, factory, log);
+            daemon = start(options.runDirectory(), config, options.partitioning(), emulations,
+                    options.memoryDirectory(), factory, log);
         } catch (ConfigFormatException e) {
             err.println(enableFailure(Errno.EINVAL, e.getMessage()));
             return 1;
@@ -198,17 +208,21 @@ public final class Jailhoused implements AutoCloseable {
      */
     public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
             HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
-        return start(runDirectory, config, partitioning, DeviceEmulations.NONE, factory, log);
+        return start(runDirectory, config, partitioning, DeviceEmulations.NONE, null, factory, log);
     }
 
-    /** As above, with device models standing in for PCI devices ({@code --emulate}). */
+    /**
+     * As above, with device models standing in for PCI devices ({@code --emulate})
+     * and the reserved memory's file in {@code memoryDirectory} (null: /dev/shm).
+     */
     public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
-            DeviceEmulations emulations, HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
+            DeviceEmulations emulations, Path memoryDirectory, HypervisorFactory factory, DaemonLog log)
+            throws HypervisorException, IOException {
         runDirectory.create();
         ControlServer server = ControlServer.bind(runDirectory.socket(), log);
         Hypervisor hypervisor;
         try {
-            hypervisor = factory.enable(config, partitioning, emulations, runDirectory.cells());
+            hypervisor = factory.enable(config, partitioning, emulations, runDirectory.cells(), memoryDirectory);
         } catch (HypervisorException | RuntimeException | Error e) {
             server.close();
             throw e;

@@ -154,7 +154,8 @@ public final class KvmHypervisor implements Hypervisor {
     public List<String> notices() {
         List<String> notices = new ArrayList<>(configNotes);
         notices.add("Cell memory: 0x" + Long.toHexString(memory.size()) + " bytes of reserved memory in "
-                + memory.file() + (memory.file().startsWith("/dev/shm") ? " (no hugetlbfs with enough free pages)" : "")
+                + memory.file() + (memory.pageSize() > MemoryRegion.PAGE_SIZE ? ", pages of 0x"
+                        + Long.toHexString(memory.pageSize()) + " bytes: cell regions in it must be aligned to them" : "")
                 + ".");
         notices.add(cpusets == null ? "CPU isolation: none (relaxed partitioning shares host CPUs)."
                 : "CPU isolation: " + cpusets.describe() + ".");
@@ -647,6 +648,14 @@ public final class KvmHypervisor implements Hypervisor {
                                 ? ": lies outside the reserved memory (0x0-0x" + Long.toHexString(memory.size() - 1)
                                         + ") of the system config's root cell"
                                 : ": RAM regions must be page aligned"));
+            }
+            long huge = memory.pageSize();
+            if (huge > MemoryRegion.PAGE_SIZE && mapped(r) && ((r.physStart() | r.size()) & (huge - 1)) != 0) {
+                throw new HypervisorException(Errno.EINVAL, "cell \"" + cellConfig.name() + "\", memory region " + i
+                        + " (phys 0x" + Long.toHexString(r.physStart()) + ", size 0x" + Long.toHexString(r.size())
+                        + "): the reserved memory " + memory.file() + " has pages of 0x" + Long.toHexString(huge)
+                        + " bytes (hugetlbfs), in which this region can be neither mapped nor cleared; align it to 0x"
+                        + Long.toHexString(huge) + " or enable without --memory-dir");
             }
         }
     }

@@ -24,8 +24,11 @@ import java.util.List;
  * own ivshmem pages; each cell process maps its own regions from the
  * descriptor it is handed.
  *
- * <p>The file lives on hugetlbfs when one is mounted with enough free huge
- * pages, else on {@code /dev/shm}; it is removed when the hypervisor closes.
+ * <p>The file lives on {@code /dev/shm} (4 KiB pages, which every upstream
+ * config fits), or in a directory the operator names: on hugetlbfs, cells get
+ * huge pages, and their regions must be aligned to the page size, since a
+ * file there is mapped and cleared only in whole pages. It is removed when
+ * the hypervisor closes.
  */
 public final class ReservedMemory implements AutoCloseable {
     private static final Path SHM = Path.of("/dev/shm");
@@ -33,11 +36,15 @@ public final class ReservedMemory implements AutoCloseable {
     private final Path file;
     private final int fd;
     private final long size;
+    /** The granule the file is mapped and cleared in: 4 KiB, or a huge page. */
+    private final long pageSize;
 
-    private ReservedMemory(Path file, int fd, long size) {
+    /** {@code extent} bytes are needed; the file holds them rounded up to whole pages of its file system. */
+    private ReservedMemory(Path file, int fd, long extent) throws NativeException {
         this.file = file;
         this.fd = fd;
-        this.size = size;
+        this.pageSize = Math.max(MemoryRegion.PAGE_SIZE, Libc.fstat(fd).blockSize());
+        this.size = (extent + pageSize - 1) & -pageSize;
     }
 
     /**
@@ -66,29 +73,31 @@ public final class ReservedMemory implements AutoCloseable {
     public static ReservedMemory reopen(Path file, long size) throws HypervisorException {
         try {
             int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            ReservedMemory m = new ReservedMemory(file, fd, size);
             long actual = Libc.fileSize(fd);
-            if (actual != size) {
+            if (actual != m.size) {
                 Libc.close(fd);
                 throw new HypervisorException(Errno.EINVAL, "the reserved memory " + file + " has 0x"
-                        + Long.toHexString(actual) + " bytes, the system config reserves 0x" + Long.toHexString(size));
+                        + Long.toHexString(actual) + " bytes, the system config reserves 0x" + Long.toHexString(m.size));
             }
-            return new ReservedMemory(file, fd, size);
+            return m;
         } catch (NativeException e) {
             throw new HypervisorException(e.errno(), "cannot open the reserved memory " + file + ": " + e.getMessage(),
                     e);
         }
     }
 
-    /** Creates the backing file for {@code size} bytes in {@code directory} (null: pick as described above). */
+    /** Creates the backing file for {@code size} bytes in {@code directory} (null: /dev/shm). */
     public static ReservedMemory create(long size, Path directory, String name) throws HypervisorException {
-        Path dir = directory != null ? directory : defaultDirectory(size);
+        Path dir = directory != null ? directory : SHM;
         Path file = dir.resolve(name);
         try {
             Files.deleteIfExists(file);
             int fd = Libc.open(file.toString(), Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, 0600);
             try {
-                Libc.ftruncate(fd, size);
-                return new ReservedMemory(file, fd, size);
+                ReservedMemory m = new ReservedMemory(file, fd, size);
+                Libc.ftruncate(fd, m.size);
+                return m;
             } catch (NativeException e) {
                 Libc.close(fd);
                 Files.deleteIfExists(file);
@@ -98,35 +107,6 @@ public final class ReservedMemory implements AutoCloseable {
             throw new HypervisorException(io.jailhouse.sys.Errno.ENOMEM,
                     "cannot set up reserved memory of 0x" + Long.toHexString(size) + " bytes at " + file + ": " + e.getMessage(), e);
         }
-    }
-
-    /** A hugetlbfs mount whose free huge pages hold {@code size} bytes, else {@code /dev/shm}. */
-    static Path defaultDirectory(long size) {
-        try {
-            long free = 0;
-            long pageKb = 0;
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                String[] f = line.split("\\s+");
-                if (f[0].equals("HugePages_Free:")) {
-                    free = Long.parseLong(f[1]);
-                } else if (f[0].equals("Hugepagesize:")) {
-                    pageKb = Long.parseLong(f[1]);
-                }
-            }
-            long pageBytes = pageKb * 1024;
-            if (pageBytes == 0 || size % pageBytes != 0 || free * pageBytes < size) {
-                return SHM;
-            }
-            for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
-                String[] f = line.split(" ");
-                if (f.length > 2 && f[2].equals("hugetlbfs") && Files.isWritable(Path.of(f[1]))) {
-                    return Path.of(f[1]);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // Unreadable /proc: fall back to ordinary shared memory.
-        }
-        return SHM;
     }
 
     /** Prefix of the backing files; the daemon's pid follows. */
@@ -219,6 +199,11 @@ public final class ReservedMemory implements AutoCloseable {
         return size;
     }
 
+    /** The page size the file is mapped and cleared in: 4 KiB on /dev/shm, the huge page size on hugetlbfs. */
+    public long pageSize() {
+        return pageSize;
+    }
+
     /** The descriptor cell processes map their regions from (passed to them, never mapped here whole). */
     public int fd() {
         return fd;
@@ -254,9 +239,19 @@ public final class ReservedMemory implements AutoCloseable {
         }
     }
 
-    /** Writes the little-endian u32 at {@code phys}, without a mapping. */
+    /**
+     * Writes the little-endian u32 at {@code phys}: without a mapping, or on
+     * hugetlbfs (which has no write) through a short one of its page.
+     */
     public void writeInt(long phys, int value) throws NativeException {
         check(phys, 4);
+        if (pageSize > MemoryRegion.PAGE_SIZE) {
+            long page = phys & -pageSize;
+            try (MemoryMapping m = MemoryMapping.ofFile(fd, page, pageSize, true)) {
+                m.segment().set(LE_INT, phys - page, value);
+            }
+            return;
+        }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment b = a.allocate(4, 4);
             b.set(LE_INT, 0, value);
@@ -277,10 +272,27 @@ public final class ReservedMemory implements AutoCloseable {
 
     /**
      * Returns the pages to the host, which then read as zeros: memory a cell
-     * gives back is cleared before anyone else gets it.
+     * gives back is cleared before anyone else gets it. On hugetlbfs the
+     * range is read back, since older kernels punch only whole huge pages:
+     * what is not zero is zeroed through a short mapping, and if it still
+     * reads otherwise the clear fails.
      */
     public void clear(long phys, long length) throws NativeException {
         check(phys, length);
+        if (pageSize > MemoryRegion.PAGE_SIZE) {
+            Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, phys, length);
+            long dirty = firstNonZero(phys, length);
+            if (dirty >= 0) {
+                zeroMapped(phys, length);
+                dirty = firstNonZero(phys, length);
+                if (dirty >= 0) {
+                    throw new NativeException("clearing reserved memory 0x" + Long.toHexString(phys) + "+0x"
+                            + Long.toHexString(length) + ": 0x" + Long.toHexString(dirty) + " still reads non-zero",
+                            Errno.EIO.value());
+                }
+            }
+            return;
+        }
         try {
             Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, phys, length);
         } catch (NativeException e) {
@@ -294,6 +306,41 @@ public final class ReservedMemory implements AutoCloseable {
                     }
                     done += n;
                 }
+            }
+        }
+    }
+
+    /** The first address in the range that reads non-zero, or -1; read a megabyte at a time. */
+    long firstNonZero(long phys, long length) throws NativeException {
+        check(phys, length);
+        try (Arena a = Arena.ofConfined()) {
+            long bytes = Math.max(8, Math.min(length, 1 << 20));
+            MemorySegment buf = a.allocate(bytes, 8);
+            MemorySegment zeros = a.allocate(bytes, 8);
+            for (long done = 0; done < length; ) {
+                MemorySegment chunk = buf.asSlice(0, Math.min(buf.byteSize(), length - done));
+                long n = Libc.pread(fd, chunk, phys + done);
+                if (n <= 0) {
+                    throw new NativeException("pread(reserved memory, 0x" + Long.toHexString(phys + done) + ")",
+                            n < 0 ? (int) -n : Errno.EIO.value());
+                }
+                long at = chunk.asSlice(0, n).mismatch(zeros.asSlice(0, n));
+                if (at >= 0) {
+                    return phys + done + at;
+                }
+                done += n;
+            }
+        }
+        return -1;
+    }
+
+    /** Zeroes the range through mappings of the whole pages it lies in, one page at a time. */
+    void zeroMapped(long phys, long length) throws NativeException {
+        for (long page = phys & -pageSize; page < phys + length; page += pageSize) {
+            long from = Math.max(phys, page);
+            long to = Math.min(phys + length, page + pageSize);
+            try (MemoryMapping m = MemoryMapping.ofFile(fd, page, pageSize, true)) {
+                m.segment().asSlice(from - page, to - from).fill((byte) 0);
             }
         }
     }

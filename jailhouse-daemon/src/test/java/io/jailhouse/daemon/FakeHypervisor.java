@@ -75,7 +75,8 @@ public final class FakeHypervisor implements Hypervisor {
     private int closeCount;
 
     public FakeHypervisor(SystemConfig system, Partitioning partitioning,
-            io.jailhouse.boundary.DeviceEmulations emulations, java.nio.file.Path stateDirectory) {
+            io.jailhouse.boundary.DeviceEmulations emulations, java.nio.file.Path stateDirectory,
+            java.nio.file.Path memoryDirectory) {
         this(system, partitioning);
     }
 

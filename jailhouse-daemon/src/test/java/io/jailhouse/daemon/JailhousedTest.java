@@ -53,7 +53,7 @@ class JailhousedTest {
             AtomicInteger enabled = new AtomicInteger();
             HypervisorException refused = null;
             try {
-                Jailhoused.start(d.runDirectory(), RunningDaemon.systemConfig(), Partitioning.STRICT, (c, p, e, state) -> {
+                Jailhoused.start(d.runDirectory(), RunningDaemon.systemConfig(), Partitioning.STRICT, (c, p, e, state, m) -> {
                     enabled.incrementAndGet();
                     return new FakeHypervisor(c, p);
                 }, quietLog()).close();
@@ -135,7 +135,7 @@ class JailhousedTest {
         StringWriter err = new StringWriter();
         int status = Jailhoused.run(new String[] {"--config", RunningDaemon.config("qemu-vm.cell").toString(),
             "--partitioning", "relaxed", "--run-dir", tmp.resolve("run").toString()}, Map.of(),
-                (c, p, e, state) -> {
+                (c, p, e, state, m) -> {
                     throw new HypervisorException(Errno.ENODEV, "KVM hypervisor not yet available");
                 }, new PrintWriter(out, true), new PrintWriter(err, true));
         assertThat(status).isEqualTo(1);
@@ -149,7 +149,7 @@ class JailhousedTest {
     void anUnexpectedFailureOfEnableIsReportedAsEio() {
         StringWriter err = new StringWriter();
         int status = Jailhoused.run(new String[] {"--config", RunningDaemon.config("qemu-vm.cell").toString(),
-            "--run-dir", tmp.toString()}, Map.of(), (c, p, e, state) -> {
+            "--run-dir", tmp.toString()}, Map.of(), (c, p, e, state, m) -> {
                 throw new IllegalStateException("boom");
             }, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
         assertThat(status).isEqualTo(1);

@@ -36,7 +36,12 @@ abstract class KvmCellTestBase {
 
     @BeforeEach
     void enable() throws Exception {
-        hv = KvmHypervisor.enable(ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class), settings());
+        hv = KvmHypervisor.enable(systemConfig(), settings());
+    }
+
+    /** The system config enabled: the bundled qemu-vm. */
+    SystemConfig systemConfig() throws Exception {
+        return ConfigFiles.read(CONFIGS.resolve("qemu-vm.yaml"), SystemConfig.class);
     }
 
     /** How the hypervisor is enabled: relaxed, state in {@link #state}, cells in this JVM's kind of process. */

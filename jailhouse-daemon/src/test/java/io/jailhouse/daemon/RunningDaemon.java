@@ -41,7 +41,7 @@ public final class RunningDaemon implements AutoCloseable {
         SystemConfig system = systemConfig();
         FakeHypervisor fake = new FakeHypervisor(system, partitioning);
         StringWriter log = new StringWriter();
-        Jailhoused daemon = Jailhoused.start(new RunDirectory(runDirectory), system, partitioning, (c, p, e, d) -> fake,
+        Jailhoused daemon = Jailhoused.start(new RunDirectory(runDirectory), system, partitioning, (c, p, e, d, m) -> fake,
                 new DaemonLog(new PrintWriter(log)));
         return new RunningDaemon(daemon, fake, log);
     }

@@ -533,7 +533,8 @@ public final class Libc {
     }
 
     /** What {@code fstat} says of a descriptor: its type and permission bits, and its size in bytes. */
-    public record FileStatus(int mode, long size) {
+    /** ... and {@code blockSize} ({@code st_blksize}: the huge page size on hugetlbfs). */
+    public record FileStatus(int mode, long size, long blockSize) {
         public static final int S_IFMT = 0xf000;
         public static final int S_IFREG = 0x8000;
 
@@ -542,7 +543,7 @@ public final class Libc {
         }
     }
 
-    /** {@code struct stat} of x86-64: st_mode at 24, st_size at 48, 144 bytes. */
+    /** {@code struct stat} of x86-64: st_mode at 24, st_size at 48, st_blksize at 56, 144 bytes. */
     private static final long STAT_BYTES = 144;
 
     public static FileStatus fstat(int fd) throws NativeException {
@@ -551,7 +552,7 @@ public final class Libc {
             MemorySegment state = callState();
             int r = (int) FSTAT.invokeExact(state, fd, st);
             check(r, state, "fstat(fd " + fd + ")");
-            return new FileStatus(st.get(JAVA_INT, 24), st.get(JAVA_LONG, 48));
+            return new FileStatus(st.get(JAVA_INT, 24), st.get(JAVA_LONG, 48), st.get(JAVA_LONG, 56));
         } catch (NativeException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -195,7 +195,7 @@ public final class HardwareCheck {
                 : Finding.absent(CPUSET, Need.ISOLATION, cpusets.describe());
     }
 
-    /** Cell memory is backed by hugetlbfs where huge pages are available, else by /dev/shm. */
+    /** Cell memory is on /dev/shm unless enable --memory-dir names a hugetlbfs mount with huge pages. */
     private Finding hugePages(List<Mount> mounts) {
         String feature = "Huge pages";
         List<String> hugetlbfs = mounts.stream().filter(m -> m.type().equals("hugetlbfs"))
@@ -211,7 +211,8 @@ public final class HardwareCheck {
         long pages = total.orElse(0);
         String pool = pages + " pages" + (size.isPresent() ? " of " + size.getAsLong() + " kB" : "");
         if (!hugetlbfs.isEmpty() && pages > 0) {
-            return Finding.present(feature, Need.OPTIONAL, "hugetlbfs at " + hugetlbfs.getFirst() + ", " + pool);
+            return Finding.present(feature, Need.OPTIONAL, "hugetlbfs at " + hugetlbfs.getFirst() + ", " + pool
+                    + " (enable --memory-dir " + hugetlbfs.getFirst() + " backs cells with them)");
         }
         String why = hugetlbfs.isEmpty() ? "no hugetlbfs mounted" : "hugetlbfs at " + hugetlbfs.getFirst();
         return Finding.absent(feature, Need.OPTIONAL, why + ", HugePages_Total " + pages
