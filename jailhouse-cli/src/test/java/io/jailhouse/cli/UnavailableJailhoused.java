@@ -11,7 +11,7 @@ public final class UnavailableJailhoused {
     }
 
     public static void main(String[] args) {
-        System.exit(Jailhoused.run(args, System.getenv(), (config, partitioning, emulations, state) -> {
+        System.exit(Jailhoused.run(args, System.getenv(), (config, partitioning, emulations, state, memoryDirectory) -> {
             throw new HypervisorException(Errno.ENODEV, "KVM hypervisor not yet available");
         }, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
