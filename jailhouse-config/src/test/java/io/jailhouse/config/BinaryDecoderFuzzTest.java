@@ -24,6 +24,7 @@ import net.jqwik.api.statistics.Statistics;
  * refused with a {@link ConfigFormatException}; nothing else escapes, and no
  * input costs more memory than a small multiple of its own size.
  */
+@net.jqwik.api.Tag("fuzz")
 class BinaryDecoderFuzzTest {
     private static final List<byte[]> SEEDS = List.of("tiny-demo", "apic-demo", "smp-demo", "pci-demo",
             "ivshmem-demo", "qemu-vm").stream().map(BundledConfigs::cellBytes).toList();
@@ -80,7 +81,7 @@ class BinaryDecoderFuzzTest {
                 });
     }
 
-    @Property(tries = 100_000, shrinking = ShrinkingMode.FULL)
+    @Property(shrinking = ShrinkingMode.FULL)
     void decoderRefusesOrRoundTripsWithBoundedMemory(@ForAll("mutatedCellFiles") byte[] file) {
         JailhouseConfig decoded;
         try {

@@ -68,7 +68,8 @@ class HardwareCheckTest {
         assertThat(line(r, "cgroup cpuset controller")).isEqualTo(String.format("%-32s%-24s%s",
                 "cgroup cpuset controller", "ok", "cgroup v2 cpuset at /sys/fs/cgroup: cell CPUs become exclusive "
                         + "cpuset partitions, host tasks are kept off them"));
-        assertThat(line(r, "Huge pages")).endsWith("hugetlbfs at /dev/hugepages, 512 pages of 2048 kB");
+        assertThat(line(r, "Huge pages")).endsWith("hugetlbfs at /dev/hugepages, 512 pages of 2048 kB"
+                + " (enable --memory-dir /dev/hugepages backs cells with them)");
         assertThat(line(r, "JDK >= 22")).endsWith("25.0.1+8");
         assertThat(line(r, "gcc (to build inmates)")).endsWith("/usr/bin/gcc");
         assertThat(out.getLast()).isEqualTo("Check passed!");
