@@ -153,7 +153,9 @@ public final class FaultCampaign {
             long pid = d.pid();
             kill(pid);
             awaitGone(pid);
+            long te = System.nanoTime();
             DaemonUnderTest.Outcome again = d.enable();
+            te = System.nanoTime() - te;
             if (again.status() != 0) {
                 throw new AssertionError("enable after the supervisor's death: " + again.output());
             }
@@ -164,9 +166,11 @@ public final class FaultCampaign {
                     throw new AssertionError("not adopted as it was: " + s + " -> " + now);
                 }
             }
-            outcome = "adopted " + before.size() + " cell(s) unchanged";
+            outcome = String.format("adopted %d cell(s) unchanged in %.1f s", before.size(), te / 1e9);
         }
+        long tc = System.nanoTime();
         cleanUp(d);
+        outcome += String.format(", cleaned up in %.1f s", (System.nanoTime() - tc) / 1e9);
         requireNothingLeft("after converging");
         Files.deleteIfExists(runDir.resolve("jailhoused.log"));
         return outcome + "; nothing left";
@@ -184,7 +188,7 @@ public final class FaultCampaign {
         if (off.status() != 0) {
             throw new AssertionError("disable: " + off.output());
         }
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + 10_000_000_000L; // processes end within seconds of disable
         while (!(DaemonUnderTest.supervisors().isEmpty() && DaemonUnderTest.cellProcesses().isEmpty())
                 && System.nanoTime() < deadline) {
             Thread.sleep(50);

@@ -14,6 +14,8 @@ import java.io.IOException;
 public final class CellChannel implements AutoCloseable {
     /** The largest message either side accepts (two configs of at most 16 MiB each, and a little). */
     public static final long MAX_MESSAGE_BYTES = 40L * 1024 * 1024;
+    /** The environment variable that tells a new cell process which supervisor started it (its pid). */
+    public static final String SUPERVISOR_PID_VARIABLE = "JAILHOUSE_SUPERVISOR_PID";
 
     private final PacketChannel packets;
 

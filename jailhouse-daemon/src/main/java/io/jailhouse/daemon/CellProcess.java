@@ -153,6 +153,7 @@ final class CellProcess implements AutoCloseable {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().put(io.jailhouse.boundary.CellChannel.SUPERVISOR_PID_VARIABLE, Long.toString(Libc.getpid()));
             pb.environment().put("MALLOC_ARENA_MAX", "1"); // one malloc arena, not one per thread: less memory
             p = pb.start();
         } catch (IOException e) {

@@ -16,6 +16,8 @@ import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.NativeException;
 import io.jailhouse.sys.UnixSocket;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,9 +98,7 @@ public final class CellMain {
                 if (served && cell == null) {
                     return 1; // the supervisor that started this process let go of it before giving it a cell
                 }
-                if (cell == null && !listener.awaitReadable(CREATE_DEADLINE_MILLIS)) {
-                    System.err.println("cell process " + Libc.getpid() + ": no supervisor created the cell within "
-                            + CREATE_DEADLINE_MILLIS + " ms");
+                if (cell == null && !awaitSupervisor(listener)) {
                     return 1;
                 }
                 UnixSocket connection = listener.accept();
@@ -113,6 +113,63 @@ public final class CellMain {
                     if (done != null) {
                         return done ? 0 : 1;
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * Before the cell exists: waits for the supervisor to connect, at most
+     * {@link #CREATE_DEADLINE_MILLIS} and only while the supervisor that
+     * started this process lives; false (said on stderr) when it will not.
+     */
+    private boolean awaitSupervisor(UnixSocket listener) throws IOException {
+        int supervisor = -1;
+        // Until it gives this process a cell, the process ends as soon as the supervisor that started
+        // it does: a spare whose supervisor was killed, or disabled before the spare was ready, is no use.
+        String pid = System.getenv(CellChannel.SUPERVISOR_PID_VARIABLE);
+        try {
+            if (pid != null) {
+                supervisor = Libc.pidfdOpen(Long.parseLong(pid));
+            }
+        } catch (NativeException | NumberFormatException e) {
+            System.err.println("cell process " + Libc.getpid() + ": supervisor " + pid + " is gone");
+            return false;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocate(2L * Libc.POLLFD_BYTES, 8);
+            Libc.setPollFd(fds, 0, listener.fd(), Libc.POLLIN);
+            Libc.setPollFd(fds, 1, supervisor, Libc.POLLIN); // a negative fd is skipped by poll
+            long deadline = System.nanoTime() + CREATE_DEADLINE_MILLIS * 1_000_000L;
+            while (true) {
+                int left = (int) Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
+                int r = Libc.poll(fds, 2, left);
+                if (r == -io.jailhouse.sys.Errno.EINTR.value()) {
+                    continue;
+                }
+                if (r < 0) {
+                    throw new IOException("poll: " + io.jailhouse.sys.Errno.describe(-r));
+                }
+                if ((Libc.pollEvents(fds, 0) & Libc.POLLIN) != 0) {
+                    return true;
+                }
+                if (Libc.pollEvents(fds, 1) != 0) {
+                    System.err.println("cell process " + Libc.getpid() + ": supervisor " + pid
+                            + " ended before it gave this process a cell");
+                    return false;
+                }
+                if (r == 0) {
+                    System.err.println("cell process " + Libc.getpid() + ": no supervisor created the cell within "
+                            + CREATE_DEADLINE_MILLIS + " ms");
+                    return false;
+                }
+            }
+        } finally {
+            if (supervisor >= 0) {
+                try {
+                    Libc.close(supervisor);
+                } catch (NativeException ignored) {
+                    // closing a pidfd: nothing to do about a failure
                 }
             }
         }
