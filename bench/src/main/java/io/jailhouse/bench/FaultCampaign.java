@@ -16,13 +16,14 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Faults: a lifecycle script of two cells (tiny-demo and ivshmem-demo) with
- * 20 points; at each point, once with the newest cell's process and once
- * with the supervisor, the victim is killed with SIGKILL. Then the system
- * must converge as an operator would drive it: a dead cell is reported
- * failed and destroyed while the other cell runs on; a dead supervisor is
- * replaced by {@code jailhouse enable} with the same config, which adopts
- * the running cells unchanged. After the cells are destroyed and the
+ * Faults: a lifecycle script of two cells (the ivshmem-demo pair) with
+ * 20 points; at each point, once the newest cell's process, once the
+ * supervisor and once every process of the hypervisor is killed with
+ * SIGKILL. Then the system must converge as an operator would drive it: a
+ * dead cell is reported failed and destroyed while the other cell runs on;
+ * a dead supervisor is replaced by {@code jailhouse enable} with the same
+ * config, which adopts the running cells unchanged; after the death of
+ * everything that enable reports every cell failed. After the cells are destroyed and the
  * hypervisor disabled nothing may be left: no process, backing file,
  * socket, pid file or cpuset.
  *
@@ -52,14 +53,14 @@ public final class FaultCampaign {
         Path top = Path.of(System.getProperty("jailhouse.home", ".")).toAbsolutePath();
         int first = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         int last = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-        Demo a = demo(top, "tiny-demo");
-        Demo b = demo(top, "ivshmem-demo");
+        Demo a = demo(top, "ivshmem-demo", "ivshmem-demo");
+        Demo b = demo(top, "ivshmem-demo-2", "ivshmem-demo"); // upstream's pair: one link, both inmates the same
         List<Step> script = script(a, b);
         Map<String, String> results = new TreeMap<>();
         int failures = 0;
         long t0 = System.nanoTime();
         for (int point = first; point <= last; point++) {
-            for (String victim : List.of("cell", "supervisor")) {
+            for (String victim : List.of("cell", "supervisor", "everything")) {
                 String key = String.format("%02d %-10s after %s", point, victim, script.get(point - 1).what());
                 long t = System.nanoTime();
                 String outcome;
@@ -68,6 +69,7 @@ public final class FaultCampaign {
                 } catch (Exception | AssertionError e) {
                     outcome = "FAILED: " + e;
                     failures++;
+                    clearAfterFailure();
                 }
                 results.put(key, outcome);
                 System.out.printf("%-48s %-60s %5.1f s%n", key, outcome, (System.nanoTime() - t) / 1e9);
@@ -77,10 +79,10 @@ public final class FaultCampaign {
         System.exit(failures == 0 ? 0 : 1);
     }
 
-    private static Demo demo(Path top, String name) throws Exception {
-        CellConfig c = ConfigFiles.read(top.resolve("configs/x86/" + name + ".yaml"), CellConfig.class);
+    private static Demo demo(Path top, String config, String inmate) throws Exception {
+        CellConfig c = ConfigFiles.read(top.resolve("configs/x86/" + config + ".yaml"), CellConfig.class);
         return new Demo(c.name(), BinaryConfigCodec.encode(c),
-                Files.readAllBytes(top.resolve("inmates/demos/x86/" + name + ".bin")));
+                Files.readAllBytes(top.resolve("inmates/demos/x86/" + inmate + ".bin")));
     }
 
     private static List<Step> script(Demo a, Demo b) {
@@ -149,6 +151,28 @@ public final class FaultCampaign {
                 }
             }
             outcome = "cell " + seen.name() + " failed, " + (before.size() - 1) + " other(s) untouched";
+        } else if (victim.equals("everything")) {
+            long pid = d.pid();
+            kill(pid);
+            for (CellStatus s : before) {
+                kill(s.pid());
+            }
+            for (long spare : DaemonUnderTest.cellProcesses()) { // SIGKILL, whether it is still there or not
+                ProcessHandle.of(spare).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            awaitGone(pid);
+            DaemonUnderTest.Outcome again = d.enable();
+            if (again.status() != 0) {
+                throw new AssertionError("enable after the death of everything: " + again.output());
+            }
+            List<CellStatus> after = d.cells().stream().filter(s -> s.id() != 0).toList();
+            for (CellStatus s : before) {
+                CellStatus now = after.stream().filter(x -> x.name().equals(s.name())).findFirst().orElse(null);
+                if (now == null || now.state() != CellState.FAILED) {
+                    throw new AssertionError("a cell whose process died is not reported failed: " + s + " -> " + now);
+                }
+            }
+            outcome = "re-enabled, " + before.size() + " cell(s) reported failed";
         } else {
             long pid = d.pid();
             kill(pid);
@@ -195,6 +219,20 @@ public final class FaultCampaign {
         }
         if (Files.exists(d.run.socket()) || Files.exists(d.run.pidFile())) {
             throw new AssertionError("the run directory keeps " + (Files.exists(d.run.socket()) ? "its socket" : "its pid file"));
+        }
+    }
+
+    /** After a failed run: whatever it left is ended and removed, so that the next run starts clean. */
+    private static void clearAfterFailure() {
+        DaemonUnderTest.supervisors().forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+        DaemonUnderTest.cellProcesses().forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+        try {
+            Thread.sleep(1000);
+            for (Path f : DaemonUnderTest.backingFiles()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (Exception e) {
+            System.out.println("clearing after a failed run: " + e);
         }
     }
 

@@ -91,6 +91,10 @@ public final class Soak {
             DaemonUnderTest.Outcome off = d.jailhouse("disable");
             System.out.println("disable: exit " + off.status());
         }
+        long deadline = System.nanoTime() + 10_000_000_000L; // the supervisor ends within seconds of disable
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
         List<Long> left = DaemonUnderTest.cellProcesses();
         System.out.printf("after disable: cell processes %s, supervisor alive %b, run directory %s, backing files %s%n",
                 left, ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),

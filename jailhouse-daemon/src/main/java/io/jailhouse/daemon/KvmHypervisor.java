@@ -480,6 +480,7 @@ public final class KvmHypervisor implements Hypervisor {
             tids = ((CellReply.Created) r.message()).threadIds();
         } catch (HypervisorException | RuntimeException e) {
             endProcess(p);
+            spare.replenish(); // the next create finds one ready, failed or not
             throw e;
         }
         if (cpusets != null) {
@@ -494,6 +495,7 @@ public final class KvmHypervisor implements Hypervisor {
             } catch (HypervisorException e) {
                 // upstream fails the create when it cannot take the CPUs from Linux
                 destroyProcess(cell.name(), p);
+                spare.replenish();
                 throw e;
             }
         }
@@ -677,6 +679,11 @@ public final class KvmHypervisor implements Hypervisor {
             n += r.size() != 0 && (r.has(MemoryRegion.COMM_REGION) || mapped(r)) ? 1 : 0;
         }
         return n;
+    }
+
+    /** The pid of the spare cell process that is ready, or -1 (tests). */
+    long sparePid() {
+        return spare.readyPid();
     }
 
     /** The reserved-memory file (tests read what a destroyed cell left there). */

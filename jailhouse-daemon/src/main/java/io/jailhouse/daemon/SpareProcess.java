@@ -89,6 +89,11 @@ final class SpareProcess implements AutoCloseable {
         }
     }
 
+    /** The pid of the spare that is ready, or -1 (tests). */
+    synchronized long readyPid() {
+        return ready != null && ready.alive() ? ready.pid() : -1;
+    }
+
     /** Lets go of the spare (it ends) and starts no more. */
     @Override
     public void close() {

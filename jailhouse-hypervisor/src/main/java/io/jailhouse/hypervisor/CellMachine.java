@@ -191,8 +191,13 @@ public final class CellMachine {
         } catch (NativeException e) {
             release(cell, vm, pages, linkSlots);
             throw new HypervisorException(Errno.ENOMEM, "cell \"" + config.name() + "\": " + e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            // Thread.start's "unable to create native thread" (a pids or thread limit): the cell's failure,
+            // reported as pthread_create reports it, not the process's death
+            release(cell, vm, pages, linkSlots);
+            throw new HypervisorException(Errno.EAGAIN, "cell \"" + config.name() + "\": cannot start its threads ("
+                    + e.getMessage() + ")", e);
         } catch (HypervisorException | RuntimeException | Error e) {
-            // an Error too: Thread.start's "unable to create native thread" must not leak the VM
             release(cell, vm, pages, linkSlots);
             throw e;
         }

@@ -47,7 +47,7 @@ class IvshmemFuzzTest {
         return action.list().ofMinSize(1).ofMaxSize(120);
     }
 
-    @Property
+    @Property(edgeCases = net.jqwik.api.EdgeCasesMode.NONE) // edge values are in the inputs; generated ones grow with the tries
     void guestsCannotBreakTheModelsOrEachOther(@ForAll("actions") List<Action> actions) {
         MemorySegment stateTable = Fixtures.page();
         IvshmemLink link = new IvshmemLink(BDF, DoorbellRouting.NONE);
