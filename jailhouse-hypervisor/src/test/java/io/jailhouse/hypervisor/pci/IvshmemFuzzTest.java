@@ -103,7 +103,17 @@ class IvshmemFuzzTest {
                         p.device.registers().write(IvshmemDevice.REG_DOORBELL, 4, a.value() & 0xffffffffL);
                     }
                 }
-                default -> p.enable(0xff000000L + ((long) a.where() << 12 & 0xfff000L)); // BARs moved, MEM on
+                default -> { // BARs moved and MEM|MASTER on, each write only if the model takes it
+                    long bar0 = 0xff000000L + ((long) a.where() << 12 & 0xfff000L);
+                    int[][] writes = {{Pci.BAR0, (int) bar0}, {Pci.BAR0 + 4, (int) bar0 + 0x1000},
+                        {Pci.COMMAND, Pci.CMD_MEM | Pci.CMD_MASTER}};
+                    for (int[] w : writes) {
+                        int size = w[0] == Pci.COMMAND ? 2 : 4;
+                        if (p.space.acceptsWrite(BDF, w[0], size, w[1])) {
+                            p.space.write(BDF, w[0], size, w[1]);
+                        }
+                    }
+                }
             }
             for (int id = 0; id < 3; id++) {
                 assertThat(peers[id].device.peerId()).isEqualTo(id);
