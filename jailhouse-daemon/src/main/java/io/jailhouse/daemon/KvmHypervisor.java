@@ -651,13 +651,11 @@ public final class KvmHypervisor implements Hypervisor {
                                         + ") of the system config's root cell"
                                 : ": RAM regions must be page aligned"));
             }
-            long huge = memory.pageSize();
-            if (huge > MemoryRegion.PAGE_SIZE && mapped(r) && ((r.physStart() | r.size()) & (huge - 1)) != 0) {
+            String pages = mapped(r) ? memory.pageProblem(r.physStart(), r.size()) : null;
+            if (pages != null) {
                 throw new HypervisorException(Errno.EINVAL, "cell \"" + cellConfig.name() + "\", memory region " + i
                         + " (phys 0x" + Long.toHexString(r.physStart()) + ", size 0x" + Long.toHexString(r.size())
-                        + "): the reserved memory " + memory.file() + " has pages of 0x" + Long.toHexString(huge)
-                        + " bytes (hugetlbfs), in which this region can be neither mapped nor cleared; align it to 0x"
-                        + Long.toHexString(huge) + " or enable without --memory-dir");
+                        + "): " + pages);
             }
         }
     }

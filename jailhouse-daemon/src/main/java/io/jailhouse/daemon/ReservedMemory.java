@@ -204,6 +204,20 @@ public final class ReservedMemory implements AutoCloseable {
         return pageSize;
     }
 
+    /**
+     * Why {@code [phys, phys + size)} cannot be mapped and cleared in this
+     * file's pages (on hugetlbfs, a range not made of whole huge pages), or
+     * null if it can: the rule for cell regions and ivshmem sections alike.
+     */
+    public String pageProblem(long phys, long size) {
+        if (((phys | size) & (pageSize - 1)) == 0) {
+            return null;
+        }
+        return "the reserved memory " + file + " has pages of 0x" + Long.toHexString(pageSize)
+                + " bytes (hugetlbfs), in which this region can be neither mapped nor cleared; align it to 0x"
+                + Long.toHexString(pageSize) + " or enable without --memory-dir";
+    }
+
     /** The descriptor cell processes map their regions from (passed to them, never mapped here whole). */
     public int fd() {
         return fd;

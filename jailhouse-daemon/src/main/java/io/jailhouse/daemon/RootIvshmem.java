@@ -71,14 +71,12 @@ final class RootIvshmem {
             int start = (int) d.shmemRegionsStart();
             for (int k = 0; k < 2 + d.shmemPeers(); k++) {
                 MemoryRegion m = root.memoryRegions().get(start + k);
-                long page = memory.pageSize();
-                if (m.size() != 0 && memory.contains(m.physStart(), m.size())
-                        && ((m.physStart() | m.size()) & (page - 1)) != 0) {
+                String pages = m.size() != 0 && memory.contains(m.physStart(), m.size())
+                        ? memory.pageProblem(m.physStart(), m.size()) : null;
+                if (pages != null) {
                     throw new HypervisorException(Errno.EINVAL, "system config: " + PciAdmission.describe(root, i)
                             + ", ivshmem: memory region " + (start + k) + " (phys 0x" + Long.toHexString(m.physStart())
-                            + ", size 0x" + Long.toHexString(m.size()) + ") is not made of whole pages of the reserved "
-                            + "memory " + memory.file() + " (0x" + Long.toHexString(page) + " bytes, hugetlbfs), so it "
-                            + "can be neither mapped nor cleared; align it or enable without --memory-dir");
+                            + ", size 0x" + Long.toHexString(m.size()) + "): " + pages);
                 }
                 if (m.size() != 0 && !memory.contains(m.physStart(), m.size())) {
                     throw new HypervisorException(Errno.EINVAL, "invalid system config: "

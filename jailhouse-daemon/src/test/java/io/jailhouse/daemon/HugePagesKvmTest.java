@@ -60,7 +60,7 @@ class HugePagesKvmTest extends KvmCellTestBase {
     void upstreamsFourKiBIvshmemSectionsOnHugePagesAreRefusedAtEnableByName() throws Exception {
         assertThatThrownBy(() -> KvmHypervisor.enable(super.systemConfig(), settings().withMemoryDirectory(huge.path)))
                 .isInstanceOf(HypervisorException.class).hasMessageContaining("ivshmem: memory region")
-                .hasMessageContaining("(0x200000 bytes, hugetlbfs)", "enable without --memory-dir");
+                .hasMessageContaining("pages of 0x200000 bytes (hugetlbfs)", "enable without --memory-dir");
     }
 
     @Test

@@ -16,8 +16,6 @@ import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.NativeException;
 import io.jailhouse.sys.UnixSocket;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,34 +134,17 @@ public final class CellMain {
             System.err.println("cell process " + Libc.getpid() + ": supervisor " + pid + " is gone");
             return false;
         }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment fds = a.allocate(2L * Libc.POLLFD_BYTES, 8);
-            Libc.setPollFd(fds, 0, listener.fd(), Libc.POLLIN);
-            Libc.setPollFd(fds, 1, supervisor, Libc.POLLIN); // a negative fd is skipped by poll
-            long deadline = System.nanoTime() + CREATE_DEADLINE_MILLIS * 1_000_000L;
-            while (true) {
-                int left = (int) Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
-                int r = Libc.poll(fds, 2, left);
-                if (r == -io.jailhouse.sys.Errno.EINTR.value()) {
-                    continue;
-                }
-                if (r < 0) {
-                    throw new IOException("poll: " + io.jailhouse.sys.Errno.describe(-r));
-                }
-                if ((Libc.pollEvents(fds, 0) & Libc.POLLIN) != 0) {
-                    return true;
-                }
-                if (Libc.pollEvents(fds, 1) != 0) {
-                    System.err.println("cell process " + Libc.getpid() + ": supervisor " + pid
-                            + " ended before it gave this process a cell");
-                    return false;
-                }
-                if (r == 0) {
-                    System.err.println("cell process " + Libc.getpid() + ": no supervisor created the cell within "
-                            + CREATE_DEADLINE_MILLIS + " ms");
-                    return false;
-                }
+        try {
+            int ready = Libc.awaitAny(CREATE_DEADLINE_MILLIS, listener.fd(), supervisor);
+            if (ready == 0) {
+                return true;
             }
+            String why = ready == 1 ? "supervisor " + pid + " ended before it gave this process a cell"
+                    : "no supervisor created the cell within " + CREATE_DEADLINE_MILLIS + " ms";
+            System.err.println("cell process " + Libc.getpid() + ": " + why);
+            return false;
+        } catch (NativeException e) {
+            throw new IOException(e.getMessage(), e);
         } finally {
             if (supervisor >= 0) {
                 try {

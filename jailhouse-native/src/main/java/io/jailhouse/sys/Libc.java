@@ -532,8 +532,11 @@ public final class Libc {
         }
     }
 
-    /** What {@code fstat} says of a descriptor: its type and permission bits, and its size in bytes. */
-    /** ... and {@code blockSize} ({@code st_blksize}: the huge page size on hugetlbfs). */
+    /**
+     * What {@code fstat} says of a descriptor: its type and permission bits,
+     * its size in bytes, and its {@code st_blksize} (the huge page size on
+     * hugetlbfs).
+     */
     public record FileStatus(int mode, long size, long blockSize) {
         public static final int S_IFMT = 0xf000;
         public static final int S_IFREG = 0x8000;
@@ -672,6 +675,41 @@ public final class Libc {
             throw new AssertionError("poll downcall", t);
         }
         return r < 0 ? -errno(state) : r;
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} (negative: forever) until one of
+     * {@code fds} can be read without blocking or has ended (negative
+     * descriptors are skipped); an interrupted wait goes on to the same
+     * deadline.
+     *
+     * @return the index in {@code fds} of the first that is ready, or -1 on timeout
+     */
+    public static int awaitAny(int timeoutMillis, int... fds) throws NativeException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pfds = a.allocate(fds.length * POLLFD_BYTES, 8);
+            for (int i = 0; i < fds.length; i++) {
+                setPollFd(pfds, i, fds[i], POLLIN);
+            }
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+            while (true) {
+                int left = (int) Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
+                int r = poll(pfds, fds.length, timeoutMillis < 0 ? -1 : left);
+                if (r == 0) {
+                    return -1;
+                }
+                if (r > 0) {
+                    for (int i = 0; i < fds.length; i++) {
+                        if (pollEvents(pfds, i) != 0) {
+                            return i;
+                        }
+                    }
+                }
+                if (r < 0 && r != -Errno.EINTR.value()) {
+                    throw new NativeException("poll", -r);
+                }
+            }
+        }
     }
 
     static void check(int r, MemorySegment state, String call) throws NativeException {

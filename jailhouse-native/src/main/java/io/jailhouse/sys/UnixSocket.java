@@ -360,24 +360,7 @@ public final class UnixSocket implements AutoCloseable {
      * @return false on timeout
      */
     public boolean awaitReadable(int timeoutMillis) throws NativeException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment pfd = a.allocate(Libc.POLLFD_BYTES, 8);
-            Libc.setPollFd(pfd, 0, fd(), Libc.POLLIN);
-            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-            while (true) {
-                int left = (int) Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
-                int r = Libc.poll(pfd, 1, timeoutMillis < 0 ? -1 : left);
-                if (r > 0) {
-                    return true;
-                }
-                if (r == 0) {
-                    return false;
-                }
-                if (r != -Errno.EINTR.value()) {
-                    throw new NativeException("poll", -r);
-                }
-            }
-        }
+        return Libc.awaitAny(timeoutMillis, fd()) >= 0;
     }
 
     /** Who is at the other end (for a connected or accepted socket). */
