@@ -26,8 +26,7 @@ public final class CliStartup {
         if (!Files.isExecutable(floor)) {
             throw new IllegalStateException(floor + " is missing: make -C bench/floor");
         }
-        DaemonUnderTest d = new DaemonUnderTest(top, Files.createTempDirectory("jailhouse-cli"),
-                top.resolve("configs/x86/qemu-vm.cell"));
+        DaemonUnderTest d = DaemonUnderTest.onQemuVm(top, "cli");
         if (d.enable().status() != 0) {
             throw new IllegalStateException("enable failed");
         }

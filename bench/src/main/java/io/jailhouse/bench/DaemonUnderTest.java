@@ -29,6 +29,12 @@ final class DaemonUnderTest {
         this.systemConfig = systemConfig;
     }
 
+    /** A daemon on the bundled development system config, in a new run directory named after {@code purpose}. */
+    static DaemonUnderTest onQemuVm(Path top, String purpose) throws IOException {
+        return new DaemonUnderTest(top, Files.createTempDirectory("jailhouse-" + purpose),
+                top.resolve("configs/x86/qemu-vm.cell"));
+    }
+
     /** Runs {@code bin/jailhouse ARGS} against this run directory; its exit status and output. */
     record Outcome(int status, String output) {
     }

@@ -121,8 +121,7 @@ public final class FaultCampaign {
     /** Runs the script to {@code point}, kills {@code victim}, converges and checks that nothing is left. */
     private static String runOnce(Path top, List<Step> script, int point, String victim) throws Exception {
         requireNothingLeft("before the run");
-        Path runDir = Files.createTempDirectory("jailhouse-faults");
-        DaemonUnderTest d = new DaemonUnderTest(top, runDir, top.resolve("configs/x86/qemu-vm.cell"));
+        DaemonUnderTest d = DaemonUnderTest.onQemuVm(top, "faults");
         DaemonUnderTest.Outcome on = d.enable();
         if (on.status() != 0) {
             throw new AssertionError("enable: " + on.output());
@@ -196,7 +195,7 @@ public final class FaultCampaign {
         cleanUp(d);
         outcome += String.format(", cleaned up in %.1f s", (System.nanoTime() - tc) / 1e9);
         requireNothingLeft("after converging");
-        Files.deleteIfExists(runDir.resolve("jailhoused.log"));
+        Files.deleteIfExists(d.run.log());
         return outcome + "; nothing left";
     }
 

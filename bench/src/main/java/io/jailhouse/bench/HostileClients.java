@@ -3,7 +3,6 @@ package io.jailhouse.bench;
 import io.jailhouse.protocol.ControlClient;
 import io.jailhouse.sys.Libc;
 import io.jailhouse.sys.UnixSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,8 +24,7 @@ public final class HostileClients {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         Path top = Path.of(System.getProperty("jailhouse.home", ".")).toAbsolutePath();
-        DaemonUnderTest d = new DaemonUnderTest(top, Files.createTempDirectory("jailhouse-clients"),
-                top.resolve("configs/x86/qemu-vm.cell"));
+        DaemonUnderTest d = DaemonUnderTest.onQemuVm(top, "clients");
         if (d.enable().status() != 0) {
             throw new IllegalStateException("enable failed");
         }

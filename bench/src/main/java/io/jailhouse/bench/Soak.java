@@ -31,8 +31,7 @@ public final class Soak {
     public static void main(String[] args) throws Exception {
         int cycles = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         Path top = Path.of(System.getProperty("jailhouse.home", ".")).toAbsolutePath();
-        Path runDir = Files.createTempDirectory("jailhouse-soak");
-        DaemonUnderTest d = new DaemonUnderTest(top, runDir, top.resolve("configs/x86/qemu-vm.cell"));
+        DaemonUnderTest d = DaemonUnderTest.onQemuVm(top, "soak");
         CellConfig tiny = ConfigFiles.read(top.resolve("configs/x86/tiny-demo.yaml"), CellConfig.class);
         byte[] config = BinaryConfigCodec.encode(tiny);
         byte[] image = Files.readAllBytes(top.resolve("inmates/demos/x86/tiny-demo.bin"));

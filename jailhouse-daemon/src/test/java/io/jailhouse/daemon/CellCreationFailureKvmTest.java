@@ -6,10 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellStatus;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.jailhouse.sys.OpenDescriptors;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,7 +21,7 @@ class CellCreationFailureKvmTest extends KvmCellTestBase {
     void aCellWhoseThreadsCannotStartFailsToCreateAndLeavesNothingBehind() throws Exception {
         KvmHypervisor kvm = (KvmHypervisor) hv;
         long spare = awaitSpare(kvm);
-        long fdsBefore = descriptors();
+        long fdsBefore = OpenDescriptors.count();
         List<CellStatus> cellsBefore = hv.cells();
         try (PidsLimit limit = PidsLimit.create("jailhouse-test-" + ProcessHandle.current().pid())) {
             limit.hold(spare, 0); // not one more thread
@@ -38,7 +36,7 @@ class CellCreationFailureKvmTest extends KvmCellTestBase {
         }
         assertThat(hv.cells()).as("nothing changed").isEqualTo(cellsBefore);
         awaitSpare(kvm); // the next spare holds what the last one did
-        assertThat(descriptors()).as("the supervisor's descriptors").isEqualTo(fdsBefore);
+        assertThat(OpenDescriptors.count()).as("the supervisor's descriptors").isEqualTo(fdsBefore);
         hv.createCell(KvmHypervisorTest.tinyDemo());
         hv.loadCell(CellRef.parse("tiny-demo"), List.of(KvmHypervisorTest.resetVectorImage(KvmHypervisorTest.SAY_HI)));
         hv.startCell(CellRef.parse("tiny-demo"));
@@ -52,11 +50,5 @@ class CellCreationFailureKvmTest extends KvmCellTestBase {
             Thread.sleep(20);
         }
         return kvm.sparePid();
-    }
-
-    private static long descriptors() throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
     }
 }

@@ -7,13 +7,11 @@ import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.FuzzCorpus;
+import io.jailhouse.sys.OpenDescriptors;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Example;
@@ -50,20 +48,14 @@ class ControlRequestFuzzTest {
         operations = new ControlOperations(new FakeHypervisor(RunningDaemon.systemConfig(), Partitioning.RELAXED),
                 1, List.of(), log);
         session = operations.session();
-        descriptorsBefore = descriptors();
+        descriptorsBefore = OpenDescriptors.count();
     }
 
     @AfterProperty
     void tearDown() throws Exception {
         session.close();
-        assertThat(descriptors()).as("descriptors open after the run (each request's are closed)")
+        assertThat(OpenDescriptors.count()).as("descriptors open after the run (each request's are closed)")
                 .isEqualTo(descriptorsBefore);
-    }
-
-    private static long descriptors() throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
     }
 
     /** Values of every JSON type, and the absurd ones: ids beyond 64 bits, negatives, huge exponents. */

@@ -107,7 +107,7 @@ class ProtocolTest {
         } finally {
             Libc.close(big);
         }
-        assertThat(openDescriptors()).as("nothing of the refused messages stays open in the daemon")
+        assertThat(io.jailhouse.sys.OpenDescriptors.targets()).as("nothing of the refused messages stays open in the daemon")
                 .doesNotContain("memfd:jailhouse-big");
     }
 
@@ -129,10 +129,12 @@ class ProtocolTest {
                     "EINVAL", "image a announces 2 bytes, its file holds 1");
             assertError(c.exchange(load + "[{\"source\":\"fifo\",\"address\":0,\"length\":1,\"fd\":0}]}", pipe[0]),
                     "EINVAL", "image fifo does not come as a memfd");
-            try (java.io.RandomAccessFile disk = new java.io.RandomAccessFile(plainFile(), "r")) {
-                int fd = descriptorOf(disk);
-                assertError(c.exchange(load + "[{\"source\":\"disk\",\"address\":0,\"length\":1,\"fd\":0}]}", fd),
+            int disk = openPlainFile();
+            try {
+                assertError(c.exchange(load + "[{\"source\":\"disk\",\"address\":0,\"length\":1,\"fd\":0}]}", disk),
                         "EINVAL", "image disk does not come as a memfd but as another kind of file");
+            } finally {
+                Libc.close(disk);
             }
             assertError(c.exchange(load + "[{\"source\":\"a\",\"address\":0,\"length\":-1,\"fd\":0}]}", image),
                     "EINVAL", "images[0].length must not be negative");
@@ -144,62 +146,32 @@ class ProtocolTest {
             Libc.close(pipe[0]);
             Libc.close(pipe[1]);
         }
-        assertThat(openDescriptors()).as("every descriptor a request brought is closed once it is answered")
+        assertThat(io.jailhouse.sys.OpenDescriptors.targets()).as("every descriptor a request brought is closed once it is answered")
                 .doesNotContain("memfd:jailhouse-big", "memfd:jailhouse-test-image (deleted)", "pipe:");
     }
 
     @Test
     void aMessageInAFileThatIsNotAMemfdIsRefusedUnread() throws Exception {
         // A file on a disk (or FUSE, or NFS) could make the daemon's read of it block.
-        try (java.io.RandomAccessFile disk = new java.io.RandomAccessFile(plainFile(), "r");
-                RawConnection c = connect()) {
-            c.sendPacket(new byte[] {1}, descriptorOf(disk));
+        int disk = openPlainFile();
+        try (RawConnection c = connect()) {
+            c.sendPacket(new byte[] {1}, disk);
             assertError(c.reply(), "EPROTO", "a message in a file that is not a memfd");
             assertStillServing(c);
+        } finally {
+            Libc.close(disk);
         }
     }
 
-    /** A small regular file on the build's disk (not tmpfs: that would pass as a memory file). */
-    private static java.io.File plainFile() throws IOException {
+    /** A small regular file on the build's disk (not tmpfs: that would pass as a memory file), open for reading. */
+    private static int openPlainFile() throws Exception {
         Path f = Path.of("target", "protocol-test-plain-file");
         java.nio.file.Files.write(f, PING.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        return f.toFile();
-    }
-
-    /** The descriptor behind an open file, as the kernel numbers it (found by its path in /proc/self/fd). */
-    private static int descriptorOf(java.io.RandomAccessFile file) throws IOException {
-        Path target = Path.of("target", "protocol-test-plain-file").toAbsolutePath();
-        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : fds.toList()) {
-                try {
-                    if (java.nio.file.Files.readSymbolicLink(fd).equals(target)) {
-                        return Integer.parseInt(fd.getFileName().toString());
-                    }
-                } catch (IOException e) {
-                    // closed meanwhile
-                }
-            }
-        }
-        throw new IOException("no descriptor for " + target);
+        return Libc.open(f.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
     }
 
     private static int memfdOf(byte[] bytes) throws Exception {
         return new io.jailhouse.protocol.LoadImage(bytes.length > 100 ? "big" : "test-image", bytes, 0).toMemfd();
-    }
-
-    /** What this process (client and daemon both) has open, as /proc/self/fd names it. */
-    private static java.util.List<String> openDescriptors() throws IOException {
-        java.util.List<String> out = new java.util.ArrayList<>();
-        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : fds.toList()) {
-                try {
-                    out.add(java.nio.file.Files.readSymbolicLink(fd).toString());
-                } catch (IOException e) {
-                    // closed meanwhile
-                }
-            }
-        }
-        return out;
     }
 
     @Test

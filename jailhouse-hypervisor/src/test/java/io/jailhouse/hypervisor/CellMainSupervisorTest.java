@@ -25,12 +25,7 @@ class CellMainSupervisorTest {
     void aProcessWithoutACellEndsWhenItsSupervisorDoes() throws Exception {
         Process supervisor = new ProcessBuilder("sleep", "2").start();
         Path log = dir.resolve("spare.log");
-        ProcessBuilder pb = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                CellMain.class.getName(), dir.resolve("spare.sock").toString()))
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put(CellChannel.SUPERVISOR_PID_VARIABLE, Long.toString(supervisor.pid()));
-        Process spare = pb.start();
+        Process spare = cellProcess(dir.resolve("spare.sock"), log, supervisor.pid());
         assertThat(supervisor.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(spare.waitFor(10, TimeUnit.SECONDS)).as("the spare ends soon after its supervisor").isTrue();
         assertThat(Files.readString(log)).contains("supervisor " + supervisor.pid()
@@ -43,13 +38,18 @@ class CellMainSupervisorTest {
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
         Path log = dir.resolve("late.log");
-        ProcessBuilder pb = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                CellMain.class.getName(), dir.resolve("late.sock").toString()))
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put(CellChannel.SUPERVISOR_PID_VARIABLE, Long.toString(gone.pid()));
-        Process spare = pb.start();
+        Process spare = cellProcess(dir.resolve("late.sock"), log, gone.pid());
         assertThat(spare.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(Files.readString(log)).contains("supervisor " + gone.pid() + " is gone");
+    }
+
+    /** A cell process without a cell, listening on {@code socket}, told that {@code supervisor} started it. */
+    private static Process cellProcess(Path socket, Path log, long supervisor) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                CellMain.class.getName(), socket.toString()))
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put(CellChannel.SUPERVISOR_PID_VARIABLE, Long.toString(supervisor));
+        return pb.start();
     }
 }

@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -46,20 +43,14 @@ class PacketFramingFuzzTest {
     void setUp() throws Exception {
         pair = UnixSocket.pair();
         receiver = new PacketChannel(pair[1], MAX_BYTES, MAX_FDS);
-        descriptorsBefore = descriptors();
+        descriptorsBefore = OpenDescriptors.count();
     }
 
     @AfterProperty
     void tearDown() throws Exception {
-        assertThat(descriptors()).as("descriptors open after the run").isEqualTo(descriptorsBefore);
+        assertThat(OpenDescriptors.count()).as("descriptors open after the run").isEqualTo(descriptorsBefore);
         pair[0].close();
         pair[1].close();
-    }
-
-    private static long descriptors() throws Exception {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
     }
 
     @Provide
