@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.protocol.JsonCodec;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.protocol.CellList;
@@ -91,8 +90,7 @@ final class CellListCommand extends DaemonCommand {
 
     /** @param list null when not enabled */
     static String toJson(CellList list) {
-        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = m.createObjectNode().put("enabled", list != null);
+        ObjectNode root = JsonCodec.object().put("enabled", list != null);
         if (list != null) {
             root.put("partitioning", list.partitioning().name().toLowerCase(Locale.ROOT));
         }
@@ -100,10 +98,6 @@ final class CellListCommand extends DaemonCommand {
         if (list != null) {
             list.cells().forEach(c -> cells.add(ControlMessages.cellStatus(c)));
         }
-        try {
-            return m.writeValueAsString(root);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return JsonCodec.pretty(root);
     }
 }

@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.protocol.JsonCodec;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellStatistics;
@@ -67,11 +66,6 @@ final class CellStatsCommand extends DaemonCommand {
     }
 
     static String toJson(CellStatistics s) {
-        try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(ControlMessages.statistics(s));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return JsonCodec.pretty(ControlMessages.statistics(s));
     }
 }

@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.protocol.JsonCodec;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.CellConfig;
@@ -102,8 +101,7 @@ final class ConfigCheckCommand implements Callable<Integer> {
     }
 
     static String toJson(ConfigCheck.Report report, List<String> notes) {
-        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = m.createObjectNode();
+        ObjectNode root = JsonCodec.object();
         root.put("architecture", report.system().config().architecture().label());
         ObjectNode rc = root.putObject("root_cell");
         rc.put("name", report.system().config().rootCell().name());
@@ -125,10 +123,6 @@ final class ConfigCheckCommand implements Callable<Integer> {
         root.put("findings", report.findingCount());
         ArrayNode noteArray = root.putArray("notes");
         notes.forEach(noteArray::add);
-        try {
-            return m.writeValueAsString(root);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return JsonCodec.pretty(root);
     }
 }

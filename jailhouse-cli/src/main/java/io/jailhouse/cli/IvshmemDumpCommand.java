@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.protocol.JsonCodec;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.config.PciDevice;
@@ -46,28 +45,23 @@ final class IvshmemDumpCommand extends IvshmemCommand.Attaching {
     }
 
     private String toJson(IvshmemEndpoint e) {
-        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = m.createObjectNode().put("bdf", PciDevice.formatBdf(e.bdf())).put("root_peer_id", e.id())
+        ObjectNode root = JsonCodec.object().put("bdf", PciDevice.formatBdf(e.bdf())).put("root_peer_id", e.id())
                 .put("max_peers", e.maxPeers()).put("vectors", e.vectors()).put("protocol", e.protocol());
         ArrayNode states = root.putArray("states");
         for (int p = 0; p < e.maxPeers(); p++) {
             states.add(e.state(p) & 0xffff_ffffL);
         }
-        root.set("rw_section", section(m, e.readWriteSection()));
+        root.set("rw_section", section(e.readWriteSection()));
         ArrayNode outputs = root.putArray("output_sections");
         for (int p = 0; p < e.maxPeers(); p++) {
-            outputs.add(section(m, e.outputSection(p)));
+            outputs.add(section(e.outputSection(p)));
         }
-        try {
-            return m.writeValueAsString(root);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
-            throw new IllegalStateException(x);
-        }
+        return JsonCodec.pretty(root);
     }
 
     /** Size and the first {@code bytes} bytes as hex. */
-    private ObjectNode section(ObjectMapper m, MemorySegment s) {
+    private ObjectNode section(MemorySegment s) {
         byte[] head = s.asSlice(0, Math.min(bytes, s.byteSize())).toArray(ValueLayout.JAVA_BYTE);
-        return m.createObjectNode().put("size", s.byteSize()).put("head", HexFormat.of().formatHex(head));
+        return JsonCodec.object().put("size", s.byteSize()).put("head", HexFormat.of().formatHex(head));
     }
 }

@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.jailhouse.protocol.JsonCodec;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.IvshmemLinkStatus;
 import java.util.List;
@@ -22,11 +21,6 @@ final class IvshmemListCommand extends DaemonCommand {
     }
 
     static String toJson(List<IvshmemLinkStatus> links) {
-        try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(ControlMessages.ivshmemLinks(links));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return JsonCodec.pretty(ControlMessages.ivshmemLinks(links));
     }
 }

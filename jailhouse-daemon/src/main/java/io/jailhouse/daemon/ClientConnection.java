@@ -3,7 +3,7 @@ package io.jailhouse.daemon;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.protocol.ControlChannel;
 import io.jailhouse.protocol.ControlMessages;
-import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.JsonCodec;
 import java.io.IOException;
 
 /**
@@ -45,7 +45,7 @@ final class ClientConnection implements ControlOperations.Connection {
         }
         ObjectNode frame = ControlMessages.object().put("progress", line);
         try {
-            channel.write(ControlProtocol.JSON.writeValueAsBytes(frame));
+            channel.write(JsonCodec.write(frame));
         } catch (IOException e) {
             // The client went away: the poller sees it and the request is withdrawn.
         }

@@ -1,7 +1,7 @@
 package io.jailhouse.daemon;
 
 import io.jailhouse.protocol.ControlChannel;
-import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.JsonCodec;
 import io.jailhouse.protocol.RefusedMessageException;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.Libc;
@@ -158,7 +158,7 @@ final class ConnectionPoller implements AutoCloseable {
     /** On the poller's thread: answers without waiting; false (the connection ends) when the client reads nothing. */
     private boolean refuse(ClientConnection c, ControlOperations.Reply reply) {
         try {
-            if (c.channel.writeNow(ControlProtocol.JSON.writeValueAsBytes(reply.body()))) {
+            if (c.channel.writeNow(JsonCodec.write(reply.body()))) {
                 return true;
             }
             log.client("closed a connection whose client reads none of its replies");
@@ -170,7 +170,7 @@ final class ConnectionPoller implements AutoCloseable {
 
     private boolean reply(ClientConnection c, ControlOperations.Reply reply) {
         try {
-            c.channel.write(ControlProtocol.JSON.writeValueAsBytes(reply.body()), reply.fds());
+            c.channel.write(JsonCodec.write(reply.body()), reply.fds());
             return true;
         } catch (IOException e) {
             return false;

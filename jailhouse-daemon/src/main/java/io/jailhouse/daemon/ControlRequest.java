@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.JsonCodec;
 
 /**
  * A request as the daemon received it, with accessors that check each field
@@ -30,7 +31,7 @@ final class ControlRequest {
     static ControlRequest parse(byte[] frame) throws ProtocolException {
         JsonNode tree;
         try {
-            tree = ControlProtocol.JSON.readTree(frame);
+            tree = JsonCodec.read(frame);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();

@@ -2,7 +2,7 @@ package io.jailhouse.daemon;
 
 import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.ControlChannel;
-import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.JsonCodec;
 import io.jailhouse.protocol.RefusedMessageException;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.NativeException;
@@ -175,7 +175,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private static byte[] encode(ControlOperations.Reply reply) throws IOException {
-        return ControlProtocol.JSON.writeValueAsBytes(reply.body());
+        return JsonCodec.write(reply.body());
     }
 
     /** Stops accepting, drops every open connection and removes the socket file. Idempotent. */

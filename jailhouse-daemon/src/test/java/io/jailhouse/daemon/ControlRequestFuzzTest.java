@@ -69,14 +69,14 @@ class ControlRequestFuzzTest {
     record JsonEdit(int kind, int field, String value) {
         byte[] apply(byte[] request) {
             try {
-                var tree = (com.fasterxml.jackson.databind.node.ObjectNode) io.jailhouse.protocol.ControlProtocol.JSON
-                        .readTree(request);
+                var tree = (com.fasterxml.jackson.databind.node.ObjectNode) io.jailhouse.protocol.JsonCodec
+                        .read(request);
                 List<String> names = new java.util.ArrayList<>();
                 tree.fieldNames().forEachRemaining(names::add);
-                JsonNode v = io.jailhouse.protocol.ControlProtocol.JSON.readTree(value);
+                JsonNode v = io.jailhouse.protocol.JsonCodec.read(value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 if (names.isEmpty()) { // every field removed by earlier edits
                     tree.set("x" + field, v);
-                    return io.jailhouse.protocol.ControlProtocol.JSON.writeValueAsBytes(tree);
+                    return io.jailhouse.protocol.JsonCodec.write(tree);
                 }
                 String name = names.get(Math.floorMod(field, names.size()));
                 switch (kind) {
@@ -97,7 +97,7 @@ class ControlRequestFuzzTest {
                     }
                     default -> tree.set("x" + field, v);
                 }
-                return io.jailhouse.protocol.ControlProtocol.JSON.writeValueAsBytes(tree);
+                return io.jailhouse.protocol.JsonCodec.write(tree);
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
             }

@@ -41,7 +41,7 @@ final class RawConnection implements AutoCloseable {
             return null;
         }
         f.closeFds();
-        return ControlProtocol.JSON.readTree(f.body());
+        return io.jailhouse.protocol.JsonCodec.read(f.body());
     }
 
     /** A reply (or the end) can be read without waiting. */

@@ -101,7 +101,7 @@ public final class ControlClient implements Closeable {
         if (progress != null) {
             request.put("progress", true);
         }
-        byte[] body = ControlProtocol.JSON.writeValueAsBytes(request);
+        byte[] body = JsonCodec.write(request);
         if (body.length > ControlProtocol.MAX_REQUEST_BYTES) {
             throw new ControlException(Errno.EMSGSIZE, "request of " + body.length
                     + " bytes exceeds the protocol's limit of " + ControlProtocol.MAX_REQUEST_BYTES + " bytes");
@@ -167,7 +167,7 @@ public final class ControlClient implements Closeable {
     }
 
     private static JsonNode parse(ControlChannel.Frame frame) throws IOException {
-        JsonNode n = ControlProtocol.JSON.readTree(frame.body());
+        JsonNode n = JsonCodec.read(frame.body());
         if (n == null || !n.isObject()) {
             throw new IOException("malformed reply from the daemon");
         }

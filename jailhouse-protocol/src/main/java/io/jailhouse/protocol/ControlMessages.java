@@ -29,7 +29,7 @@ public final class ControlMessages {
     }
 
     public static ObjectNode object() {
-        return ControlProtocol.JSON.createObjectNode();
+        return JsonCodec.object();
     }
 
     /** A request of this protocol version. */

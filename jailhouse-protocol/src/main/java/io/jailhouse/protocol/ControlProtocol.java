@@ -1,9 +1,5 @@
 package io.jailhouse.protocol;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
 
 /**
@@ -51,16 +47,6 @@ public final class ControlProtocol {
     public static final List<String> OPS = List.of(PING, CELL_CREATE, CELL_LOAD, CELL_START, CELL_SHUTDOWN,
             CELL_DESTROY, CELL_LIST, CELL_STATS, CONSOLE_READ, CELL_CONSOLE_READ, DISABLE, IVSHMEM_LIST,
             IVSHMEM_ATTACH, IVSHMEM_DETACH);
-
-    /**
-     * Jackson limits strings to 20 MB by default; no string is longer than
-     * the longest message. Trailing bytes after the object are refused
-     * rather than ignored.
-     */
-    public static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(MAX_REPLY_BYTES).build())
-            .build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private ControlProtocol() {
     }
