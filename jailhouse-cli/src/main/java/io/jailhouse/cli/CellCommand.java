@@ -4,9 +4,6 @@ import picocli.CommandLine.Command;
 
 /** {@code jailhouse cell ...}: the cells of the enabled hypervisor. */
 @Command(name = "cell", mixinStandardHelpOptions = true,
-        description = "Create, load, start, shut down, destroy, list and inspect cells.",
-        subcommands = {CellCreateCommand.class, CellLoadCommand.class, CellStartCommand.class,
-            CellShutdownCommand.class, CellDestroyCommand.class, CellListCommand.class, CellStatsCommand.class,
-            CellConsoleCommand.class})
+        description = "Create, load, start, shut down, destroy, list and inspect cells.")
 final class CellCommand {
 }

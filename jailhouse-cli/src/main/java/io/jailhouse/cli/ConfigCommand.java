@@ -4,7 +4,6 @@ import picocli.CommandLine.Command;
 
 /** {@code jailhouse config ...}: offline commands on configuration files. */
 @Command(name = "config", mixinStandardHelpOptions = true,
-        description = "Check, create and convert configurations.",
-        subcommands = {ConfigCheckCommand.class, ConfigConvertCommand.class, ConfigCreateCommand.class})
+        description = "Check, create and convert configurations.")
 final class ConfigCommand {
 }

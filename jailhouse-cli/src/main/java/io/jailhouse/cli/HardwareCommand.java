@@ -4,7 +4,6 @@ import picocli.CommandLine.Command;
 
 /** {@code jailhouse hardware ...}. */
 @Command(name = "hardware", mixinStandardHelpOptions = true,
-        description = "Check the hardware for the hypervisor.",
-        subcommands = {HardwareCheckCommand.class})
+        description = "Check the hardware for the hypervisor.")
 final class HardwareCommand {
 }

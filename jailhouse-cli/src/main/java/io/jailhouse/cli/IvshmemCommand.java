@@ -19,9 +19,7 @@ import picocli.CommandLine.Command;
  * kernel driver instead.
  */
 @Command(name = "ivshmem", mixinStandardHelpOptions = true,
-        description = "Act as the root cell's peer of an ivshmem link: list, dump, ring, watch.",
-        subcommands = {IvshmemListCommand.class, IvshmemDumpCommand.class, IvshmemDoorbellCommand.class,
-            IvshmemWatchCommand.class})
+        description = "Act as the root cell's peer of an ivshmem link: list, dump, ring, watch.")
 final class IvshmemCommand {
     private IvshmemCommand() {
     }

@@ -13,9 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jailhouse",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        description = "Manage the Jailhouse partitioning hypervisor.",
-        subcommands = {EnableCommand.class, DisableCommand.class, ConsoleCommand.class, CellCommand.class,
-            ConfigCommand.class, HardwareCommand.class, IvshmemCommand.class})
+        description = "Manage the Jailhouse partitioning hypervisor.")
 public final class Main implements Runnable {
     public static final String VERSION = "0.12";
 
@@ -23,14 +21,15 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     private final RunDirectory runDirectory;
-    private final DaemonProcess daemonProcess;
-    private final HypervisorFactory hypervisorFactory;
+    /** Null until needed: only enable uses them, and resolving them loads the daemon's classes. */
+    private DaemonProcess daemonProcess;
+    private HypervisorFactory hypervisorFactory;
     /** Whether commands write to this process's standard output (not to a writer a test or an embedder set). */
     private boolean processOutput;
 
     /** The command as users run it: run directory from the environment, daemons in new JVMs, on KVM. */
     public Main() {
-        this(RunDirectory.locate(null, System.getenv()), DaemonProcess.ofThisJvm(), HypervisorFactory.KVM);
+        this(RunDirectory.locate(null, System.getenv()), null, null);
     }
 
     /**
@@ -47,10 +46,16 @@ public final class Main implements Runnable {
     }
 
     DaemonProcess daemonProcess() {
+        if (daemonProcess == null) {
+            daemonProcess = DaemonProcess.ofThisJvm();
+        }
         return daemonProcess;
     }
 
     HypervisorFactory hypervisorFactory() {
+        if (hypervisorFactory == null) {
+            hypervisorFactory = HypervisorFactory.KVM;
+        }
         return hypervisorFactory;
     }
 
@@ -67,7 +72,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         Main main = new Main();
         main.processOutput = true;
-        System.exit(commandLine(main).execute(args));
+        System.exit(commandLineFor(main, args).execute(args));
     }
 
     /** Whether the command's output goes to a terminal (asked only by the commands that care). */
@@ -77,16 +82,25 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit status (also used by tests). */
     public static int execute(String... args) {
-        CommandLine cl = commandLine();
-        return cl.execute(args);
+        return commandLineFor(new Main(), args).execute(args);
     }
 
+    /** Every command modelled (documentation, tests of the whole tree). */
     public static CommandLine commandLine() {
         return commandLine(new Main());
     }
 
     static CommandLine commandLine(Main main) {
-        CommandLine cl = new CommandLine(main);
+        return configure(CommandTree.full(main));
+    }
+
+    /** The command line that runs {@code args}: only their commands modelled (see {@link CommandTree}). */
+    static CommandLine commandLineFor(Main main, String... args) {
+        return configure(CommandTree.forArguments(main, args));
+    }
+
+    /** Settings apply to the subcommands present, so they come after the tree is built. */
+    private static CommandLine configure(CommandLine cl) {
         // Upstream has no @argument files; "-s @text" must stay a string.
         cl.setExpandAtFiles(false);
         // Upstream's tool prints the usage and exits 1 on any wrong argument.

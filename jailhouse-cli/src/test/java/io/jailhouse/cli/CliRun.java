@@ -7,12 +7,17 @@ import picocli.CommandLine;
 /** Runs the CLI in-process and captures what it prints. */
 record CliRun(int exit, String out, String err) {
     static CliRun of(String... args) {
-        return of(Main.commandLine(), args);
+        return of(new Main(), args);
     }
 
-    /** Runs under {@code main}, e.g. one whose run directory is a test's. */
+    /** Runs under {@code main}, e.g. one whose run directory is a test's, as a process would: only its commands modelled. */
     static CliRun of(Main main, String... args) {
-        return of(Main.commandLine(main), args);
+        return of(Main.commandLineFor(main, args), args);
+    }
+
+    /** Runs with every command modelled (what documentation is made from). */
+    static CliRun ofFullTree(String... args) {
+        return of(Main.commandLine(), args);
     }
 
     private static CliRun of(CommandLine cl, String... args) {
