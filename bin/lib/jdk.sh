@@ -1,5 +1,5 @@
-# Sourced by the scripts in bin/: finds a JDK of version 22 or newer (the
-# FFM API is final from 22 on; 25 is the target) and exports JAVA_HOME.
+# Sourced by the scripts in bin/: finds a JDK of version 25 or newer (the
+# code is compiled for 25; its AOT cache options are 25's) and exports JAVA_HOME.
 # Looks at $JAVA_HOME first, then /usr/lib/jvm/*, newest first.
 
 jdk_major() { # prints the feature version of the JDK at $1, or nothing
@@ -17,19 +17,19 @@ find_jdk() {
   local cand best="" bestv=0 v
   if [ -n "${JAVA_HOME:-}" ]; then
     v=$(jdk_major "$JAVA_HOME")
-    if [ -n "$v" ] && [ "$v" -ge 22 ]; then
+    if [ -n "$v" ] && [ "$v" -ge 25 ]; then
       return 0
     fi
   fi
   for cand in /usr/lib/jvm/*; do
     [ -d "$cand" ] || continue
     v=$(jdk_major "$cand")
-    if [ -n "$v" ] && [ "$v" -ge 22 ] && [ "$v" -gt "$bestv" ]; then
+    if [ -n "$v" ] && [ "$v" -ge 25 ] && [ "$v" -gt "$bestv" ]; then
       best=$cand; bestv=$v
     fi
   done
   if [ -z "$best" ]; then
-    echo "jailhouse: no JDK 22 or newer found (JAVA_HOME=${JAVA_HOME:-unset}, /usr/lib/jvm has:" \
+    echo "jailhouse: no JDK 25 or newer found (JAVA_HOME=${JAVA_HOME:-unset}, /usr/lib/jvm has:" \
          "$(ls /usr/lib/jvm 2>/dev/null | tr '\n' ' '))." >&2
     echo "jailhouse: install one, e.g. Temurin 25 (package temurin-25-jdk), or point JAVA_HOME at it." >&2
     return 1

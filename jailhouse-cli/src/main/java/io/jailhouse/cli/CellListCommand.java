@@ -58,12 +58,19 @@ final class CellListCommand extends DaemonCommand {
         if (list.cells().isEmpty()) {
             return "";
         }
-        sb.append(String.format("%-8s%-24s%-18s%-24s%-24s\n", "ID", "Name", "State", "Assigned CPUs", "Failed CPUs"));
+        row(sb, "ID", "Name", "State", "Assigned CPUs", "Failed CPUs");
         for (CellStatus c : list.cells()) {
-            sb.append(String.format("%-8d%-24s%-18s%-24s%-24s\n", c.id(), c.name(), c.stateText(),
-                    cpuList(c.assignedCpus()), cpuList(c.failedCpus())));
+            row(sb, c.id(), c.name(), c.stateText(), cpuList(c.assignedCpus()), cpuList(c.failedCpus()));
         }
         return sb.toString();
+    }
+
+    private static void row(StringBuilder sb, Object id, String name, String state, String assigned, String failed) {
+        TextColumns.left(sb, id, 8);
+        TextColumns.left(sb, name, 24);
+        TextColumns.left(sb, state, 18);
+        TextColumns.left(sb, assigned, 24);
+        TextColumns.left(sb, failed, 24).append('\n');
     }
 
     /** The kernel's {@code %*pbl} range list: {@code 0-1,3,5-7}. */

@@ -47,18 +47,18 @@ final class CellStatsCommand extends DaemonCommand {
             return sb.toString(); // the reason went to stderr
         }
         sb.append('\n');
-        sb.append(String.format("%-26s%14s", "COUNTER", "SUM"));
+        TextColumns.right(TextColumns.left(sb, "COUNTER", 26), "SUM", 14);
         for (int cpu : cpus) {
-            sb.append(String.format("%14s", "CPU " + cpu));
+            TextColumns.right(sb, "CPU " + cpu, 14);
         }
         sb.append('\n');
         // Upstream's order first; names a newer hypervisor adds come after.
         Set<String> names = new LinkedHashSet<>(CellStatistics.NAMES);
         names.addAll(s.total().keySet());
         for (String name : names) {
-            sb.append(String.format("%-26s%14d", name, s.total().getOrDefault(name, 0L)));
+            TextColumns.right(TextColumns.left(sb, name, 26), s.total().getOrDefault(name, 0L), 14);
             for (int cpu : cpus) {
-                sb.append(String.format("%14d", s.perCpu().get(cpu).getOrDefault(name, 0L)));
+                TextColumns.right(sb, s.perCpu().get(cpu).getOrDefault(name, 0L), 14);
             }
             sb.append('\n');
         }

@@ -52,9 +52,12 @@ final class CommandTree {
     }
 
     /**
-     * The commands {@code args} run modelled, the others as stand-ins. At
-     * each group the first argument that is not an option picks the
-     * subcommand, as picocli's parser will.
+     * The commands {@code args} run modelled. At each group the first
+     * argument that is not an option picks the subcommand, as picocli's
+     * parser will. The picked command's siblings are added as stand-ins only
+     * where they can be shown: where no subcommand is picked (the group's
+     * help or a wrong name) or where an option precedes the pick (it may be
+     * {@code --help}, which prints the group's list).
      */
     static CommandLine forArguments(Main main, String... args) {
         CommandLine root = new CommandLine(main);
@@ -62,26 +65,34 @@ final class CommandTree {
         Class<?> groupClass = Main.class;
         int next = 0;
         while (groupClass != null) {
+            boolean options = false;
             while (next < args.length && args[next].startsWith("-")) {
-                next++; // a group's only options are --help and --version, which take no value
+                options = true; // a group's only options are --help and --version, which take no value
+                next++;
             }
             String word = next < args.length ? args[next++] : null;
+            Class<?> pickedClass = word == null ? null : GROUPS.get(groupClass).stream()
+                    .filter(c -> names(c).contains(word)).findFirst().orElse(null);
             CommandLine picked = null;
-            Class<?> pickedClass = null;
             for (Class<?> c : GROUPS.get(groupClass)) {
-                Command a = c.getAnnotation(Command.class);
-                if (pickedClass == null && word != null && (a.name().equals(word) || List.of(a.aliases()).contains(word))) {
-                    pickedClass = c;
+                if (c == pickedClass) {
                     picked = new CommandLine(c);
                     group.addSubcommand(picked); // in its place: help lists subcommands in the order added
-                } else {
-                    group.addSubcommand(standIn(a));
+                } else if (pickedClass == null || options) {
+                    group.addSubcommand(standIn(c.getAnnotation(Command.class)));
                 }
             }
             group = picked;
             groupClass = pickedClass != null && GROUPS.containsKey(pickedClass) ? pickedClass : null;
         }
         return root;
+    }
+
+    private static List<String> names(Class<?> command) {
+        Command a = command.getAnnotation(Command.class);
+        List<String> names = new java.util.ArrayList<>(List.of(a.aliases()));
+        names.add(a.name());
+        return names;
     }
 
     /** A command's name and description, for its parent's help, never run. */

@@ -38,6 +38,15 @@ class CommandTreeTest {
                     ? List.of(List.of("--help"), List.of("-h"), List.of("--no-such-option"))
                     : List.of(List.of("--help"), List.of("-h"), List.of("--version"), List.of(),
                             List.of("no-such-command"), List.of("--no-such-option"));
+            if (isLeaf(path) && !path.isEmpty()) {
+                // help asked for at a group above the leaf: that group's list is printed
+                for (int at = 0; at < path.size(); at++) {
+                    List<String> args = new ArrayList<>(path);
+                    args.add(at, "--help");
+                    String[] a = args.toArray(String[]::new);
+                    assertThat(CliRun.of(new Main(), a)).as(String.join(" ", args)).isEqualTo(CliRun.ofFullTree(a));
+                }
+            }
             for (List<String> tail : tails) {
                 List<String> args = new ArrayList<>(path);
                 args.addAll(tail);
@@ -60,18 +69,28 @@ class CommandTreeTest {
     @Test
     void onlyTheCommandsOnThePathAreModelled() {
         CommandLine root = Main.commandLineFor(new Main(), "cell", "list", "--json");
+        assertThat(root.getSubcommands().keySet()).containsExactly("cell");
         CommandLine cell = root.getSubcommands().get("cell");
         assertThat(cell.getCommandSpec().userObject()).isInstanceOf(CellCommand.class);
+        assertThat(cell.getSubcommands().keySet()).containsExactly("list");
         assertThat(cell.getSubcommands().get("list").getCommandSpec().userObject()).isInstanceOf(CellListCommand.class);
-        // the others are stand-ins: a name and a description, no user object, no options of their own
+    }
+
+    @Test
+    void whereTheListCanBeShownTheOthersAreStandIns() {
+        CommandLine root = Main.commandLineFor(new Main(), "cell", "--help");
+        CommandLine cell = root.getSubcommands().get("cell");
+        assertThat(root.getSubcommands().keySet()).containsExactly("cell");
+        // a stand-in is a name and a description: no user object, no options of its own
         CommandLine create = cell.getSubcommands().get("create");
         assertThat(create.getCommandSpec().userObject()).isNull();
         assertThat(create.getCommandSpec().usageMessage().description())
                 .containsExactly(CellCreateCommand.class.getAnnotation(CommandLine.Command.class).description());
-        assertThat(root.getSubcommands().get("config").getCommandSpec().userObject()).isNull();
-        assertThat(root.getSubcommands().keySet()).containsExactlyElementsOf(Main.commandLine().getSubcommands().keySet());
         assertThat(cell.getSubcommands().keySet())
                 .containsExactlyElementsOf(Main.commandLine().getSubcommands().get("cell").getSubcommands().keySet());
+        CommandLine top = Main.commandLineFor(new Main(), "no-such-command");
+        assertThat(top.getSubcommands().keySet())
+                .containsExactlyElementsOf(Main.commandLine().getSubcommands().keySet());
     }
 
     @Test
@@ -79,5 +98,8 @@ class CommandTreeTest {
         CommandLine root = Main.commandLineFor(new Main(), "-h", "cell", "--help", "stats", "x");
         assertThat(root.getSubcommands().get("cell").getSubcommands().get("stats").getCommandSpec().userObject())
                 .isInstanceOf(CellStatsCommand.class);
+        // -h may print the root's list, --help the cell group's: both are complete
+        assertThat(root.getSubcommands()).hasSize(7);
+        assertThat(root.getSubcommands().get("cell").getSubcommands()).hasSize(8);
     }
 }

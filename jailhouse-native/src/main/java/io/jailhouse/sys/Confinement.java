@@ -20,19 +20,31 @@ import java.lang.invoke.MethodHandle;
  * seccomp filter on every thread.
  */
 public final class Confinement {
-    private static final MethodHandle SETSID = Libc.downcall("setsid", FunctionDescriptor.of(JAVA_INT));
+    private static final class Setsid {
+        static final MethodHandle H = Libc.downcall("setsid", FunctionDescriptor.of(JAVA_INT));
+    }
     // int prctl(int option, ...): the four further arguments as longs
-    private static final MethodHandle PRCTL = Libc.downcall("prctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle SYSCALL_PTR = Libc.downcall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle SETGROUPS = Libc.downcall("setgroups",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
-    private static final MethodHandle SETRESGID = Libc.downcall("setresgid",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle SETRESUID = Libc.downcall("setresuid",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final class Prctl {
+        static final MethodHandle H = Libc.downcall("prctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+    private static final class SyscallPtr {
+        static final MethodHandle H = Libc.downcall("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(1));
+    }
+    private static final class Setgroups {
+        static final MethodHandle H = Libc.downcall("setgroups",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS));
+    }
+    private static final class Setresgid {
+        static final MethodHandle H = Libc.downcall("setresgid",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class Setresuid {
+        static final MethodHandle H = Libc.downcall("setresuid",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    }
     static final int PR_SET_DUMPABLE = 4;
     static final int PR_SET_NO_NEW_PRIVS = 38;
     static final int PR_GET_SECCOMP = 21;
@@ -52,7 +64,7 @@ public final class Confinement {
         MemorySegment state = Libc.callState();
         int r;
         try {
-            r = (int) SETSID.invokeExact(state);
+            r = (int) Setsid.H.invokeExact(state);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -67,7 +79,7 @@ public final class Confinement {
         MemorySegment state = Libc.callState();
         int r;
         try {
-            r = (int) PRCTL.invokeExact(state, option, arg, 0L, 0L, 0L);
+            r = (int) Prctl.H.invokeExact(state, option, arg, 0L, 0L, 0L);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -93,9 +105,9 @@ public final class Confinement {
     public static void becomeUser(int uid, int gid) throws NativeException {
         MemorySegment state = Libc.callState();
         try {
-            Libc.check((int) SETGROUPS.invokeExact(state, 0L, MemorySegment.NULL), state, "setgroups");
-            Libc.check((int) SETRESGID.invokeExact(state, gid, gid, gid), state, "setresgid(" + gid + ")");
-            Libc.check((int) SETRESUID.invokeExact(state, uid, uid, uid), state, "setresuid(" + uid + ")");
+            Libc.check((int) Setgroups.H.invokeExact(state, 0L, MemorySegment.NULL), state, "setgroups");
+            Libc.check((int) Setresgid.H.invokeExact(state, gid, gid, gid), state, "setresgid(" + gid + ")");
+            Libc.check((int) Setresuid.H.invokeExact(state, uid, uid, uid), state, "setresuid(" + uid + ")");
         } catch (NativeException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -118,7 +130,7 @@ public final class Confinement {
             fprog.set(JAVA_SHORT, 0, (short) (program.length / 8));
             fprog.set(ADDRESS, 8, insns);
             MemorySegment state = Libc.callState();
-            long r = (long) SYSCALL_PTR.invokeExact(state, SYS_SECCOMP, SECCOMP_SET_MODE_FILTER,
+            long r = (long) SyscallPtr.H.invokeExact(state, SYS_SECCOMP, SECCOMP_SET_MODE_FILTER,
                     SECCOMP_FILTER_FLAG_TSYNC, fprog);
             if (r > 0) {
                 throw new NativeException("seccomp (thread " + r + " could not be synchronized)", Errno.EAGAIN.value());

@@ -43,54 +43,114 @@ public final class Libc {
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
+    // Each function is bound in a holder class of its own, so it is bound on first use: binding
+    // costs several milliseconds in a cold JVM, and a CLI command uses a handful of the functions
+    // the hypervisor does. A holder's field is still a constant the JIT folds into the call.
+
     // int open(const char *path, int flags, ...): the mode is the variadic argument.
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final class Open {
+        static final MethodHandle H = downcall("open",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    }
+    private static final class Close {
+        static final MethodHandle H = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
     // int ioctl(int fd, unsigned long request, ...): one handle per kind of third argument,
     // because a variadic call site fixes the argument's type.
-    private static final MethodHandle IOCTL_VALUE = downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_POINTER = downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
+    private static final class IoctlValue {
+        static final MethodHandle H = downcall("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+    }
+    private static final class IoctlPointer {
+        static final MethodHandle H = downcall("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
+    }
 
-    private static final MethodHandle MMAP = downcall("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle FTRUNCATE = downcall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle FALLOCATE = downcall("fallocate",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle SCHED_SETAFFINITY = downcall("sched_setaffinity",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
-    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle ISATTY = downcall("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle SETPRIORITY = downcall("setpriority",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle GETEUID = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final class Mmap {
+        static final MethodHandle H = downcall("mmap",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    }
+    private static final class Munmap {
+        static final MethodHandle H = downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+    private static final class Ftruncate {
+        static final MethodHandle H = downcall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    }
+    private static final class Fallocate {
+        static final MethodHandle H = downcall("fallocate",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    }
+    private static final class MemfdCreate {
+        static final MethodHandle H = downcall("memfd_create",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Eventfd {
+        static final MethodHandle H = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class Read {
+        static final MethodHandle H = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+    private static final class Write {
+        static final MethodHandle H = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+    private static final class SchedSetaffinity {
+        static final MethodHandle H = downcall("sched_setaffinity",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+    }
+    private static final class Gettid {
+        static final MethodHandle H = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+    }
+    private static final class Getpid {
+        static final MethodHandle H = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    }
+    private static final class Isatty {
+        static final MethodHandle H = downcall("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+    private static final class Setpriority {
+        static final MethodHandle H = downcall("setpriority",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class Geteuid {
+        static final MethodHandle H = downcall("geteuid", FunctionDescriptor.of(JAVA_INT));
+    }
+    private static final class Tgkill {
+        static final MethodHandle H = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    }
     // long syscall(long number, ...): for pidfd_open, which older C libraries do not wrap.
-    private static final MethodHandle SYSCALL2 = downcall("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    private static final class Syscall2 {
+        static final MethodHandle H = downcall("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    }
     private static final long SYS_PIDFD_OPEN = 434;
     // int fcntl(int fd, int cmd, ...): only commands with no third argument are used.
-    private static final MethodHandle FCNTL = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final class Fcntl {
+        static final MethodHandle H = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
     private static final int F_GET_SEALS = 1034;
-    private static final MethodHandle FSTAT = downcall("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle PREAD = downcall("pread",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle PWRITE = downcall("pwrite",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle KILL = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle PIPE2 = downcall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle SIGACTION = downcall("sigaction",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final class Fstat {
+        static final MethodHandle H = downcall("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    }
+    private static final class Pread {
+        static final MethodHandle H = downcall("pread",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    }
+    private static final class Pwrite {
+        static final MethodHandle H = downcall("pwrite",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    }
+    private static final class Kill {
+        static final MethodHandle H = downcall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class Pipe2 {
+        static final MethodHandle H = downcall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Poll {
+        static final MethodHandle H = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+    private static final class Sigaction {
+        static final MethodHandle H = downcall("sigaction",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    }
 
     /** {@code mmap} protections and flags (Linux x86-64). */
     public static final int PROT_READ = 1;
@@ -155,7 +215,7 @@ public final class Libc {
             MemorySegment cPath = arena.allocateFrom(path);
             MemorySegment state = callState();
             while (true) {
-                int fd = (int) OPEN.invokeExact(state, cPath, flags, mode);
+                int fd = (int) Open.H.invokeExact(state, cPath, flags, mode);
                 if (fd >= 0) {
                     return fd;
                 }
@@ -179,7 +239,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) CLOSE.invokeExact(state, fd);
+            r = (int) Close.H.invokeExact(state, fd);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -200,7 +260,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) IOCTL_VALUE.invokeExact(state, fd, request.code(), arg);
+            r = (int) IoctlValue.H.invokeExact(state, fd, request.code(), arg);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -220,7 +280,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) IOCTL_POINTER.invokeExact(state, fd, request.code(), arg);
+            r = (int) IoctlPointer.H.invokeExact(state, fd, request.code(), arg);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -240,7 +300,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) IOCTL_VALUE.invokeExact(state, fd, request, arg);
+            r = (int) IoctlValue.H.invokeExact(state, fd, request, arg);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -260,7 +320,7 @@ public final class Libc {
         MemorySegment state = callState();
         MemorySegment address;
         try {
-            address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
+            address = (MemorySegment) Mmap.H.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -277,7 +337,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) MUNMAP.invokeExact(state, mapping, mapping.byteSize());
+            r = (int) Munmap.H.invokeExact(state, mapping, mapping.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -290,7 +350,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) FTRUNCATE.invokeExact(state, fd, length);
+            r = (int) Ftruncate.H.invokeExact(state, fd, length);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -308,7 +368,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
+            r = (int) Fallocate.H.invokeExact(state, fd, mode, offset, length);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -321,7 +381,7 @@ public final class Libc {
     public static int memfdCreate(String name, int flags) throws NativeException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = callState();
-            int fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), flags);
+            int fd = (int) MemfdCreate.H.invokeExact(state, arena.allocateFrom(name), flags);
             check(fd, state, "memfd_create(" + name + ")");
             return fd;
         } catch (NativeException | RuntimeException | Error e) {
@@ -335,7 +395,7 @@ public final class Libc {
         MemorySegment state = callState();
         int fd;
         try {
-            fd = (int) EVENTFD.invokeExact(state, initialValue, flags);
+            fd = (int) Eventfd.H.invokeExact(state, initialValue, flags);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -350,7 +410,7 @@ public final class Libc {
         MemorySegment state = callState();
         long r;
         try {
-            r = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+            r = (long) Read.H.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -364,7 +424,7 @@ public final class Libc {
         MemorySegment state = callState();
         long r;
         try {
-            r = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+            r = (long) Write.H.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -385,7 +445,7 @@ public final class Libc {
                 mask.set(JAVA_LONG, i * 8L, words[i]);
             }
             MemorySegment state = callState();
-            int r = (int) SCHED_SETAFFINITY.invokeExact(state, 0, (long) CPU_SET_BYTES, mask);
+            int r = (int) SchedSetaffinity.H.invokeExact(state, 0, (long) CPU_SET_BYTES, mask);
             check(r, state, "sched_setaffinity(" + cpus + ")");
         } catch (NativeException | RuntimeException | Error e) {
             throw e;
@@ -397,7 +457,7 @@ public final class Libc {
     /** The kernel thread id of the calling thread. */
     public static int gettid() {
         try {
-            return (int) GETTID.invokeExact(callState());
+            return (int) Gettid.H.invokeExact(callState());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -408,7 +468,7 @@ public final class Libc {
     /** The effective user id of this process. */
     public static int geteuid() {
         try {
-            return (int) GETEUID.invokeExact(callState());
+            return (int) Geteuid.H.invokeExact(callState());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -425,7 +485,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) SETPRIORITY.invokeExact(state, 0, tid, nice);
+            r = (int) Setpriority.H.invokeExact(state, 0, tid, nice);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -437,7 +497,7 @@ public final class Libc {
     /** Whether descriptor {@code fd} is a terminal (false for anything else, a closed descriptor included). */
     public static boolean isatty(int fd) {
         try {
-            return (int) ISATTY.invokeExact(callState(), fd) == 1;
+            return (int) Isatty.H.invokeExact(callState(), fd) == 1;
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -447,7 +507,7 @@ public final class Libc {
 
     public static int getpid() {
         try {
-            return (int) GETPID.invokeExact(callState());
+            return (int) Getpid.H.invokeExact(callState());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -460,7 +520,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) TGKILL.invokeExact(state, pid, tid, signal);
+            r = (int) Tgkill.H.invokeExact(state, pid, tid, signal);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -489,7 +549,7 @@ public final class Libc {
             action.set(ADDRESS, 0, handler);
             action.set(JAVA_INT, SIGACTION_FLAGS_OFFSET, 0);
             MemorySegment state = callState();
-            int r = (int) SIGACTION.invokeExact(state, signal, action, MemorySegment.NULL);
+            int r = (int) Sigaction.H.invokeExact(state, signal, action, MemorySegment.NULL);
             check(r, state, "sigaction(" + signal + ")");
         } catch (NativeException | RuntimeException | Error e) {
             throw e;
@@ -503,7 +563,7 @@ public final class Libc {
         MemorySegment state = callState();
         long r;
         try {
-            r = (long) SYSCALL2.invokeExact(state, SYS_PIDFD_OPEN, pid, 0L);
+            r = (long) Syscall2.H.invokeExact(state, SYS_PIDFD_OPEN, pid, 0L);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -522,7 +582,7 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
             MemorySegment state = callState();
-            int r = (int) PIPE2.invokeExact(state, fds, flags);
+            int r = (int) Pipe2.H.invokeExact(state, fds, flags);
             check(r, state, "pipe2");
             return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
         } catch (NativeException | RuntimeException | Error e) {
@@ -553,7 +613,7 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(STAT_BYTES, 8);
             MemorySegment state = callState();
-            int r = (int) FSTAT.invokeExact(state, fd, st);
+            int r = (int) Fstat.H.invokeExact(state, fd, st);
             check(r, state, "fstat(fd " + fd + ")");
             return new FileStatus(st.get(JAVA_INT, 24), st.get(JAVA_LONG, 48), st.get(JAVA_LONG, 56));
         } catch (NativeException | RuntimeException | Error e) {
@@ -574,7 +634,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) FCNTL.invokeExact(state, fd, F_GET_SEALS);
+            r = (int) Fcntl.H.invokeExact(state, fd, F_GET_SEALS);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -594,7 +654,7 @@ public final class Libc {
         MemorySegment state = callState();
         long r;
         try {
-            r = (long) PREAD.invokeExact(state, fd, buffer, buffer.byteSize(), offset);
+            r = (long) Pread.H.invokeExact(state, fd, buffer, buffer.byteSize(), offset);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -608,7 +668,7 @@ public final class Libc {
         MemorySegment state = callState();
         long r;
         try {
-            r = (long) PWRITE.invokeExact(state, fd, buffer, buffer.byteSize(), offset);
+            r = (long) Pwrite.H.invokeExact(state, fd, buffer, buffer.byteSize(), offset);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -629,7 +689,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) KILL.invokeExact(state, (int) pid, signal);
+            r = (int) Kill.H.invokeExact(state, (int) pid, signal);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -668,7 +728,7 @@ public final class Libc {
         MemorySegment state = callState();
         int r;
         try {
-            r = (int) POLL.invokeExact(state, pollFds, (long) count, timeoutMillis);
+            r = (int) Poll.H.invokeExact(state, pollFds, (long) count, timeoutMillis);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

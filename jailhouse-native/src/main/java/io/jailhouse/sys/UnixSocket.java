@@ -42,25 +42,48 @@ public final class UnixSocket implements AutoCloseable {
     static final long IOVEC_BYTES = 16;
     static final long CMSG_HEADER_BYTES = 16;
 
-    private static final MethodHandle SOCKET = Libc.downcall("socket",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle SOCKETPAIR = Libc.downcall("socketpair",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle BIND = Libc.downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle LISTEN = Libc.downcall("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle ACCEPT4 = Libc.downcall("accept4",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle CONNECT = Libc.downcall("connect",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SENDMSG = Libc.downcall("sendmsg",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle RECVMSG = Libc.downcall("recvmsg",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle GETSOCKOPT = Libc.downcall("getsockopt",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SETSOCKOPT = Libc.downcall("setsockopt",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SHUTDOWN = Libc.downcall("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    // Bound on first use, as in Libc.
+    private static final class Socket {
+        static final MethodHandle H = Libc.downcall("socket",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class Socketpair {
+        static final MethodHandle H = Libc.downcall("socketpair",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    }
+    private static final class Bind {
+        static final MethodHandle H = Libc.downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Listen {
+        static final MethodHandle H = Libc.downcall("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class Accept4 {
+        static final MethodHandle H = Libc.downcall("accept4",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    }
+    private static final class Connect {
+        static final MethodHandle H = Libc.downcall("connect",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Sendmsg {
+        static final MethodHandle H = Libc.downcall("sendmsg",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Recvmsg {
+        static final MethodHandle H = Libc.downcall("recvmsg",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Getsockopt {
+        static final MethodHandle H = Libc.downcall("getsockopt",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    }
+    private static final class Setsockopt {
+        static final MethodHandle H = Libc.downcall("setsockopt",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Shutdown {
+        static final MethodHandle H = Libc.downcall("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
 
     /** A message as received: its bytes and the descriptors that came with it (the receiver's to close). */
     public record Message(byte[] data, int[] fds) {
@@ -88,7 +111,7 @@ public final class UnixSocket implements AutoCloseable {
         MemorySegment state = Libc.callState();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fds = a.allocate(JAVA_INT, 2);
-            int r = (int) SOCKETPAIR.invokeExact(state, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+            int r = (int) Socketpair.H.invokeExact(state, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
             Libc.check(r, state, "socketpair(AF_UNIX, SOCK_SEQPACKET)");
             return new UnixSocket[] {new UnixSocket(fds.getAtIndex(JAVA_INT, 0)), new UnixSocket(fds.getAtIndex(JAVA_INT, 1))};
         } catch (NativeException | RuntimeException | Error e) {
@@ -104,9 +127,9 @@ public final class UnixSocket implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment addr = address(a, path);
             MemorySegment state = Libc.callState();
-            int r = (int) BIND.invokeExact(state, s.fd, addr, (int) SOCKADDR_UN_BYTES);
+            int r = (int) Bind.H.invokeExact(state, s.fd, addr, (int) SOCKADDR_UN_BYTES);
             Libc.check(r, state, "bind(" + path + ")");
-            r = (int) LISTEN.invokeExact(state, s.fd, backlog);
+            r = (int) Listen.H.invokeExact(state, s.fd, backlog);
             Libc.check(r, state, "listen(" + path + ")");
             return s;
         } catch (NativeException | RuntimeException | Error e) {
@@ -126,7 +149,7 @@ public final class UnixSocket implements AutoCloseable {
             MemorySegment state = Libc.callState();
             int r;
             do {
-                r = (int) CONNECT.invokeExact(state, s.fd, addr, (int) SOCKADDR_UN_BYTES);
+                r = (int) Connect.H.invokeExact(state, s.fd, addr, (int) SOCKADDR_UN_BYTES);
             } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
             Libc.check(r, state, "connect(" + path + ")");
             return s;
@@ -145,7 +168,7 @@ public final class UnixSocket implements AutoCloseable {
         int r;
         try {
             do {
-                r = (int) ACCEPT4.invokeExact(state, fd(), MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+                r = (int) Accept4.H.invokeExact(state, fd(), MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
             } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
         } catch (RuntimeException | Error e) {
             throw e;
@@ -160,7 +183,7 @@ public final class UnixSocket implements AutoCloseable {
         MemorySegment state = Libc.callState();
         int r;
         try {
-            r = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+            r = (int) Socket.H.invokeExact(state, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -233,7 +256,7 @@ public final class UnixSocket implements AutoCloseable {
             timeval.set(JAVA_LONG, 0, millis / 1000);
             timeval.set(JAVA_LONG, 8, (millis % 1000) * 1000L);
             MemorySegment state = Libc.callState();
-            int r = (int) SETSOCKOPT.invokeExact(state, fd(), SOL_SOCKET, SO_SNDTIMEO, timeval, 16);
+            int r = (int) Setsockopt.H.invokeExact(state, fd(), SOL_SOCKET, SO_SNDTIMEO, timeval, 16);
             Libc.check(r, state, "setsockopt(SO_SNDTIMEO)");
         } catch (NativeException | RuntimeException | Error e) {
             throw e;
@@ -267,7 +290,7 @@ public final class UnixSocket implements AutoCloseable {
             MemorySegment state = Libc.callState();
             long r;
             do {
-                r = (long) SENDMSG.invokeExact(state, fd(), msg, flags);
+                r = (long) Sendmsg.H.invokeExact(state, fd(), msg, flags);
             } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
             if (r < 0) {
                 throw new NativeException("sendmsg", Libc.errno(state));
@@ -304,7 +327,7 @@ public final class UnixSocket implements AutoCloseable {
             MemorySegment state = Libc.callState();
             long r;
             do {
-                r = (long) RECVMSG.invokeExact(state, fd(), msg, MSG_CMSG_CLOEXEC);
+                r = (long) Recvmsg.H.invokeExact(state, fd(), msg, MSG_CMSG_CLOEXEC);
             } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
             if (r < 0) {
                 throw new NativeException("recvmsg", Libc.errno(state));
@@ -370,7 +393,7 @@ public final class UnixSocket implements AutoCloseable {
             MemorySegment len = a.allocate(JAVA_INT);
             len.set(JAVA_INT, 0, 12);
             MemorySegment state = Libc.callState();
-            int r = (int) GETSOCKOPT.invokeExact(state, fd(), SOL_SOCKET, SO_PEERCRED, cred, len);
+            int r = (int) Getsockopt.H.invokeExact(state, fd(), SOL_SOCKET, SO_PEERCRED, cred, len);
             Libc.check(r, state, "getsockopt(SO_PEERCRED)");
             return new Peer(cred.get(JAVA_INT, 0), cred.get(JAVA_INT, 4), cred.get(JAVA_INT, 8));
         } catch (NativeException | RuntimeException | Error e) {
@@ -392,7 +415,7 @@ public final class UnixSocket implements AutoCloseable {
         MemorySegment state = Libc.callState();
         int r;
         try {
-            r = (int) SHUTDOWN.invokeExact(state, fd, 2);
+            r = (int) Shutdown.H.invokeExact(state, fd, 2);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
