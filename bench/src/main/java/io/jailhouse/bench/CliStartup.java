@@ -39,9 +39,16 @@ public final class CliStartup {
             report("C client, cell.list request (floor)", d, rounds, List.of(floor.toString(),
                     d.run.socket().toString()));
             report("trivial Java program, the CLI's JVM options (floor)", d, rounds, List.of(java,
-                    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp",
+                    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m", "-XX:-UsePerfData", "-cp",
                     System.getProperty("java.class.path"), Hello.class.getName()));
             String jh = top.resolve("bin/jailhouse").toString();
+            Path aot = top.resolve("jailhouse-cli/target/jailhouse-cli.aot");
+            System.out.println("  (the CLI's AOT cache " + aot + (Files.isRegularFile(aot) ? " is used" : " is missing")
+                    + "; \"without AOT\" rows run with JAILHOUSE_CLI_AOT=off)");
+            report("jailhouse --version, without AOT", d, rounds, List.of("env", "JAILHOUSE_CLI_AOT=off", jh,
+                    "--version"));
+            report("jailhouse cell list, without AOT", d, rounds, List.of("env", "JAILHOUSE_CLI_AOT=off", jh,
+                    "cell", "list"));
             report("jailhouse --version", d, rounds, List.of(jh, "--version"));
             report("jailhouse --help", d, rounds, List.of(jh, "--help"));
             report("jailhouse cell list", d, rounds, List.of(jh, "cell", "list"));
