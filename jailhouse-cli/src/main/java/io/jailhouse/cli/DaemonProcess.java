@@ -7,6 +7,8 @@ import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.daemon.Jailhoused;
 import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.sys.Errno;
+import io.jailhouse.sys.Libc;
+import io.jailhouse.sys.NativeException;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -58,13 +60,20 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
         return new DaemonProcess(java, System.getProperty("java.class.path"), Jailhoused.class.getName(), START_TIMEOUT);
     }
 
-    /** The daemon's command line. The daemon runs in /, so every path in it is absolute. */
+    /** The daemon's command line in the background: a session of its own. */
     List<String> command(Jailhoused.Options options) {
         List<String> cmd = new ArrayList<>();
         Path setsid = setsid();
         if (setsid != null) {
             cmd.add(setsid.toString());
         }
+        cmd.addAll(jvmCommand(options));
+        return cmd;
+    }
+
+    /** The daemon's JVM and arguments. The daemon runs in /, so every path in it is absolute. */
+    List<String> jvmCommand(Jailhoused.Options options) {
+        List<String> cmd = new ArrayList<>();
         cmd.add(java);
         cmd.addAll(JVM_OPTIONS);
         cmd.add("-cp");
@@ -104,6 +113,34 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
             }
         }
         return String.join(File.pathSeparator, out);
+    }
+
+    /**
+     * {@code enable --foreground}: the daemon in place of this process
+     * (execve), so that it runs on its own JVM options, never the CLI's, with
+     * the pid a service manager started and the standard streams it gave.
+     * Returns only by failing.
+     */
+    int exec(Jailhoused.Options options, PrintWriter out, PrintWriter err) throws CommandFailure {
+        try {
+            options.runDirectory().create();
+        } catch (IOException e) {
+            throw CommandFailure.of(EnableCommand.IOCTL, e instanceof AccessDeniedException ? Errno.EACCES : Errno.EIO,
+                    "cannot create the run directory " + options.runDirectory() + ": " + CommandFailure.reason(e));
+        }
+        List<String> environment = new ArrayList<>();
+        System.getenv().forEach((k, v) -> {
+            if (!k.equals("MALLOC_ARENA_MAX")) {
+                environment.add(k + "=" + v);
+            }
+        });
+        environment.add("MALLOC_ARENA_MAX=1"); // as in the background
+        out.flush();
+        err.flush();
+        System.out.flush();
+        System.err.flush();
+        NativeException e = Libc.execve(java, jvmCommand(options), environment);
+        throw CommandFailure.of(EnableCommand.IOCTL, e.errno(), "cannot run " + java + ": " + e.getMessage());
     }
 
     /**

@@ -37,7 +37,7 @@ final class EnableCommand extends DaemonCommand {
                 "relaxed: logical CPUs may share host CPUs; for development only."})
     String partitioning;
 
-    @Option(names = "--foreground", description = "run the daemon in this process (for service managers)")
+    @Option(names = "--foreground", description = "run the daemon in place of this command, in the foreground (for service managers)")
     boolean foreground;
 
     @Option(names = DeviceEmulations.OPTION, paramLabel = "BDF=MODEL",
@@ -78,7 +78,11 @@ final class EnableCommand extends DaemonCommand {
         }
         Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory, emulate, memoryDirectory);
         if (foreground) {
-            return Jailhoused.run(options, Main.of(spec).hypervisorFactory(), out(), err());
+            Main main = Main.of(spec);
+            if (main.isProcess()) {
+                return main.daemonProcess().exec(options, out(), err());
+            }
+            return Jailhoused.run(options, main.hypervisorFactory(), out(), err()); // in a test's JVM, on its hypervisor
         }
         return Main.of(spec).daemonProcess().start(options, out(), err());
     }

@@ -80,6 +80,11 @@ public final class Main implements Runnable {
         }
     }
 
+    /** Whether this is the {@code jailhouse} process itself (not a test's or an embedder's command line). */
+    boolean isProcess() {
+        return processOutput;
+    }
+
     /** Whether the command's output goes to a terminal (asked only by the commands that care). */
     boolean writesToTerminal() {
         return processOutput && io.jailhouse.sys.Libc.isatty(1);

@@ -122,6 +122,17 @@ public final class Libc {
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     }
     private static final long SYS_PIDFD_OPEN = 434;
+    // close_range(first, last, flags): with CLOSE_RANGE_CLOEXEC it marks rather than closes (Linux 5.11).
+    private static final class Syscall3 {
+        static final MethodHandle H = downcall("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+    private static final long SYS_CLOSE_RANGE = 436;
+    private static final long CLOSE_RANGE_CLOEXEC = 4;
+    private static final class Execve {
+        static final MethodHandle H = downcall("execve", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    }
     // int fcntl(int fd, int cmd, ...): only commands with no third argument are used.
     private static final class Fcntl {
         static final MethodHandle H = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
@@ -559,6 +570,39 @@ public final class Libc {
     }
 
     /** A descriptor referring to process {@code pid} ({@code pidfd_open}, Linux 5.3+). */
+    /**
+     * Replaces this process with {@code argv} run from {@code path} with
+     * {@code environment} ("NAME=value" strings): same pid, same standard
+     * streams; every other descriptor is closed on the way (close-on-exec),
+     * since the JVM opens its jars without it. Flush what is buffered first.
+     * Returns only by throwing: the reason the program could not be run.
+     */
+    public static NativeException execve(String path, java.util.List<String> argv, java.util.List<String> environment) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = callState();
+            long r = (long) Syscall3.H.invokeExact(state, SYS_CLOSE_RANGE, 3L, 0xffff_ffffL, CLOSE_RANGE_CLOEXEC);
+            if (r < 0) {
+                return new NativeException("close_range(3, ~0, CLOSE_RANGE_CLOEXEC)", errno(state));
+            }
+            int ignored = (int) Execve.H.invokeExact(state, a.allocateFrom(path), strings(a, argv), strings(a, environment));
+            return new NativeException("execve(" + path + ")", errno(state));
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("execve downcall", t);
+        }
+    }
+
+    /** A NULL-terminated {@code char *[]} of {@code values}, in {@code a}. */
+    private static MemorySegment strings(Arena a, java.util.List<String> values) {
+        MemorySegment array = a.allocate(ADDRESS, values.size() + 1L);
+        for (int i = 0; i < values.size(); i++) {
+            array.setAtIndex(ADDRESS, i, a.allocateFrom(values.get(i)));
+        }
+        array.setAtIndex(ADDRESS, values.size(), MemorySegment.NULL);
+        return array;
+    }
+
     public static int pidfdOpen(long pid) throws NativeException {
         MemorySegment state = callState();
         long r;
