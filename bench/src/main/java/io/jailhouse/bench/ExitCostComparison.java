@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  * side runs pio-loop twice in the same cell: the first run is the cold
  * figure (a fresh process: its first exits run before the loop is compiled,
  * while the next spare process starts beside it), the second the exit
- * loop's steady cost, which the ratio compares. Also measures the time from {@code cell start}
+ * loop's steady cost, which the ratio compares. pio-loop then times each exit
+ * of a second loop with the TSC and prints percentiles, compared the same
+ * way at p50, p90, p99 and p99.9. Also measures the time from {@code cell start}
  * to the cell's first console byte with tiny-demo (which prints at once),
  * loaded as the walkthrough does, against the floor's time from its first
  * {@code KVM_RUN} to the first byte of the same image.
@@ -66,6 +68,8 @@ public final class ExitCostComparison {
         List<Long> floorCycles = new ArrayList<>();
         List<Double> firstByteMs = new ArrayList<>();
         List<Double> floorFirstByteMs = new ArrayList<>();
+        List<KvmFloor.ExitDistribution> javaExits = new ArrayList<>();
+        List<KvmFloor.ExitDistribution> floorExits = new ArrayList<>();
         System.out.printf("pio-loop, %d PM-timer reads per run, %d rounds (Java and C alternating)%n", loops, rounds);
         try (EnabledHypervisor enabled = EnabledHypervisor.enable(system)) {
             Hypervisor hv = enabled.hv();
@@ -86,8 +90,11 @@ public final class ExitCostComparison {
                 String second = console.read(before, 1 << 20).text();
                 hv.destroyCell(ref);
                 long java = KvmFloor.pioLoopCycles(second, "Java");
+                javaExits.add(KvmFloor.pioLoopDistribution(second, "Java"));
                 coldCycles.add(cold);
-                long c = floor.pioExitCycles(image, loops);
+                String onFloor = floor.pioLoopOnTheFloor(image, loops);
+                long c = KvmFloor.pioLoopCycles(onFloor, "C floor");
+                floorExits.add(KvmFloor.pioLoopDistribution(onFloor, "C floor"));
                 javaCycles.add(java);
                 floorCycles.add(c);
 
@@ -124,8 +131,35 @@ public final class ExitCostComparison {
         System.out.printf("median: Java %d cycles/exit, C floor %d cycles/exit; median of the rounds' ratios Java/C %.2f"
                 + " (first run in a new process: %d cycles/exit, ratio %.2f)%n", j, c, medianD(ratios),
                 median(coldCycles), medianD(coldRatios));
+        // Per-exit percentiles: each round's Java/C ratio at each percentile, then the median over the rounds.
+        System.out.println("single exits (guest TSC around each port read), median over the rounds:");
+        String[] names = {"p50", "p90", "p99", "p99.9", "max"};
+        for (int k = 0; k < names.length; k++) {
+            List<Long> jv = new ArrayList<>();
+            List<Long> fv = new ArrayList<>();
+            List<Double> r = new ArrayList<>();
+            for (int i = 0; i < javaExits.size(); i++) {
+                long a = at(javaExits.get(i), k);
+                long b = at(floorExits.get(i), k);
+                jv.add(a);
+                fv.add(b);
+                r.add((double) a / b);
+            }
+            System.out.printf("  %-6s Java %7d cycles, C floor %7d cycles, ratio %.3f%n", names[k], median(jv), median(fv),
+                    medianD(r));
+        }
         System.out.printf("median start to first console byte (tiny-demo at 0xf0000): Java %.1f ms, C floor %.1f ms%n",
                 medianD(firstByteMs), medianD(floorFirstByteMs));
+    }
+
+    private static long at(KvmFloor.ExitDistribution d, int k) {
+        return switch (k) {
+            case 0 -> d.p50();
+            case 1 -> d.p90();
+            case 2 -> d.p99();
+            case 3 -> d.p999();
+            default -> d.max();
+        };
     }
 
     /** Waits for the first byte (text null) or for text; returns the time seen, or -1 on timeout. */

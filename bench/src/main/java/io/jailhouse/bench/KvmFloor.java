@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  */
 final class KvmFloor {
     private static final Pattern PIO_LOOP = Pattern.compile("pio-loop: (\\d+) exits, (\\d+) cycles/exit");
+    private static final Pattern PIO_LOOP_EXITS = Pattern.compile(
+            "pio-loop: per-exit cycles p50 (\\d+) p90 (\\d+) p99 (\\d+) p99\\.9 (\\d+) max (\\d+)");
     private static final long TIMEOUT_SECONDS = 600;
 
     private final Path binary;
@@ -54,7 +56,25 @@ final class KvmFloor {
 
     /** One PIO exit round trip on the floor, in guest TSC cycles: pio-loop with {@code loops} reads. */
     long pioExitCycles(Path pioLoop, int loops) throws IOException, InterruptedException {
-        return pioLoopCycles(console(pioLoop, 0, "loops=" + loops, "pio-loop done"), "C floor");
+        return pioLoopCycles(pioLoopOnTheFloor(pioLoop, loops), "C floor");
+    }
+
+    /** pio-loop's console under the floor. */
+    String pioLoopOnTheFloor(Path pioLoop, int loops) throws IOException, InterruptedException {
+        return console(pioLoop, 0, "loops=" + loops, "pio-loop done");
+    }
+
+    /** Percentiles of single exits as the guest's TSC saw them (pio-loop's second loop), in cycles. */
+    record ExitDistribution(long p50, long p90, long p99, long p999, long max) {
+    }
+
+    static ExitDistribution pioLoopDistribution(String output, String who) {
+        Matcher m = PIO_LOOP_EXITS.matcher(output);
+        if (!m.find()) {
+            throw new IllegalStateException(who + ": no pio-loop per-exit percentiles in:\n" + output);
+        }
+        return new ExitDistribution(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
+                Long.parseLong(m.group(4)), Long.parseLong(m.group(5)));
     }
 
     /** The cycles per exit pio-loop printed (under the floor or in a cell). */

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * apic-demo's timer jitter (as it measures it itself, per tick) alone, and
  * then, in the same run, while a neighbour cell storms exits (exit-storm:
  * a port write in a loop) and a management client polls the cell list and
- * statistics 20 times a second. Prints median, 99th percentile and maximum
+ * statistics 50 times a second. Prints median, 99th percentile and maximum
  * of the absolute jitter of each phase.
  *
  * <p>Usage: {@code TimerJitter [SECONDS]} (per phase), run from the project root.
@@ -67,7 +67,7 @@ public final class TimerJitter {
                         hv.statistics(stormRef);
                         hv.statistics(apicRef);
                         polls.incrementAndGet();
-                        Thread.sleep(50);
+                        Thread.sleep(20);
                     } catch (Exception e) {
                         return;
                     }
