@@ -229,20 +229,35 @@ final class CellProcess implements AutoCloseable {
     }
 
     /**
-     * Gives every thread of the process the normal CPU priority (nice 0):
-     * threads it starts later inherit it from their creators.
+     * Gives every thread of the process the normal CPU priority (nice 0)
+     * but its JIT compiler's, which stays at (or goes to) the lowest: a
+     * compilation must never take CPU time from a vCPU thread, the cell's
+     * own or, with relaxed partitioning, a neighbour's. Threads the process
+     * starts later inherit their creator's priority. Best effort: a thread
+     * that ended meanwhile, or a supervisor that may not set priorities
+     * (not root), leaves things as they are.
      */
     void runInForeground() {
         try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path t : tasks.toList()) {
                 try {
-                    Libc.setNice(Integer.parseInt(t.getFileName().toString()), 0);
+                    Libc.setNice(Integer.parseInt(t.getFileName().toString()), isCompilerThread(t) ? 19 : 0);
                 } catch (NativeException | NumberFormatException e) {
-                    // a thread that ended meanwhile
+                    // a thread that ended meanwhile, or no right to raise its priority
                 }
             }
         } catch (IOException e) {
             // the process ended: its channel says so at the next call
+        }
+    }
+
+    /** HotSpot names its compiler threads "C1 CompilerThreadN" and "C2 CompilerThreadN" (cut to 15 bytes). */
+    private static boolean isCompilerThread(Path task) {
+        try {
+            String comm = Files.readString(task.resolve("comm")).strip();
+            return comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre");
+        } catch (IOException e) {
+            return false;
         }
     }
 
