@@ -54,8 +54,10 @@ class ControlRequestFuzzTest {
     @AfterProperty
     void tearDown() throws Exception {
         session.close();
+        // A leak is growth; the JVM may meanwhile close a descriptor of its own (a cleaned-up earlier
+        // test's file, a jar), which is no concern of the requests'.
         assertThat(OpenDescriptors.count()).as("descriptors open after the run (each request's are closed)")
-                .isEqualTo(descriptorsBefore);
+                .isLessThanOrEqualTo(descriptorsBefore);
     }
 
     /** Values of every JSON type, and the absurd ones: ids beyond 64 bits, negatives, huge exponents. */
