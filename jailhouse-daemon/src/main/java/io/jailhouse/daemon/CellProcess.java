@@ -58,12 +58,11 @@ final class CellProcess implements AutoCloseable {
          * started with (or {@code -Djailhouse.cell.classpath}), and options
          * for a small JVM: the exit loop allocates nothing, so a small
          * heap and the serial collector keep a cell process's memory and
-         * pauses small. The exit loop is compiled by C2 alone (no tiered
-         * compilation): the optimizing compiler's code for the vCPU threads,
-         * with one compiler thread and none of C1's code and profiles, which
-         * measured no larger than C1 alone; compiled after 1000 calls rather
-         * than 10000, so that a new cell's first exits reach it sooner
-         * (docs/performance.md).
+         * pauses small. Tiered compilation with one thread per compiler:
+         * C1 soon, for the work of building and starting a cell, and C2 for
+         * the exit loop of the vCPU threads. C2 alone measured the same
+         * steady exit cost and about 5 MB less, but a cell's create and
+         * first exits ran in the interpreter for longer (docs/performance.md).
          */
         static Launch ofThisJvm() {
             String java = ProcessHandle.current().info().command()
@@ -72,7 +71,7 @@ final class CellProcess implements AutoCloseable {
             List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xms4m", "-Xmx32m",
                     "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20", "-Xss256k", "-Xshare:off",
                     "-XX:TrimNativeHeapInterval=5000",
-                    "-XX:-TieredCompilation", "-XX:CICompilerCount=1", "-XX:CompileThreshold=1000",
+                    "-XX:+TieredCompilation", "-XX:CICompilerCount=2",
                     "-XX:MaxMetaspaceSize=32m", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData",
                     "-XX:+DisableAttachMechanism", "-XX:-UseContainerSupport", "--enable-native-access=ALL-UNNAMED"));
             String extra = System.getProperty("jailhouse.cell.jvmOptions", "");
@@ -229,35 +228,23 @@ final class CellProcess implements AutoCloseable {
     }
 
     /**
-     * Gives every thread of the process the normal CPU priority (nice 0)
-     * but its JIT compiler's, which stays at (or goes to) the lowest: a
-     * compilation must never take CPU time from a vCPU thread, the cell's
-     * own or, with relaxed partitioning, a neighbour's. Threads the process
-     * starts later inherit their creator's priority. Best effort: a thread
-     * that ended meanwhile, or a supervisor that may not set priorities
-     * (not root), leaves things as they are.
+     * Gives every thread of the process the normal CPU priority (nice 0):
+     * threads it starts later inherit it from their creators. The JIT
+     * compiler's threads too: kept at the lowest, they starved behind the
+     * cell's own busy vCPU thread, which then ran uncompiled for longer
+     * (docs/performance.md).
      */
     void runInForeground() {
         try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path t : tasks.toList()) {
                 try {
-                    Libc.setNice(Integer.parseInt(t.getFileName().toString()), isCompilerThread(t) ? 19 : 0);
+                    Libc.setNice(Integer.parseInt(t.getFileName().toString()), 0);
                 } catch (NativeException | NumberFormatException e) {
-                    // a thread that ended meanwhile, or no right to raise its priority
+                    // a thread that ended meanwhile
                 }
             }
         } catch (IOException e) {
             // the process ended: its channel says so at the next call
-        }
-    }
-
-    /** HotSpot names its compiler threads "C1 CompilerThreadN" and "C2 CompilerThreadN" (cut to 15 bytes). */
-    private static boolean isCompilerThread(Path task) {
-        try {
-            String comm = Files.readString(task.resolve("comm")).strip();
-            return comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre");
-        } catch (IOException e) {
-            return false;
         }
     }
 

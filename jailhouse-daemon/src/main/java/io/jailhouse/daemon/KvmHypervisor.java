@@ -471,7 +471,6 @@ public final class KvmHypervisor implements Hypervisor {
             Path dir = settings.stateDirectory();
             p = CellProcess.spawn(settings.launch(), CellProcess.socketOf(dir, cell.id()),
                     CellProcess.logOf(dir, cell.id()), "cell \"" + cell.name() + "\"");
-            p.runInForeground(); // its compiler at the lowest priority, as a spare's
         }
         int[] fds = createFds(cell);
         int[] tids;
