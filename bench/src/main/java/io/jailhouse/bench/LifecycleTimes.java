@@ -71,9 +71,7 @@ public final class LifecycleTimes {
         }
         System.out.printf("tiny-demo cell, %d rounds, median (min-max) in ms:%n", rounds);
         for (int i = 0; i < ops.length; i++) {
-            List<Double> s = new ArrayList<>(times.get(i));
-            s.sort(null);
-            System.out.printf("  %-9s %7.2f  (%.2f-%.2f)%n", ops[i], s.get(s.size() / 2), s.get(0), s.get(s.size() - 1));
+            System.out.printf("  %-9s %s%n", ops[i], summary(times.get(i)));
         }
         print("create, a spare process ready", createWithSpare);
         print("create, a process started for it", createStarting);
@@ -84,9 +82,13 @@ public final class LifecycleTimes {
             System.out.printf("  %-34s (no such round)%n", what);
             return;
         }
+        System.out.printf("  %-34s %s, %d rounds%n", what, summary(t), t.size());
+    }
+
+    /** Median (min-max), in ms. */
+    private static String summary(List<Double> t) {
         List<Double> s = new ArrayList<>(t);
         s.sort(null);
-        System.out.printf("  %-34s %7.2f  (%.2f-%.2f), %d rounds%n", what, s.get(s.size() / 2), s.get(0),
-                s.get(s.size() - 1), s.size());
+        return String.format("%7.2f  (%.2f-%.2f)", s.get(s.size() / 2), s.get(0), s.get(s.size() - 1));
     }
 }

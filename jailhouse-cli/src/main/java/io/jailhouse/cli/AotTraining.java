@@ -1,6 +1,7 @@
 package io.jailhouse.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jailhouse.protocol.CellList;
 import io.jailhouse.protocol.CellState;
 import io.jailhouse.protocol.CellStatistics;
 import io.jailhouse.protocol.CellStatus;
@@ -9,7 +10,9 @@ import io.jailhouse.protocol.ControlChannel;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.ControlProtocol;
 import io.jailhouse.protocol.JsonCodec;
+import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.protocol.RunDirectory;
+import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.UnixSocket;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -69,7 +72,8 @@ public final class AotTraining {
                 System.setErr(err);
             }
             if (failed > 0) {
-                System.exit(1);
+                // thrown, not System.exit, so that the training's directory is still removed
+                throw new IllegalStateException(failed + " training commands failed");
             }
             System.out.println("  AOT     trained on " + COMMANDS.size() + " commands, " + daemon.requests()
                     + " requests");
@@ -131,13 +135,8 @@ public final class AotTraining {
         static ObjectNode reply(String op) {
             CellStatus demo = new CellStatus(1, "demo", CellState.RUNNING, List.of(2, 3), List.of(), 4242);
             ObjectNode body = switch (op) {
-                case ControlProtocol.CELL_LIST -> {
-                    ObjectNode n = ControlMessages.object().put("partitioning", "strict");
-                    n.putArray("cells").add(ControlMessages.cellStatus(
-                            new CellStatus(0, "root", CellState.RUNNING, List.of(0, 1), List.of()))).add(
-                                    ControlMessages.cellStatus(demo));
-                    yield n;
-                }
+                case ControlProtocol.CELL_LIST -> ControlMessages.cellList(new CellList(Partitioning.STRICT, List.of(
+                        new CellStatus(0, "root", CellState.RUNNING, List.of(0, 1), List.of()), demo)));
                 case ControlProtocol.CELL_STATS -> {
                     Map<String, Long> counters = new LinkedHashMap<>();
                     CellStatistics.NAMES.forEach(name -> counters.put(name, 7L));
@@ -153,13 +152,8 @@ public final class AotTraining {
                         ControlMessages.object();
                 default -> null;
             };
-            if (body == null) {
-                return ControlMessages.object().put("ok", false).put("errno", "EOPNOTSUPP")
-                        .put("error", "the training daemon does not serve \"" + op + "\"");
-            }
-            ObjectNode reply = ControlMessages.object().put("ok", true);
-            reply.setAll(body);
-            return reply;
+            return body == null ? ControlMessages.errorReply(Errno.EOPNOTSUPP,
+                    "the training daemon does not serve \"" + op + "\"") : ControlMessages.okReply(body);
         }
 
         @Override

@@ -20,7 +20,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,6 +55,9 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
             "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:MaxMetaspaceSize=96m",
             "-XX:ReservedCodeCacheSize=32m", "-XX:TrimNativeHeapInterval=5000", "-Xshare:off", "-XX:-UsePerfData",
             "-XX:+ExitOnOutOfMemoryError");
+
+    /** What the daemon's environment sets, in the background or the foreground: one malloc arena, not one per thread. */
+    static final Map<String, String> ENVIRONMENT = Map.of("MALLOC_ARENA_MAX", "1");
 
     static DaemonProcess ofThisJvm() {
         String java = ProcessHandle.current().info().command()
@@ -115,6 +120,15 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
         return String.join(File.pathSeparator, out);
     }
 
+    private static void createRunDirectory(RunDirectory runDirectory) throws CommandFailure {
+        try {
+            runDirectory.create();
+        } catch (IOException e) {
+            throw CommandFailure.of(EnableCommand.IOCTL, e instanceof AccessDeniedException ? Errno.EACCES : Errno.EIO,
+                    "cannot create the run directory " + runDirectory + ": " + CommandFailure.reason(e));
+        }
+    }
+
     /**
      * {@code enable --foreground}: the daemon in place of this process
      * (execve), so that it runs on its own JVM options, never the CLI's, with
@@ -122,19 +136,11 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
      * Returns only by failing.
      */
     int exec(Jailhoused.Options options, PrintWriter out, PrintWriter err) throws CommandFailure {
-        try {
-            options.runDirectory().create();
-        } catch (IOException e) {
-            throw CommandFailure.of(EnableCommand.IOCTL, e instanceof AccessDeniedException ? Errno.EACCES : Errno.EIO,
-                    "cannot create the run directory " + options.runDirectory() + ": " + CommandFailure.reason(e));
-        }
+        createRunDirectory(options.runDirectory());
+        Map<String, String> variables = new HashMap<>(System.getenv());
+        variables.putAll(ENVIRONMENT);
         List<String> environment = new ArrayList<>();
-        System.getenv().forEach((k, v) -> {
-            if (!k.equals("MALLOC_ARENA_MAX")) {
-                environment.add(k + "=" + v);
-            }
-        });
-        environment.add("MALLOC_ARENA_MAX=1"); // as in the background
+        variables.forEach((k, v) -> environment.add(k + "=" + v));
         out.flush();
         err.flush();
         System.out.flush();
@@ -149,19 +155,14 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
      */
     int start(Jailhoused.Options options, PrintWriter out, PrintWriter err) throws CommandFailure {
         RunDirectory runDirectory = options.runDirectory();
-        try {
-            runDirectory.create();
-        } catch (IOException e) {
-            throw CommandFailure.of(EnableCommand.IOCTL, e instanceof AccessDeniedException ? Errno.EACCES : Errno.EIO,
-                    "cannot create the run directory " + runDirectory + ": " + CommandFailure.reason(e));
-        }
+        createRunDirectory(runDirectory);
         Path log = runDirectory.log();
         ProcessBuilder builder = new ProcessBuilder(command(options))
                 .directory(new File("/"))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
-        builder.environment().put("MALLOC_ARENA_MAX", "1"); // one malloc arena, not one per thread
+        builder.environment().putAll(ENVIRONMENT);
         Process daemon;
         try {
             daemon = builder.start();

@@ -9,6 +9,7 @@ import io.jailhouse.config.JailhouseConfig;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.protocol.CellRef;
+import io.jailhouse.protocol.CellList;
 import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.boundary.HypervisorException;
 import io.jailhouse.protocol.IvshmemAttachment;
@@ -268,12 +269,7 @@ final class ControlOperations {
     }
 
     private ObjectNode list() {
-        ObjectNode n = ControlMessages.object().put("partitioning", hypervisor.partitioning().name().toLowerCase(Locale.ROOT));
-        ArrayNode cells = n.putArray("cells");
-        for (CellStatus s : hypervisor.cells()) {
-            cells.add(ControlMessages.cellStatus(s));
-        }
-        return n;
+        return ControlMessages.cellList(new CellList(hypervisor.partitioning(), hypervisor.cells()));
     }
 
     /** The reply carries the attachment's descriptors (SCM_RIGHTS). */
@@ -332,12 +328,10 @@ final class ControlOperations {
     }
 
     private static Reply ok(ObjectNode body) {
-        ObjectNode reply = ControlMessages.object().put("ok", true);
-        reply.setAll(body);
-        return new Reply(reply, false);
+        return new Reply(ControlMessages.okReply(body), false);
     }
 
     static Reply error(Errno errno, String message) {
-        return new Reply(ControlMessages.object().put("ok", false).put("errno", errno.name()).put("error", message), false);
+        return new Reply(ControlMessages.errorReply(errno, message), false);
     }
 }

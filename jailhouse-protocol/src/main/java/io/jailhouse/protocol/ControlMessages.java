@@ -32,6 +32,18 @@ public final class ControlMessages {
         return JsonCodec.object();
     }
 
+    /** A successful reply: {@code "ok": true} and the fields of {@code body}. */
+    public static ObjectNode okReply(ObjectNode body) {
+        ObjectNode reply = object().put("ok", true);
+        reply.setAll(body);
+        return reply;
+    }
+
+    /** A refusal: {@code "ok": false}, the errno's name and the reason. */
+    public static ObjectNode errorReply(io.jailhouse.sys.Errno errno, String message) {
+        return object().put("ok", false).put("errno", errno.name()).put("error", message);
+    }
+
     /** A request of this protocol version. */
     public static ObjectNode request(String op) {
         return object().put("version", ControlProtocol.VERSION).put("op", op);
@@ -54,6 +66,14 @@ public final class ControlMessages {
         if (s.pid() != 0) {
             n.put("pid", s.pid());
         }
+        return n;
+    }
+
+    /** A {@code cell.list} reply's fields: the partitioning and every cell. */
+    public static ObjectNode cellList(CellList list) {
+        ObjectNode n = object().put("partitioning", list.partitioning().name().toLowerCase(java.util.Locale.ROOT));
+        ArrayNode cells = n.putArray("cells");
+        list.cells().forEach(c -> cells.add(cellStatus(c)));
         return n;
     }
 

@@ -156,10 +156,12 @@ public final class JsonCodec {
         return out.toString();
     }
 
-    /** Writes without recursion: a stack of the containers being written and where each is. */
+    /**
+     * Writes without recursion: a stack of where each open container is;
+     * whether one is an object or an array is the generator's context.
+     */
     private static void writeValue(JsonGenerator g, JsonNode root) throws IOException {
         ArrayDeque<Iterator<?>> open = new ArrayDeque<>();
-        ArrayDeque<Boolean> isObject = new ArrayDeque<>();
         JsonNode next = root;
         String name = null;
         while (true) {
@@ -170,11 +172,9 @@ public final class JsonCodec {
                 if (next.isObject()) {
                     g.writeStartObject();
                     open.push(next.properties().iterator());
-                    isObject.push(true);
                 } else if (next.isArray()) {
                     g.writeStartArray();
                     open.push(next.elements());
-                    isObject.push(false);
                 } else {
                     scalar(g, next);
                 }
@@ -185,16 +185,13 @@ public final class JsonCodec {
             Iterator<?> it = open.peek();
             if (!it.hasNext()) {
                 open.pop();
-                if (isObject.pop()) {
+                if (g.getOutputContext().inObject()) {
                     g.writeEndObject();
                 } else {
                     g.writeEndArray();
                 }
                 next = null;
                 name = null;
-                if (open.isEmpty()) {
-                    return;
-                }
                 continue;
             }
             Object e = it.next();
