@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
 import io.jailhouse.protocol.JsonCodec;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.protocol.CellList;
 import io.jailhouse.protocol.ControlClient;
@@ -13,7 +12,6 @@ import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import java.util.List;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -99,11 +97,9 @@ final class CellListCommand extends DaemonCommand {
     static String toJson(CellList list) {
         ObjectNode root = JsonCodec.object().put("enabled", list != null);
         if (list != null) {
-            root.put("partitioning", list.partitioning().name().toLowerCase(Locale.ROOT));
-        }
-        ArrayNode cells = root.putArray("cells");
-        if (list != null) {
-            list.cells().forEach(c -> cells.add(ControlMessages.cellStatus(c)));
+            root.setAll(ControlMessages.cellList(list)); // the daemon's reply: partitioning, cells
+        } else {
+            root.putArray("cells");
         }
         return JsonCodec.pretty(root);
     }
