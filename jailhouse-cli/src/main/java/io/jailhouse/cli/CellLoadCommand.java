@@ -57,7 +57,7 @@ final class CellLoadCommand extends DaemonCommand {
      * so that a device or FIFO, whose reading may never end or never start,
      * is refused before it is opened; never more than {@link #MAX_IMAGE_BYTES}.
      */
-    private static byte[] read(String file) throws CommandFailure {
+    static byte[] read(String file) throws CommandFailure {
         try {
             Path p = Path.of(file);
             if (Files.exists(p) && !Files.isRegularFile(p)) {
@@ -83,9 +83,14 @@ final class CellLoadCommand extends DaemonCommand {
 
     /** The bytes C's argv held (the platform's encoding) and the NUL upstream copies with them. */
     static byte[] withNul(String s) {
-        byte[] text = s.getBytes(Charset.forName(System.getProperty("native.encoding", "UTF-8"), Charset.defaultCharset()));
+        byte[] text = nativeBytes(s);
         byte[] out = new byte[text.length + 1];
         System.arraycopy(text, 0, out, 0, text.length);
         return out;
+    }
+
+    /** The bytes C's argv held for {@code s}: the platform's encoding. */
+    static byte[] nativeBytes(String s) {
+        return s.getBytes(Charset.forName(System.getProperty("native.encoding", "UTF-8"), Charset.defaultCharset()));
     }
 }

@@ -24,7 +24,7 @@ final class CommandTree {
                     ConfigCommand.class, HardwareCommand.class, IvshmemCommand.class),
             CellCommand.class, List.of(CellCreateCommand.class, CellLoadCommand.class, CellStartCommand.class,
                     CellShutdownCommand.class, CellDestroyCommand.class, CellListCommand.class,
-                    CellStatsCommand.class, CellConsoleCommand.class),
+                    CellStatsCommand.class, CellConsoleCommand.class, CellLinuxCommand.class),
             ConfigCommand.class, List.of(ConfigCheckCommand.class, ConfigConvertCommand.class,
                     ConfigCreateCommand.class),
             HardwareCommand.class, List.of(HardwareCheckCommand.class),

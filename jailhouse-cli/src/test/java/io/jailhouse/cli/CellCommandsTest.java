@@ -308,4 +308,53 @@ class CellCommandsTest {
         assertFails(run("disable"), "JAILHOUSE_DISABLE: Operation not permitted (cell \"apic-demo\" refused the request)");
         assertOk(run("disable"));
     }
+
+    @Test
+    void cellLinuxCreatesLoadsLoaderKernelInitrdAndParametersAndStarts(@TempDir Path files) throws Exception {
+        Path kernel = files.resolve("bzImage");
+        Files.write(kernel, io.jailhouse.cli.linux.LinuxBootParamsTest.bzImage(0x020f, 1));
+        Path initrd = files.resolve("initramfs.cpio");
+        Files.write(initrd, new byte[5000]);
+        String home = System.setProperty("jailhouse.home", Path.of("..").toAbsolutePath().normalize().toString());
+        try {
+            CliRun r = run("cell", "linux", cfg("linux-demo.cell"), kernel.toString(), "-i", initrd.toString(),
+                    "-c", "console=ttyS0");
+            assertOk(r);
+            var cell = cell("linux-demo");
+            assertThat(cell.images()).extracting(io.jailhouse.protocol.LoadImage::address)
+                    .containsExactly(0L, 0x1000000L - 28 * 512, 0x1a00000L, 0x1000L);
+            assertThat(cell.images().get(0).data()).hasSize(0x10000);
+            assertThat(cell.images().get(3).data()).hasSize(0x112c + "console=ttyS0".length() + 1);
+
+            // -w only writes the parameters and tells the commands; the same bytes.
+            Path params = files.resolve("params.bin");
+            CliRun w = run("cell", "linux", cfg("linux-demo.cell"), kernel.toString(), "-i", initrd.toString(),
+                    "-c", "console=ttyS0", "-w", params.toString());
+            assertThat(w.exit()).as(w.err()).isZero();
+            assertThat(Files.readAllBytes(params)).isEqualTo(cell.images().get(3).data());
+            assertThat(w.out()).contains("jailhouse cell create " + cfg("linux-demo.cell"))
+                    .contains(" -a 0x0 " + kernel + " -a 0xffc800 " + initrd + " -a 0x1a00000 " + params + " -a 0x1000")
+                    .endsWith("jailhouse cell start linux-demo\n");
+        } finally {
+            if (home == null) {
+                System.clearProperty("jailhouse.home");
+            } else {
+                System.setProperty("jailhouse.home", home);
+            }
+        }
+    }
+
+    @Test
+    void cellLinuxRefusesACellWhoseCpusDoNotStartAtZeroAndCreatesNothing(@TempDir Path files) throws Exception {
+        Path kernel = files.resolve("bzImage");
+        Files.write(kernel, io.jailhouse.cli.linux.LinuxBootParamsTest.bzImage(0x020f, 1));
+        assertFails(run("cell", "linux", cfg("apic-demo.cell"), kernel.toString()),
+                "cell linux: cell \"apic-demo\": cpu_reset_address is 0xffff0; Linux boots in a cell whose CPUs start"
+                        + " at 0, where the loader goes");
+        assertThat(daemon.fake().cellNames()).containsExactly("QEMU-VM");
+        Path notKernel = files.resolve("notes.txt");
+        Files.writeString(notKernel, "x".repeat(1000));
+        assertFails(run("cell", "linux", cfg("linux-demo.cell"), notKernel.toString()),
+                "cell linux: " + notKernel + ": not a Linux bzImage (no boot flag 0xaa55 at 0x1fe and \"HdrS\" at 0x202)");
+    }
 }
