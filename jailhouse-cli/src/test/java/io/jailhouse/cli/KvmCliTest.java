@@ -102,7 +102,12 @@ abstract class KvmCliTest {
 
     /** Polls {@code cell console NAME} until {@code text} appears {@code times} times. */
     String awaitConsole(String cell, String text, int times) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        return awaitConsole(cell, text, times, Duration.ofSeconds(120));
+    }
+
+    /** As {@link #awaitConsole(String, String, int)}, waiting at most {@code limit}. */
+    String awaitConsole(String cell, String text, int times, Duration limit) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
         String out = "";
         while (out.split(Pattern.quote(text), -1).length - 1 < times) {
             assertThat(System.nanoTime()).as("\"" + text + "\" x" + times + " from " + cell + " in time; so far:\n"

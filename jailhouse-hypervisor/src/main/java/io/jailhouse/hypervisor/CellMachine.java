@@ -13,6 +13,7 @@ import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.PioRange;
 import io.jailhouse.config.SystemConfig;
 import io.jailhouse.hypervisor.device.DiagnosticPort;
+import io.jailhouse.hypervisor.device.IrqLine;
 import io.jailhouse.hypervisor.device.MmioBus;
 import io.jailhouse.hypervisor.device.MmioWindowTable;
 import io.jailhouse.hypervisor.device.MpscByteRing;
@@ -406,7 +407,7 @@ public final class CellMachine {
         claimed.set(PciConfigPorts.BASE, PciConfigPorts.BASE + PciConfigPorts.COUNT);
         for (int base : UART_PORTS) {
             if (whitelisted(base, UART_PORT_COUNT)) {
-                pio.add(base, UART_PORT_COUNT, new Uart8250(base, uartOutput));
+                pio.add(base, UART_PORT_COUNT, new Uart8250(base, uartOutput, uartIrq(base)));
                 claimed.set(base, base + UART_PORT_COUNT);
             }
         }
@@ -440,6 +441,19 @@ public final class CellMachine {
             }
         }
         return pio.build();
+    }
+
+    /**
+     * The interrupt line of the UART at {@code base}: its PC IRQ (4 for COM1
+     * and COM3, 3 for COM2 and COM4) on the in-kernel IOAPIC, if the cell's
+     * irqchips give it that pin; otherwise none, and the UART is polled.
+     */
+    private IrqLine uartIrq(int base) {
+        int pin = base == 0x3f8 || base == 0x3e8 ? 4 : 3;
+        if (!grantsIoapicPin(pin)) {
+            return IrqLine.NONE;
+        }
+        return high -> vm.irqLineQuietly(pin, high);
     }
 
     /** One pulse of the SCI line of the in-kernel irqchip (the PM1 event block's thread). */

@@ -12,8 +12,10 @@ import java.util.Objects;
  * (outside loopback), so the transmitter is always empty and LSR always shows
  * THRE|TEMT. Input exists only through loopback, which feeds a receive FIFO of
  * 16 bytes (1 byte while FIFOs are off), with overrun reported in LSR.
- * Interrupt state is kept as a 16550 keeps it and is visible in IIR; no
- * interrupt line is wired yet.
+ * Interrupt state is kept as a 16550 keeps it and is visible in IIR; the
+ * interrupt output follows it, gated by MCR OUT2 as on a PC's serial port:
+ * high while an enabled interrupt is pending (THR empty, data received,
+ * line status, modem status).
  *
  * <p>Accesses of 2 and 4 bytes act on the addressed register with the low
  * byte, and reads return that register in the low byte, zero above.
@@ -86,6 +88,9 @@ public final class Uart8250 implements PioDevice {
 
     private final int base;
     private final ByteSink out;
+    private final IrqLine irq;
+    /** The level last driven on {@link #irq}. */
+    private boolean irqLevel;
 
     private final byte[] rxFifo = new byte[FIFO_SIZE];
     private int rxHead;
@@ -114,11 +119,21 @@ public final class Uart8250 implements PioDevice {
      * @param out receives every byte the guest transmits
      */
     public Uart8250(int base, ByteSink out) {
+        this(base, out, IrqLine.NONE);
+    }
+
+    /**
+     * @param base first of the eight ports (0..0xfff8)
+     * @param out receives every byte the guest transmits
+     * @param irq the UART's interrupt output (a PC's COM1 drives IRQ 4, COM2 IRQ 3)
+     */
+    public Uart8250(int base, ByteSink out, IrqLine irq) {
         if (base < 0 || base > 0x10000 - PORTS) {
             throw new IllegalArgumentException(String.format("UART base port 0x%x", base));
         }
         this.base = base;
         this.out = Objects.requireNonNull(out, "out");
+        this.irq = Objects.requireNonNull(irq, "irq");
         reset();
     }
 
@@ -139,6 +154,12 @@ public final class Uart8250 implements PioDevice {
         thrInterrupt = false;
         modemLines = EXTERNAL_MODEM_LINES;
         modemDeltas = 0;
+        updateIrq();
+    }
+
+    /** Whether the interrupt output is high now. */
+    public boolean irqAsserted() {
+        return irqLevel;
     }
 
     public int base() {
@@ -174,7 +195,7 @@ public final class Uart8250 implements PioDevice {
 
     @Override
     public int read(int port, int size) {
-        return switch (port - base) {
+        int v = switch (port - base) {
             case RBR_THR -> (lcr & LCR_DLAB) != 0 ? dll : receive();
             case IER -> (lcr & LCR_DLAB) != 0 ? dlm : ier;
             case IIR_FCR -> readIir();
@@ -185,6 +206,8 @@ public final class Uart8250 implements PioDevice {
             case SCR -> scr;
             default -> 0; // unreachable after accepts()
         };
+        updateIrq(); // reading IIR, RBR, LSR or MSR can clear what was pending
+        return v;
     }
 
     @Override
@@ -212,6 +235,16 @@ public final class Uart8250 implements PioDevice {
             default -> {
                 // LSR and MSR: writes are meant for factory testing; ignore them as most emulations do.
             }
+        }
+        updateIrq();
+    }
+
+    /** Drives the interrupt output to what is pending, if OUT2 lets it through; only changes reach the line. */
+    private void updateIrq() {
+        boolean level = (mcr & MCR_OUT2) != 0 && pendingInterrupt() != IIR_NO_INT;
+        if (level != irqLevel) {
+            irqLevel = level;
+            irq.set(level);
         }
     }
 

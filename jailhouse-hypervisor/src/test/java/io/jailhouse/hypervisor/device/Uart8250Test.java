@@ -331,4 +331,55 @@ class Uart8250Test {
         assertThatThrownBy(() -> new Uart8250(-1, b -> { })).isInstanceOf(IllegalArgumentException.class);
         assertThat(new Uart8250(0xfff8, b -> { }).accepts(0xffff, 1, true)).isTrue();
     }
+
+    /** What the interrupt output did: one letter per change, H(igh) or L(ow). */
+    private final StringBuilder edges = new StringBuilder();
+    private final Uart8250 wired = new Uart8250(BASE, b -> { }, high -> edges.append(high ? 'H' : 'L'));
+
+    private void wiredOut(int reg, int value) {
+        wired.write(BASE + reg, 1, value);
+    }
+
+    private int wiredIn(int reg) {
+        return wired.read(BASE + reg, 1);
+    }
+
+    /** Linux's 8250 driver: OUT2 on, THRE interrupts enabled; each byte sent empties THR again: one rising edge each. */
+    @Test
+    void theInterruptLineRisesWhenTheTransmitterEmptiesAndFallsWhenIirIsRead() {
+        wiredOut(IER, IER_THRI);
+        assertThat(edges).as("without OUT2 the line stays low").isEmpty();
+        assertThat(wired.irqAsserted()).isFalse();
+        wiredOut(MCR, MCR_OUT2 | MCR_DTR | MCR_RTS);
+        assertThat(edges).hasToString("H");
+        assertThat(wiredIn(IIR_FCR) & 0x0f).isEqualTo(IIR_THRI);
+        assertThat(edges).hasToString("HL");
+        assertThat(wiredIn(IIR_FCR) & 0x0f).isEqualTo(IIR_NO_INT);
+        wiredOut(RBR_THR, 'a');
+        wiredOut(RBR_THR, 'b'); // no read of IIR between: the line stays high, one edge
+        assertThat(edges).hasToString("HLH");
+        wiredOut(IER, 0);
+        assertThat(edges).hasToString("HLHL");
+        assertThat(wired.irqAsserted()).isFalse();
+    }
+
+    @Test
+    void receivedDataRaisesTheLineUntilItIsRead() {
+        wiredOut(MCR, MCR_OUT2 | MCR_LOOP);
+        wiredOut(IER, IER_RDI);
+        assertThat(edges).isEmpty();
+        wiredOut(RBR_THR, 'x'); // looped back into the receiver
+        assertThat(edges).hasToString("H");
+        assertThat(wiredIn(IIR_FCR) & 0x0f).isEqualTo(IIR_RDI);
+        assertThat(edges).as("reading IIR does not acknowledge received data").hasToString("H");
+        assertThat(wiredIn(RBR_THR)).isEqualTo('x');
+        assertThat(edges).hasToString("HL");
+        wiredOut(MCR, MCR_LOOP);
+        wiredOut(RBR_THR, 'y');
+        assertThat(edges).as("OUT2 off gates the line").hasToString("HL");
+        wiredOut(MCR, MCR_LOOP | MCR_OUT2);
+        assertThat(edges).hasToString("HLH");
+        wired.reset();
+        assertThat(edges).hasToString("HLHL");
+    }
 }
