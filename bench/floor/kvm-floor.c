@@ -207,6 +207,9 @@ struct options {
 	bool pci_trace;
 	const char *image;
 	uint64_t load_addr;
+	const char *extra[MAX_CMDLINES];	/* --load: more images, after the first */
+	uint64_t extra_addr[MAX_CMDLINES];
+	int num_extra;
 };
 
 enum { EXIT_IO_COUNT, EXIT_MMIO_COUNT, EXIT_INTERNAL_COUNT,
@@ -1325,6 +1328,8 @@ static void setup_vm(struct vm *vm, const struct options *opt)
 	load_image(vm, opt->image, opt->load_addr);
 	for (i = 0; i < opt->num_cmdlines; i++)
 		load_cmdline(vm, opt->cmdline[i], opt->cmdline_addr[i]);
+	for (i = 0; i < opt->num_extra; i++)
+		load_image(vm, opt->extra[i], opt->extra_addr[i]);
 
 	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run))
@@ -1543,6 +1548,8 @@ static void usage(FILE *f)
 "  --reset ADDR          CPU reset address: 0 (default) or 0xffff0\n"
 "  --cmdline STR         load STR (with NUL) into guest memory ...\n"
 "  --cmdline-addr ADDR   ... at ADDR (default 0x1000); up to %d pairs\n"
+"  --load FILE           load FILE too, after IMAGE and the command lines ...\n"
+"  --load-addr ADDR      ... at ADDR (default 0); as many as --cmdline\n"
 "  --until TEXT          stop with status 0 once the console shows TEXT\n"
 "  --count N             ... N times (default 1)\n"
 "  --linger SEC          keep running SEC seconds after the match\n"
@@ -1606,6 +1613,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "uart", required_argument, NULL, 'U' },
 		{ "pci", required_argument, NULL, 'P' },
 		{ "pci-trace", no_argument, NULL, 'T' },
+		{ "load", required_argument, NULL, 'L' },
+		{ "load-addr", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1630,6 +1639,18 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				die("--cmdline-addr must follow --cmdline");
 			opt->cmdline_addr[opt->num_cmdlines - 1] =
 				parse_u64(optarg, "command line address");
+			break;
+		case 'L':
+			if (opt->num_extra == MAX_CMDLINES)
+				die("too many --load options");
+			opt->extra[opt->num_extra] = optarg;
+			opt->extra_addr[opt->num_extra++] = 0;
+			break;
+		case 'A':
+			if (opt->num_extra == 0)
+				die("--load-addr must follow --load");
+			opt->extra_addr[opt->num_extra - 1] =
+				parse_u64(optarg, "image address");
 			break;
 		case 'u':
 			if (!*optarg)
