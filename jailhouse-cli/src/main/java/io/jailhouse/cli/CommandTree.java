@@ -20,8 +20,8 @@ import picocli.CommandLine.Model.CommandSpec;
 final class CommandTree {
     /** Each group and its subcommands; a class that is no key here is a leaf. */
     private static final Map<Class<?>, List<Class<?>>> GROUPS = Map.of(
-            Main.class, List.of(EnableCommand.class, DisableCommand.class, ConsoleCommand.class, CellCommand.class,
-                    ConfigCommand.class, HardwareCommand.class, IvshmemCommand.class),
+            Main.class, List.of(EnableCommand.class, DisableCommand.class, StatusCommand.class, ConsoleCommand.class,
+                    CellCommand.class, ConfigCommand.class, HardwareCommand.class, IvshmemCommand.class),
             CellCommand.class, List.of(CellCreateCommand.class, CellLoadCommand.class, CellStartCommand.class,
                     CellShutdownCommand.class, CellDestroyCommand.class, CellListCommand.class,
                     CellStatsCommand.class, CellConsoleCommand.class, CellLinuxCommand.class),

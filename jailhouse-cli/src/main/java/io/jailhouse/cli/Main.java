@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Manage the Jailhouse partitioning hypervisor.")
 public final class Main implements Runnable {
-    public static final String VERSION = "0.12";
+    public static final String VERSION = io.jailhouse.protocol.JailhouseVersion.RELEASE;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -357,4 +357,27 @@ class CellCommandsTest {
         assertFails(run("cell", "linux", cfg("linux-demo.cell"), notKernel.toString()),
                 "cell linux: " + notKernel + ": not a Linux bzImage (no boot flag 0xaa55 at 0x1fe and \"HdrS\" at 0x202)");
     }
+
+    @Test
+    void statusShowsTheHypervisorItsPoolsAndItsCellsByState() throws Exception {
+        assertOk(run("cell", "create", cfg("apic-demo.cell")));
+        assertOk(run("cell", "create", cfg("tiny-demo.cell")));
+        assertOk(run("cell", "start", "apic-demo"));
+        CliRun r = run("status");
+        assertOk(r);
+        assertThat(r.out()).startsWith("Hypervisor:   enabled, Jailhouse 0.12, system configuration \"QEMU-VM\", strict"
+                + " partitioning\nUptime:       0:00:")
+                .contains("\nMemory pool:  512/", "\nRemap pool:   2/64 (3.1 %)\n",
+                        "\nCells:        3 (2 running, 1 shut down)\n", "\nSupervisor:   pid ",
+                        "\n1       apic-demo               running           -         -\n",
+                        "\n2       tiny-demo               shut down         -         -\n");
+        CliRun json = run("status", "--json");
+        assertOk(json);
+        var n = io.jailhouse.protocol.JsonCodec.read(json.out().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(n.get("enabled").asBoolean()).isTrue();
+        assertThat(n.get("release").asText()).isEqualTo("0.12");
+        assertThat(n.get("pool").get("mem_used").asLong()).isEqualTo(512);
+        assertThat(n.get("cells")).hasSize(3);
+        assertThat(n.get("supervisor_rss").asLong()).isPositive();
+    }
 }

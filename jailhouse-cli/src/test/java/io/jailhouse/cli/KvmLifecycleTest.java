@@ -53,6 +53,13 @@ class KvmLifecycleTest extends KvmCliTest {
         String out = awaitTinyDemo("tiny-demo");
         assertThat(out).startsWith("Hello from this tiny cell!\r\n");
         assertThat(ok("cell", "list").out()).contains("1       tiny-demo               running           2");
+        // status: the pools as the console reported them at create, the cell's process and its memory
+        String status = ok("status").out();
+        assertThat(status).contains("Hypervisor:   enabled, Jailhouse 0.12, system configuration \"QEMU-VM\", relaxed",
+                "Cells:        2 (2 running)");
+        assertThat(ok("console").out()).contains("Page pool usage after cell creation: mem "
+                + status.replaceAll("(?s).*Memory pool:\\s+(\\d+/\\d+) pages.*", "$1"));
+        assertThat(status).containsPattern("\\n1       tiny-demo               running           [0-9]+ +[0-9]+\\.[0-9] MiB\\n");
         assertThat(ok("cell", "stats", "1").out()).contains("vmexits_pio");
         CliRun rootStats = ok("cell", "stats", "0");
         assertThat(rootStats.out()).isEqualTo("Statistics for cell \"QEMU-VM\" (id 0)\n");

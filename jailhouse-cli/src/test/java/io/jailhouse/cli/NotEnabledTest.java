@@ -58,6 +58,15 @@ class NotEnabledTest {
     }
 
     @Test
+    void statusSaysNotEnabledAndSucceeds() {
+        CliRun r = run("status");
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).isEqualTo("Hypervisor: not enabled\n");
+        assertThat(r.err()).isEmpty();
+        assertThat(run("status", "--json").out()).isEqualTo("{\n  \"enabled\" : false\n}\n");
+    }
+
+    @Test
     void cellListPrintsNothingAndSucceeds() {
         CliRun r = run("cell", "list");
         assertThat(r.exit()).isZero();

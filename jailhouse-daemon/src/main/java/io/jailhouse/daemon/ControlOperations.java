@@ -21,6 +21,8 @@ import java.util.Locale;
 import io.jailhouse.protocol.ConsoleChunk;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.ControlProtocol;
+import io.jailhouse.protocol.DaemonStatus;
+import io.jailhouse.protocol.JailhouseVersion;
 
 /**
  * What the daemon does for each op: checks the request, calls the
@@ -41,6 +43,9 @@ final class ControlOperations {
     private final Hypervisor hypervisor;
     private final long pid;
     private final List<String> notices;
+    /** When this supervisor started serving, by the wall clock and by the monotonic one. */
+    private final long startedMillis = System.currentTimeMillis();
+    private final long startedNanos = System.nanoTime();
     private final DaemonLog log;
     /**
      * Ops share the hypervisor, which is thread-safe and waits for a cell
@@ -163,6 +168,7 @@ final class ControlOperations {
         checkEnabled();
         return switch (op) {
             case ControlProtocol.PING -> ok(ping());
+            case ControlProtocol.STATUS -> ok(status());
             case ControlProtocol.CONSOLE_READ, ControlProtocol.CELL_CONSOLE_READ -> consoleRead(request);
             case ControlProtocol.CELL_CREATE -> ok(create(request));
             case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images(fds), caller(request, connection)));
@@ -225,6 +231,23 @@ final class ControlOperations {
                 .put("system", hypervisor.systemConfig().rootCell().name());
         notices.forEach(n.putArray("notices")::add);
         return n;
+    }
+
+    /** The figures of {@code jailhouse status}: read when asked, from the pools, the cells and /proc. */
+    private ObjectNode status() {
+        List<CellStatus> cells = hypervisor.cells();
+        java.util.Map<Integer, Long> rss = new java.util.HashMap<>();
+        for (CellStatus c : cells) {
+            long bytes = c.pid() == 0 ? -1 : ProcessMemory.residentBytes(c.pid());
+            if (bytes >= 0) {
+                rss.put(c.id(), bytes);
+            }
+        }
+        return ControlMessages.status(new DaemonStatus(JailhouseVersion.RELEASE, pid,
+                hypervisor.systemConfig().rootCell().name(), startedMillis,
+                (System.nanoTime() - startedNanos) / 1_000_000, hypervisor.poolUsage(),
+                ProcessMemory.residentBytes(ProcessHandle.current().pid()),
+                new CellList(hypervisor.partitioning(), cells), rss));
     }
 
     private ObjectNode create(ControlRequest request) throws ProtocolException, HypervisorException {

@@ -13,6 +13,7 @@ import java.util.List;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellStatistics;
 import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.DaemonStatus;
 import io.jailhouse.protocol.IvshmemAttachment;
 import io.jailhouse.protocol.IvshmemLinkStatus;
 import io.jailhouse.protocol.LoadImage;
@@ -29,6 +30,9 @@ public interface Hypervisor extends AutoCloseable {
     SystemConfig systemConfig();
 
     Partitioning partitioning();
+
+    /** The page and remap pools' use now, as the hypervisor console reports it at create and destroy. */
+    DaemonStatus.PoolUsage poolUsage();
 
     /** What the user should know about this hypervisor once enabled (memory backing, CPU isolation). */
     default List<String> notices() {

@@ -20,8 +20,10 @@ import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellState;
 import io.jailhouse.protocol.CellStatistics;
 import io.jailhouse.protocol.CellStatus;
+import io.jailhouse.protocol.DaemonStatus;
 import io.jailhouse.protocol.IvshmemAttachment;
 import io.jailhouse.protocol.IvshmemLinkStatus;
+import io.jailhouse.protocol.JailhouseVersion;
 import io.jailhouse.protocol.LoadImage;
 import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
@@ -60,7 +62,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * ask no process.
  */
 public final class KvmHypervisor implements Hypervisor {
-    public static final String VERSION = "0.12";
+    public static final String VERSION = JailhouseVersion.RELEASE;
     /** KVM features the hypervisor cannot do without. */
     static final List<KvmCapability> REQUIRED = List.of(KvmCapability.IRQCHIP, KvmCapability.USER_MEMORY,
             KvmCapability.SET_TSS_ADDR, KvmCapability.MP_STATE, KvmCapability.GET_TSC_KHZ,
@@ -341,6 +343,13 @@ public final class KvmHypervisor implements Hypervisor {
     @Override
     public Partitioning partitioning() {
         return settings.partitioning();
+    }
+
+    @Override
+    public DaemonStatus.PoolUsage poolUsage() {
+        long[] f = poolFigures();
+        return new DaemonStatus.PoolUsage(f[INFO_MEM_POOL_USED], f[INFO_MEM_POOL_SIZE], f[INFO_REMAP_POOL_USED],
+                f[INFO_REMAP_POOL_SIZE]);
     }
 
     /** The daemon's log (its standard output) gets what the hypervisor console gets. */

@@ -100,6 +100,29 @@ public final class FakeHypervisor implements Hypervisor {
         return partitioning;
     }
 
+    /** The fake's pools: its non-root cells' RAM pages and regions, against the root's memory and 64 slots. */
+    @Override
+    public synchronized io.jailhouse.protocol.DaemonStatus.PoolUsage poolUsage() {
+        long pages = 0;
+        long slots = 0;
+        for (FakeCell c : cells.values()) {
+            if (c.id == 0) {
+                continue; // the root cell's memory is the host's, not the pool's
+            }
+            for (MemoryRegion r : c.config.memoryRegions()) {
+                if (r.isRam()) {
+                    pages += r.size() / MemoryRegion.PAGE_SIZE;
+                    slots++;
+                }
+            }
+        }
+        long total = 0;
+        for (MemoryRegion r : system.rootCell().memoryRegions()) {
+            total += r.size() / MemoryRegion.PAGE_SIZE;
+        }
+        return new io.jailhouse.protocol.DaemonStatus.PoolUsage(pages, total, slots, 64);
+    }
+
     private void enter() {
         RuntimeException f = nextFailure;
         if (f != null) {

@@ -234,12 +234,12 @@ public final class ControlClient implements Closeable {
     }
 
     public CellList cells() throws ControlException, IOException {
-        ObjectNode r = call(ControlMessages.request(ControlProtocol.CELL_LIST));
-        List<CellStatus> cells = new ArrayList<>();
-        for (JsonNode c : ControlMessages.array(r, "cells")) {
-            cells.add(ControlMessages.cellStatus(c));
-        }
-        return new CellList(partitioning(r), cells);
+        return ControlMessages.cellList(call(ControlMessages.request(ControlProtocol.CELL_LIST)));
+    }
+
+    /** The hypervisor's state, figures and cells ({@code jailhouse status}). */
+    public DaemonStatus status() throws ControlException, IOException {
+        return ControlMessages.daemonStatus(call(ControlMessages.request(ControlProtocol.STATUS)));
     }
 
     public CellStatistics statistics(CellRef cell) throws ControlException, IOException {
@@ -303,12 +303,7 @@ public final class ControlClient implements Closeable {
     }
 
     private static Partitioning partitioning(JsonNode reply) throws IOException {
-        String p = ControlMessages.text(reply, "partitioning");
-        try {
-            return Partitioning.valueOf(p.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IOException("malformed reply from the daemon: partitioning \"" + p + "\"");
-        }
+        return ControlMessages.partitioning(reply);
     }
 
     @Override

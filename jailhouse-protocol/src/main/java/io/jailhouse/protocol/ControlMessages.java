@@ -77,6 +77,56 @@ public final class ControlMessages {
         return n;
     }
 
+    /** A {@code cell.list} reply's fields read back. */
+    public static CellList cellList(JsonNode n) throws IOException {
+        List<CellStatus> cells = new ArrayList<>();
+        for (JsonNode c : array(n, "cells")) {
+            cells.add(cellStatus(c));
+        }
+        return new CellList(partitioning(n), cells);
+    }
+
+    public static Partitioning partitioning(JsonNode n) throws IOException {
+        String p = text(n, "partitioning");
+        try {
+            return Partitioning.valueOf(p.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw malformed("partitioning \"" + p + "\"");
+        }
+    }
+
+    /** A {@code status} reply's fields: the cell list's, and the hypervisor's figures beside them. */
+    public static ObjectNode status(DaemonStatus s) {
+        ObjectNode n = cellList(s.cells());
+        n.put("release", s.release()).put("pid", s.pid()).put("system", s.system())
+                .put("started_ms", s.startedMillis()).put("uptime_ms", s.uptimeMillis())
+                .put("supervisor_rss", s.supervisorRss());
+        n.putObject("pool").put("mem_used", s.pool().memUsed()).put("mem_total", s.pool().memTotal())
+                .put("remap_used", s.pool().remapUsed()).put("remap_total", s.pool().remapTotal());
+        ObjectNode rss = n.putObject("cell_rss");
+        s.cellRss().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                .forEach(e -> rss.put(Integer.toString(e.getKey()), e.getValue()));
+        return n;
+    }
+
+    public static DaemonStatus daemonStatus(JsonNode n) throws IOException {
+        JsonNode pool = field(n, "pool");
+        java.util.Map<Integer, Long> rss = new java.util.HashMap<>();
+        JsonNode byCell = field(n, "cell_rss");
+        for (var it = byCell.fieldNames(); it.hasNext(); ) {
+            String id = it.next();
+            try {
+                rss.put(Integer.parseInt(id), integer(byCell, id));
+            } catch (NumberFormatException e) {
+                throw malformed("cell_rss key \"" + id + "\" is no cell id");
+            }
+        }
+        return new DaemonStatus(text(n, "release"), integer(n, "pid"), text(n, "system"), integer(n, "started_ms"),
+                integer(n, "uptime_ms"), new DaemonStatus.PoolUsage(integer(pool, "mem_used"),
+                        integer(pool, "mem_total"), integer(pool, "remap_used"), integer(pool, "remap_total")),
+                integer(n, "supervisor_rss"), cellList(n), rss);
+    }
+
     public static CellStatus cellStatus(JsonNode n) throws IOException {
         String text = text(n, "state");
         CellState state = null;

@@ -30,6 +30,7 @@ public final class ControlProtocol {
     public static final long MAX_CONSOLE_WAIT_MILLIS = 10_000;
 
     public static final String PING = "ping";
+    public static final String STATUS = "status";
     public static final String CELL_CREATE = "cell.create";
     public static final String CELL_LOAD = "cell.load";
     public static final String CELL_START = "cell.start";
@@ -44,7 +45,7 @@ public final class ControlProtocol {
     public static final String IVSHMEM_ATTACH = "ivshmem.attach";
     public static final String IVSHMEM_DETACH = "ivshmem.detach";
 
-    public static final List<String> OPS = List.of(PING, CELL_CREATE, CELL_LOAD, CELL_START, CELL_SHUTDOWN,
+    public static final List<String> OPS = List.of(PING, STATUS, CELL_CREATE, CELL_LOAD, CELL_START, CELL_SHUTDOWN,
             CELL_DESTROY, CELL_LIST, CELL_STATS, CONSOLE_READ, CELL_CONSOLE_READ, DISABLE, IVSHMEM_LIST,
             IVSHMEM_ATTACH, IVSHMEM_DETACH);
 
