@@ -4,13 +4,9 @@ import io.jailhouse.protocol.JsonCodec;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.protocol.CellList;
 import io.jailhouse.protocol.ControlClient;
-import io.jailhouse.protocol.ControlException;
 import io.jailhouse.protocol.ControlMessages;
-import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.protocol.Partitioning;
-import io.jailhouse.sys.Errno;
-import java.io.IOException;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,18 +25,12 @@ final class CellListCommand extends DaemonCommand {
 
     @Override
     int run() throws CommandFailure {
-        CellList list;
-        try (ControlClient client = connect()) {
-            list = client.cells();
-        } catch (DaemonUnavailableException e) {
+        CellList list = requestIfEnabled("cell list", ControlClient::cells).orElse(null);
+        if (list == null) {
             if (json) {
                 out().println(toJson(null));
             }
             return 0;
-        } catch (ControlException e) {
-            throw CommandFailure.of("cell list", e.errno(), e.getMessage());
-        } catch (IOException e) {
-            throw CommandFailure.of("cell list", Errno.EIO, "connection to the daemon lost: " + e.getMessage());
         }
         out().print(json ? toJson(list) + "\n" : table(list));
         if (!json && list.partitioning() == Partitioning.RELAXED && !list.cells().isEmpty()) {

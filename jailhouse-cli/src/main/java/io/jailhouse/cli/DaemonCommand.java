@@ -7,6 +7,7 @@ import io.jailhouse.protocol.RunDirectory;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -85,6 +86,24 @@ abstract class DaemonCommand implements Callable<Integer> {
         } catch (DaemonUnavailableException e) {
             throw CommandFailure.of(operation, Errno.EINVAL, e.getMessage());
         }
+        return exchange(client, operation, exchange);
+    }
+
+    /**
+     * As {@link #request}, for a command to which a hypervisor not enabled
+     * is an answer, not a failure ({@code cell list}, {@code status}): empty then.
+     */
+    <T> Optional<T> requestIfEnabled(String operation, Exchange<T> exchange) throws CommandFailure {
+        ControlClient client;
+        try {
+            client = connect();
+        } catch (DaemonUnavailableException e) {
+            return Optional.empty();
+        }
+        return Optional.of(exchange(client, operation, exchange));
+    }
+
+    private <T> T exchange(ControlClient client, String operation, Exchange<T> exchange) throws CommandFailure {
         try (client) {
             // What a request waits for (a cell's answer) is told on stderr; Ctrl-C withdraws the request.
             client.onProgress(line -> {

@@ -3,13 +3,9 @@ package io.jailhouse.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.protocol.ControlClient;
-import io.jailhouse.protocol.ControlException;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.DaemonStatus;
-import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.protocol.JsonCodec;
-import io.jailhouse.sys.Errno;
-import java.io.IOException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
@@ -32,16 +28,10 @@ final class StatusCommand extends DaemonCommand {
 
     @Override
     int run() throws CommandFailure {
-        DaemonStatus status;
-        try (ControlClient client = connect()) {
-            status = client.status();
-        } catch (DaemonUnavailableException e) {
+        DaemonStatus status = requestIfEnabled("status", ControlClient::status).orElse(null);
+        if (status == null) {
             out().println(json ? JsonCodec.pretty(JsonCodec.object().put("enabled", false)) : "Hypervisor: not enabled");
             return 0;
-        } catch (ControlException e) {
-            throw CommandFailure.of("status", e.errno(), e.getMessage());
-        } catch (IOException e) {
-            throw CommandFailure.of("status", Errno.EIO, "connection to the daemon lost: " + e.getMessage());
         }
         out().print(json ? toJson(status) + "\n" : text(status));
         return 0;

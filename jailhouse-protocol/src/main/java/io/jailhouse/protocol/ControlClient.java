@@ -10,7 +10,6 @@ import io.jailhouse.protocol.CellStatus;
 import io.jailhouse.protocol.IvshmemAttachment;
 import io.jailhouse.protocol.IvshmemLinkStatus;
 import io.jailhouse.protocol.LoadImage;
-import io.jailhouse.protocol.Partitioning;
 import io.jailhouse.sys.Errno;
 import io.jailhouse.sys.NativeException;
 import java.io.Closeable;
@@ -175,7 +174,7 @@ public final class ControlClient implements Closeable {
     public DaemonInfo ping() throws ControlException, IOException {
         ObjectNode r = call(ControlMessages.request(ControlProtocol.PING));
         return new DaemonInfo(ControlMessages.integer(r, "version").intValue(), ControlMessages.integer(r, "pid"),
-                partitioning(r), ControlMessages.text(r, "system"), ControlMessages.texts(r, "notices"));
+                ControlMessages.partitioning(r), ControlMessages.text(r, "system"), ControlMessages.texts(r, "notices"));
     }
 
     /** Creates a cell from its binary ({@code .cell}) config. */
@@ -298,10 +297,6 @@ public final class ControlClient implements Closeable {
         ObjectNode request = ControlMessages.request(op);
         request.set("cell", ControlMessages.cellRef(cell));
         return request;
-    }
-
-    private static Partitioning partitioning(JsonNode reply) throws IOException {
-        return ControlMessages.partitioning(reply);
     }
 
     @Override
