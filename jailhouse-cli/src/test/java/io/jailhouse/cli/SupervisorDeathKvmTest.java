@@ -25,8 +25,14 @@ import org.junit.jupiter.api.Test;
 class SupervisorDeathKvmTest extends KvmCliTest {
     static final Path TICKER = Path.of("..", "inmates", "tests", "x86", "ticker.bin").toAbsolutePath().normalize();
     static final Pattern TICK = Pattern.compile("tick (\\d+) at (\\d+) ns");
-    /** The ticker's period is 100 ms; a later tick than this behind the previous one is a miss. */
-    static final long MAX_TICK_GAP_NS = 250_000_000L;
+    /**
+     * The ticker's period is 100 ms. A cell held up by the supervisor's death
+     * or by its adoption would show a gap of the whole 1.5 s without a
+     * supervisor or of the enable; shorter gaps are the host's scheduling, as
+     * relaxed partitioning shares the host's two CPUs with the new
+     * supervisor's and the CLI's JVMs starting (272 ms seen in CI).
+     */
+    static final long MAX_TICK_GAP_NS = 1_000_000_000L;
 
     /** apic-demo's CPU and memory as a passive cell named "ticker" (the ticker does not answer messages). */
     Path tickerConfig() throws Exception {

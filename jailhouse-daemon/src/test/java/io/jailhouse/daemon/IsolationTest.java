@@ -32,8 +32,13 @@ import io.jailhouse.protocol.LoadImage;
 class IsolationTest extends KvmCellTestBase {
     static final Path TESTS = Path.of("..", "inmates", "tests", "x86");
     static final Pattern TICK = Pattern.compile("tick (\\d+) at (\\d+) ns");
-    /** The ticker's period is 100 ms; a tick later than this behind the previous one is a miss. */
-    static final long MAX_TICK_GAP_NS = 250_000_000L;
+    /**
+     * The ticker's period is 100 ms. A neighbour disturbed by a hostile cell
+     * stays behind for as long as the hostility lasts (seconds here); a few
+     * hundred ms are the host's scheduling, as relaxed partitioning shares the
+     * host's two CPUs with the cell processes' JVMs starting.
+     */
+    static final long MAX_TICK_GAP_NS = 500_000_000L;
 
     /** apic-demo's CPU and memory, but passive: the ticker does not answer messages. */
     static CellConfig neighbour() throws Exception {
