@@ -21,7 +21,8 @@ final class CommandTree {
     /** Each group and its subcommands; a class that is no key here is a leaf. */
     private static final Map<Class<?>, List<Class<?>>> GROUPS = Map.of(
             Main.class, List.of(EnableCommand.class, DisableCommand.class, StatusCommand.class, ConsoleCommand.class,
-                    CellCommand.class, ConfigCommand.class, HardwareCommand.class, IvshmemCommand.class),
+                    EventsCommand.class, CellCommand.class, ConfigCommand.class, HardwareCommand.class,
+                    IvshmemCommand.class),
             CellCommand.class, List.of(CellCreateCommand.class, CellLoadCommand.class, CellStartCommand.class,
                     CellShutdownCommand.class, CellDestroyCommand.class, CellListCommand.class,
                     CellStatsCommand.class, CellConsoleCommand.class, CellLinuxCommand.class),

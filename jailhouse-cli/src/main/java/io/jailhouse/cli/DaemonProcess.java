@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +40,8 @@ import java.util.concurrent.TimeUnit;
 record DaemonProcess(String java, String classPath, String mainClass, Duration startTimeout) {
     static final Duration START_TIMEOUT = Duration.ofSeconds(30);
     static final int LOG_TAIL_LINES = 20;
+    /** A log larger than this at enable becomes {@code jailhoused.log.1} (replacing the one before) and starts anew. */
+    static final long LOG_ROTATE_BYTES = 8L << 20;
 
     /** A daemon run by this JVM's java, from this JVM's class path. */
     /**
@@ -157,11 +160,12 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
         RunDirectory runDirectory = options.runDirectory();
         createRunDirectory(runDirectory);
         Path log = runDirectory.log();
+        long begin = rotate(log); // this daemon's lines start here: a failure shows those, not an earlier run's
         ProcessBuilder builder = new ProcessBuilder(command(options))
                 .directory(new File("/"))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         builder.environment().putAll(ENVIRONMENT);
         Process daemon;
         try {
@@ -176,7 +180,7 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
                 // The daemon's own last words (e.g. "JAILHOUSE_ENABLE: No such device (...)") end the tail.
                 err.println("jailhoused exited with status " + daemon.exitValue() + " before answering; the end of "
                         + log + ":");
-                logTail(log).forEach(l -> err.println("  " + l));
+                logTail(log, begin).forEach(l -> err.println("  " + l));
                 return 1;
             }
             long left = deadline - System.nanoTime();
@@ -184,7 +188,7 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
                 stop(daemon);
                 cleanUp(runDirectory, daemon.pid());
                 err.println("the end of " + log + ":");
-                logTail(log).forEach(l -> err.println("  " + l));
+                logTail(log, begin).forEach(l -> err.println("  " + l));
                 throw CommandFailure.of(EnableCommand.IOCTL, Errno.ETIMEDOUT,
                         "jailhoused did not answer within " + startTimeout.toSeconds() + " s and was stopped");
             }
@@ -237,11 +241,32 @@ record DaemonProcess(String java, String classPath, String mainClass, Duration s
         }
     }
 
-    /** The last lines of the log (its last 64 KiB at most). */
-    static List<String> logTail(Path log) {
+    /**
+     * Keeps the log across enables (appended to, as a service's journal is),
+     * moving it to {@code jailhoused.log.1} once it is larger than
+     * {@link #LOG_ROTATE_BYTES}; returns its length now, where the next
+     * daemon's lines begin.
+     */
+    static long rotate(Path log) throws CommandFailure {
+        try {
+            long size = Files.exists(log) ? Files.size(log) : 0;
+            if (size <= LOG_ROTATE_BYTES) {
+                return size;
+            }
+            Files.move(log, log.resolveSibling(log.getFileName() + ".1"),
+                    StandardCopyOption.REPLACE_EXISTING);
+            return 0;
+        } catch (IOException e) {
+            throw CommandFailure.of(EnableCommand.IOCTL, Errno.EIO, "cannot rotate " + log + ": "
+                    + CommandFailure.reason(e));
+        }
+    }
+
+    /** The last lines the log got from {@code begin} on (its last 64 KiB at most). */
+    static List<String> logTail(Path log, long begin) {
         try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
             long length = f.length();
-            long from = Math.max(0, length - (64 << 10));
+            long from = Math.max(Math.min(begin, length), length - (64 << 10));
             byte[] bytes = new byte[(int) (length - from)];
             f.seek(from);
             f.readFully(bytes);

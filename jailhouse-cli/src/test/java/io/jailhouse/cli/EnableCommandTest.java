@@ -149,6 +149,41 @@ class EnableCommandTest {
     }
 
     @Test
+    void theLogIsKeptAcrossEnablesAndAFailureShowsOnlyItsOwnRun() throws Exception {
+        Main main = main(FakeJailhoused.class.getName());
+        assertThat(CliRun.of(main, "enable", cfg("qemu-vm.cell")).exit()).isZero();
+        assertThat(CliRun.of(main, "cell", "create", cfg("apic-demo.cell")).exit()).isZero();
+        long pid = run.readPid().orElseThrow();
+        assertThat(CliRun.of(main, "disable").exit()).isZero();
+        ProcessHandle.of(pid).ifPresent(p -> p.onExit().join());
+        String first = Files.readString(run.log());
+        assertThat(first).containsPattern("Z INFO jailhoused: event created cell \"apic-demo\" \\(id 1\\)")
+                .contains(" INFO jailhoused: event destroyed cell \"apic-demo\"");
+
+        CliRun failed = CliRun.of(main(UnavailableJailhoused.class.getName()), "enable", cfg("qemu-vm.cell"));
+        assertThat(failed.exit()).isEqualTo(1);
+        assertThat(failed.err()).as("the tail of this run only").doesNotContain("listening on")
+                .contains("JAILHOUSE_ENABLE: No such device");
+        assertThat(Files.readString(run.log())).as("appended, not overwritten").startsWith(first)
+                .contains("No such device");
+    }
+
+    @Test
+    void aLargeLogIsRotatedAtEnable() throws Exception {
+        Files.createDirectories(run.path());
+        Files.setPosixFilePermissions(run.path(), PosixFilePermissions.fromString("rwx------"));
+        Files.write(run.log(), new byte[(int) DaemonProcess.LOG_ROTATE_BYTES + 1]);
+        Main main = main(FakeJailhoused.class.getName());
+        assertThat(CliRun.of(main, "enable", cfg("qemu-vm.cell")).exit()).isZero();
+        assertThat(run.log().resolveSibling("jailhoused.log.1")).hasSize(DaemonProcess.LOG_ROTATE_BYTES + 1);
+        assertThat(Files.size(run.log())).isLessThan(1 << 20);
+        assertThat(Files.readString(run.log())).contains("listening on");
+        ProcessHandle daemon = ProcessHandle.of(run.readPid().orElseThrow()).orElseThrow();
+        assertThat(CliRun.of(main, "disable").exit()).isZero();
+        daemon.onExit().get(20, TimeUnit.SECONDS);
+    }
+
+    @Test
     void theRealDaemonIsStartedFromTheClassPathAndReportsABadConfig() throws Exception {
         // apic-demo is a cell config: the real jailhoused refuses it before it touches KVM.
         CliRun r = CliRun.of(main(Jailhoused.class.getName()), "enable", cfg("apic-demo.cell"));

@@ -49,6 +49,8 @@ class NotEnabledTest {
         assertNotEnabled("JAILHOUSE_CELL_DESTROY: Invalid argument", "cell", "destroy", "--name", "apic-demo");
         assertNotEnabled("read(statistics): Invalid argument", "cell", "stats", "apic-demo");
         assertNotEnabled("read(cell console): Invalid argument", "cell", "console", "apic-demo");
+        assertNotEnabled("read(events): Invalid argument", "events");
+        assertNotEnabled("read(events): Invalid argument", "events", "--once", "--json");
     }
 
     @Test

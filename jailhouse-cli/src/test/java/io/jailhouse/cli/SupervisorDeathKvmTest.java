@@ -94,6 +94,9 @@ class SupervisorDeathKvmTest extends KvmCliTest {
         assertThat(console).contains("Adopted cell \"ticker\" (id 1, process " + pids.get("ticker") + ")",
                 "Adopted cell \"tiny-demo\" (id 2, process " + pids.get("tiny-demo") + ")");
         assertThat(console).as("the history from before").contains("Started cell \"tiny-demo\"");
+        assertThat(ok("events", "--once").out()).as("the new supervisor's events begin with the adoptions")
+                .containsPattern("Z adopted \"ticker\" \\(id 1\\): process " + pids.get("ticker") + "\n.*Z adopted "
+                        + "\"tiny-demo\" \\(id 2\\): process " + pids.get("tiny-demo") + "\n");
         assertThat(enable.out() + enable.err()).doesNotContain("error");
 
         String ticker = awaitConsole("ticker", "tick ", ticksBefore + 20);

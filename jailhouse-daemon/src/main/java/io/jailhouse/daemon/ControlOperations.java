@@ -170,6 +170,7 @@ final class ControlOperations {
             case ControlProtocol.PING -> ok(ping());
             case ControlProtocol.STATUS -> ok(status());
             case ControlProtocol.CONSOLE_READ, ControlProtocol.CELL_CONSOLE_READ -> consoleRead(request);
+            case ControlProtocol.EVENTS_READ -> eventsRead(request);
             case ControlProtocol.CELL_CREATE -> ok(create(request));
             case ControlProtocol.CELL_LOAD -> ok(load(request.cell(), request.images(fds), caller(request, connection)));
             case ControlProtocol.CELL_SHUTDOWN -> ok(load(request.cell(), List.of(), caller(request, connection)));
@@ -262,23 +263,17 @@ final class ControlOperations {
             throw new HypervisorException(Errno.EINVAL,
                     "this is a system configuration; cell create needs a cell configuration");
         }
-        long t0 = System.nanoTime();
-        CellStatus created = hypervisor.createCell(cell);
-        log.info("created cell \"" + created.name() + "\" (id " + created.id() + ") in "
-                + (System.nanoTime() - t0) / 1_000_000 + " ms" + (created.pid() == 0 ? "" : ", process " + created.pid()));
+        CellStatus created = hypervisor.createCell(cell); // the hypervisor's event goes to the log
         return ControlMessages.object().set("cell", ControlMessages.cellStatus(created));
     }
 
     private ObjectNode load(CellRef cell, List<ImageFile> images, Caller caller) throws HypervisorException {
         hypervisor.loadImages(cell, images, caller);
-        log.info(images.isEmpty() ? "shut down cell " + cell
-                : "loaded " + images.size() + " image(s) into cell " + cell);
         return ControlMessages.object();
     }
 
     private ObjectNode start(CellRef cell, Caller caller) throws HypervisorException {
         List<String> warnings = hypervisor.startCell(cell, caller);
-        log.info("started cell " + cell);
         ObjectNode n = ControlMessages.object();
         ArrayNode w = n.putArray("warnings");
         warnings.forEach(w::add);
@@ -287,7 +282,6 @@ final class ControlOperations {
 
     private ObjectNode destroy(CellRef cell, Caller caller) throws HypervisorException {
         hypervisor.destroyCell(cell, caller);
-        log.info("destroyed cell " + cell);
         return ControlMessages.object();
     }
 
@@ -348,6 +342,16 @@ final class ControlOperations {
             chunk = wait > 0 ? ring.await(position, max, wait) : ring.read(position, max);
         }
         return ok(ControlMessages.chunk(chunk));
+    }
+
+    /** As a console read: a negative position reads from the oldest event held, {@code wait_ms} long-polls. */
+    private Reply eventsRead(ControlRequest request) throws ProtocolException, InterruptedException {
+        long position = request.integer("position", -1);
+        int max = (int) Math.clamp(request.integer("max", ControlProtocol.MAX_EVENTS_READ), 0,
+                ControlProtocol.MAX_EVENTS_READ);
+        long wait = Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
+        CellEvents events = hypervisor.events();
+        return ok(ControlMessages.events(wait > 0 ? events.await(position, max, wait) : events.read(position, max)));
     }
 
     private static Reply ok(ObjectNode body) {

@@ -198,7 +198,7 @@ public final class ControlServer implements AutoCloseable {
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {
-            log.info("cannot remove " + socket + ": " + e.getMessage());
+            log.warn("cannot remove " + socket + ": " + e.getMessage());
         }
     }
 

@@ -113,6 +113,9 @@ public interface Hypervisor extends AutoCloseable {
     /** Everything the hypervisor prints (cell creation, FATAL lines, ...). */
     ConsoleLog console();
 
+    /** The cells' lifecycle events since enable. */
+    CellEvents events();
+
     /** What the cell's inmate wrote to its console UART. */
     ConsoleLog cellConsole(CellRef cell) throws HypervisorException;
 

@@ -36,6 +36,8 @@ final class HypervisorConsole implements ConsoleLog {
     /** The log as readers see it. */
     private final SharedConsoleLog reader;
     private final SharedByteRing kept;
+    /** Hears each FATAL line a cell process reported, with the cell's name. */
+    private final java.util.function.BiConsumer<String, String> cellFatal;
 
     /** Bytes of the console file. */
     static long fileBytes() {
@@ -47,6 +49,13 @@ final class HypervisorConsole implements ConsoleLog {
      * @param keepHistory go on with what an earlier supervisor left (a ring that is unreadable starts empty)
      */
     HypervisorConsole(MemorySegment memory, boolean keepHistory) {
+        this(memory, keepHistory, (cell, line) -> { });
+    }
+
+    /** @param cellFatal hears each FATAL line a cell process reports (cell name, line), under this console's lock */
+    HypervisorConsole(MemorySegment memory, boolean keepHistory,
+            java.util.function.BiConsumer<String, String> cellFatal) {
+        this.cellFatal = cellFatal;
         long logBytes = SharedByteRing.bytesFor(CAPACITY);
         this.log = ring(memory.asSlice(0, logBytes), keepHistory);
         this.reader = new SharedConsoleLog(log);
@@ -93,7 +102,11 @@ final class HypervisorConsole implements ConsoleLog {
                 eol++;
             }
             if (startsWithFatal(b, line, eol)) {
-                keep(start + (line - offset), new String(b, line, eol - line, StandardCharsets.ISO_8859_1), cell);
+                String text = new String(b, line, eol - line, StandardCharsets.ISO_8859_1);
+                keep(start + (line - offset), text, cell);
+                if (cell != null) {
+                    cellFatal.accept(cell, text);
+                }
             }
             line = eol + 1;
         }

@@ -116,6 +116,7 @@ public final class Jailhoused implements AutoCloseable {
     private final ControlServer server;
     private final Hypervisor hypervisor;
     private final DaemonLog log;
+    private final CellLockWatch lockWatch;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch ended = new CountDownLatch(1);
 
@@ -124,6 +125,9 @@ public final class Jailhoused implements AutoCloseable {
         this.server = server;
         this.hypervisor = hypervisor;
         this.log = log;
+        // the events of enable (adoptions) first, then each as it comes
+        hypervisor.events().follow(log::event);
+        this.lockWatch = CellLockWatch.started(hypervisor::cells, hypervisor.events());
     }
 
     public static void main(String[] args) {
@@ -285,6 +289,7 @@ public final class Jailhoused implements AutoCloseable {
         }
         log.info("shutting down");
         server.close();
+        lockWatch.close();
         try {
             hypervisor.close();
         } catch (RuntimeException e) {
@@ -293,7 +298,7 @@ public final class Jailhoused implements AutoCloseable {
         try {
             Files.deleteIfExists(runDirectory.pidFile());
         } catch (IOException e) {
-            log.info("cannot remove " + runDirectory.pidFile() + ": " + e.getMessage());
+            log.warn("cannot remove " + runDirectory.pidFile() + ": " + e.getMessage());
         }
         log.info("ended");
         ended.countDown();

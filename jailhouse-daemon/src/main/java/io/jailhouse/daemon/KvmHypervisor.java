@@ -16,6 +16,7 @@ import io.jailhouse.config.CpuAssignment;
 import io.jailhouse.config.MemoryRegion;
 import io.jailhouse.config.PciDevice;
 import io.jailhouse.config.SystemConfig;
+import io.jailhouse.protocol.CellEvent;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.protocol.CellState;
 import io.jailhouse.protocol.CellStatistics;
@@ -105,6 +106,7 @@ public final class KvmHypervisor implements Hypervisor {
     private final int hostCpus;
     private final int memorySlots;
     private final HypervisorConsole console;
+    private final CellEvents events = new CellEvents();
     private final MemoryMapping consoleMapping;
     private final ConcurrentSkipListMap<Integer, Cell> cells = new ConcurrentSkipListMap<>();
     /** A cell process started ahead of need, so that a create does not wait for a JVM to start. */
@@ -132,7 +134,7 @@ public final class KvmHypervisor implements Hypervisor {
         this.hostCpus = hostCpus;
         this.memorySlots = memorySlots;
         this.consoleMapping = consoleMapping;
-        this.console = new HypervisorConsole(consoleMapping.segment(), keepConsole);
+        this.console = new HypervisorConsole(consoleMapping.segment(), keepConsole, this::cellFatal);
         this.cpusets = cpusets;
         this.links = new IvshmemLinks(memory);
         this.consolePump = new ConsolePump(cells.values(), new ConsolePump.Sink() {
@@ -170,6 +172,21 @@ public final class KvmHypervisor implements Hypervisor {
 
     boolean closing() {
         return closing;
+    }
+
+    @Override
+    public CellEvents events() {
+        return events;
+    }
+
+    /** A cell process reported a FATAL line: its cell has failed (a CPU of it, at least). */
+    private void cellFatal(String name, String line) {
+        for (Cell c : cells.values()) {
+            if (c.name().equals(name)) {
+                events.publish(CellEvent.Type.FAILED, name, c.id(), line);
+                return;
+            }
+        }
     }
 
     /** Enables with default settings and the cells' sockets in {@code stateDirectory}. */
@@ -402,9 +419,13 @@ public final class KvmHypervisor implements Hypervisor {
             while (cells.containsKey(id)) {
                 id++;
             }
+            long t0 = System.nanoTime();
             Cell cell = build(id, cellConfig);
             cells.put(id, cell);
             print("Created cell \"" + cell.name() + "\"\n");
+            CellStatus created = cell.status();
+            events.publish(CellEvent.Type.CREATED, cell.name(), id, (created.pid() == 0 ? ""
+                    : "process " + created.pid() + ", ") + (System.nanoTime() - t0) / 1_000_000 + " ms");
             updatePoolFigures("after cell creation");
             notifyReconfiguration();
             return cell.status();
@@ -817,9 +838,25 @@ public final class KvmHypervisor implements Hypervisor {
             if (((CellReply.Loaded) r.message()).becameLoadable()) {
                 print("Cell \"" + cell.name() + "\" can be loaded\n");
             }
+            if (images.isEmpty()) {
+                events.publish(CellEvent.Type.SHUT_DOWN, cell.name(), cell.id(), "");
+            } else {
+                events.publish(CellEvent.Type.LOADED, cell.name(), cell.id(), describe(images));
+            }
         } finally {
             cell.release();
         }
+    }
+
+    /** "N image(s): SOURCE at 0xADDRESS (LENGTH bytes), ..." for a load event. */
+    private static String describe(List<ImageFile> images) {
+        StringBuilder b = new StringBuilder(images.size() + (images.size() == 1 ? " image: " : " images: "));
+        for (int i = 0; i < images.size(); i++) {
+            ImageFile image = images.get(i);
+            b.append(i == 0 ? "" : ", ").append(image.source()).append(" at 0x")
+                    .append(Long.toHexString(image.address())).append(" (").append(image.length()).append(" bytes)");
+        }
+        return b.toString();
     }
 
     private static void closeQuietly(int fd) {
@@ -843,7 +880,9 @@ public final class KvmHypervisor implements Hypervisor {
                         + " ended: load it first (cell load), which gives it a new process");
             }
             print("Started cell \"" + cell.name() + "\"\n");
-            return ((CellReply.Started) cell.call(new CellRequest.Start())).warnings();
+            List<String> warnings = ((CellReply.Started) cell.call(new CellRequest.Start())).warnings();
+            events.publish(CellEvent.Type.STARTED, cell.name(), cell.id(), String.join("; ", warnings));
+            return warnings;
         } finally {
             cell.release();
         }
@@ -906,6 +945,7 @@ public final class KvmHypervisor implements Hypervisor {
             }
         }
         cell.releasePages();
+        events.publish(CellEvent.Type.DESTROYED, cell.name(), cell.id(), "");
         try {
             Files.deleteIfExists(CellProcess.socketOf(settings.stateDirectory(), cell.id()));
             Files.deleteIfExists(settings.stateDirectory().resolve(cell.id() + ".log"));
@@ -970,8 +1010,11 @@ public final class KvmHypervisor implements Hypervisor {
         }
         consolePump.drain(cell);
         // the reason is on the console before anyone sees the cell failed
-        print("FATAL: the process " + p.pid() + " of cell \"" + cell.name() + "\" ended (" + p.exitDescription()
-                + "); the cell has failed and keeps its resources until it is destroyed or loaded again\n");
+        String fatal = "FATAL: the process " + p.pid() + " of cell \"" + cell.name() + "\" ended ("
+                + p.exitDescription() + "); the cell has failed and keeps its resources until it is destroyed or"
+                + " loaded again";
+        print(fatal + "\n");
+        events.publish(CellEvent.Type.FAILED, cell.name(), cell.id(), fatal);
         cell.processEnded();
         p.close();
     }
@@ -1025,8 +1068,10 @@ public final class KvmHypervisor implements Hypervisor {
                 }
             }
             cells.put(c.id(), c);
-            print("Cell \"" + c.name() + "\" (id " + c.id() + ") lost its process while no supervisor ran: it has"
-                    + " failed and keeps its resources until it is destroyed or loaded again\n");
+            String lost = "Cell \"" + c.name() + "\" (id " + c.id() + ") lost its process while no supervisor ran: it"
+                    + " has failed and keeps its resources until it is destroyed or loaded again";
+            print(lost + "\n");
+            events.publish(CellEvent.Type.ADOPTED, c.name(), c.id(), "failed: " + lost);
         }
         updatePoolFigures("after adoption");
     }
@@ -1079,6 +1124,7 @@ public final class KvmHypervisor implements Hypervisor {
             }
         }
         print("Adopted cell \"" + cellConfig.name() + "\" (id " + id + ", process " + p.pid() + ")\n");
+        events.publish(CellEvent.Type.ADOPTED, cellConfig.name(), id, "process " + p.pid());
     }
 
     /** A cell whose process went while no supervisor ran: new pages, FAILED, no process. */

@@ -86,7 +86,37 @@ class ControlOperationsTest {
         assertThat(daemon.fake().find(apic).images()).isEmpty();
         client.destroyCell(apic);
         assertThat(client.cells().cells()).hasSize(1);
-        assertThat(daemon.log()).contains("created cell \"apic-demo\" (id 1)", "destroyed cell \"apic-demo\"");
+        assertThat(daemon.log()).containsPattern("Z INFO jailhoused: event created cell \"apic-demo\" \\(id 1\\)")
+                .contains("INFO jailhoused: event destroyed cell \"apic-demo\" (id 1)");
+
+        io.jailhouse.protocol.EventBatch events = client.readEvents(-1, 100, 0);
+        assertThat(events.lost()).isZero();
+        assertThat(events.events()).extracting(e -> e.type().text() + " " + e.cell() + " " + e.cellId())
+                .containsExactly("created apic-demo 1", "loaded apic-demo 1", "started apic-demo 1",
+                        "shut-down apic-demo 1", "destroyed apic-demo 1");
+        assertThat(events.events()).extracting(io.jailhouse.protocol.CellEvent::seq).containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(events.next()).isEqualTo(5);
+        assertThat(client.readEvents(events.next(), 100, 0).events()).as("nothing new").isEmpty();
+        assertThat(client.readEvents(3, 1, 0).events()).extracting(e -> e.type().text()).containsExactly("shut-down");
+    }
+
+    @Test
+    void anEventsReadWaitsForTheNextEventAndComesBackEmptyAfterItsWait() throws Exception {
+        long t0 = System.nanoTime();
+        io.jailhouse.protocol.EventBatch none = client.readEvents(0, 10, 200);
+        assertThat(none.events()).isEmpty();
+        assertThat(System.nanoTime() - t0).as("it waited").isGreaterThanOrEqualTo(190_000_000L);
+        java.util.concurrent.CompletableFuture<io.jailhouse.protocol.EventBatch> waiting =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try (io.jailhouse.protocol.ControlClient other = daemon.client()) {
+                        return other.readEvents(0, 10, 10_000);
+                    } catch (Exception e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                });
+        client.createCell(cell("apic-demo"));
+        assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS).events())
+                .extracting(e -> e.type().text()).containsExactly("created");
     }
 
     @Test

@@ -159,6 +159,7 @@ public final class FakeHypervisor implements Hypervisor {
         });
         cells.put(id, cell);
         console.write("Created cell \"" + config.name() + "\"\n");
+        events.publish(io.jailhouse.protocol.CellEvent.Type.CREATED, config.name(), id, "");
         return cell.status();
     }
 
@@ -223,6 +224,8 @@ public final class FakeHypervisor implements Hypervisor {
         c.state = CellState.SHUT_DOWN;
         c.failedCpus.clear();
         c.images = List.copyOf(images);
+        events.publish(images.isEmpty() ? io.jailhouse.protocol.CellEvent.Type.SHUT_DOWN
+                : io.jailhouse.protocol.CellEvent.Type.LOADED, c.name(), c.id, images.size() + " image(s)");
     }
 
     @Override
@@ -232,6 +235,7 @@ public final class FakeHypervisor implements Hypervisor {
         approve(c, caller);
         c.state = CellState.RUNNING;
         console.write("Started cell \"" + c.name() + "\"\n");
+        events.publish(io.jailhouse.protocol.CellEvent.Type.STARTED, c.name(), c.id, "");
         return startWarnings;
     }
 
@@ -243,6 +247,7 @@ public final class FakeHypervisor implements Hypervisor {
         cells.remove(c.id);
         cells.get(0).cpus.addAll(c.cpus);
         console.write("Closing cell \"" + c.name() + "\"\n");
+        events.publish(io.jailhouse.protocol.CellEvent.Type.DESTROYED, c.name(), c.id, "");
     }
 
     @Override
@@ -288,6 +293,13 @@ public final class FakeHypervisor implements Hypervisor {
         c.state = state;
         c.failedCpus.clear();
         c.failedCpus.addAll(List.of(failedCpus));
+    }
+
+    private final CellEvents events = new CellEvents();
+
+    @Override
+    public CellEvents events() {
+        return events;
     }
 
     @Override

@@ -110,6 +110,7 @@ class IsolationTest extends KvmCellTestBase {
                     .contains(evidence, "Parking CPU 2 (Cell: \"hostile\")");
             assertThat(hv.cell(hostile).failedCpus()).containsExactly(2);
             assertThat(console("hostile")).doesNotContain(inmate + ": survived");
+            await(() -> failedEvent("hostile").contains(evidence), "the failed event with the FATAL line");
         } else {
             await(() -> consoleSafe("hostile").contains(evidence), inmate + " to get going");
         }
@@ -157,6 +158,9 @@ class IsolationTest extends KvmCellTestBase {
                 + " of cell \"hostile\" ended (killed by signal 9)");
         assertThat(hv.cell(victim).failedCpus()).containsExactly(2);
         assertThat(hv.cell(victim).pid()).isZero();
+        assertThat(failedEvent("hostile")).isEqualTo("FATAL: the process " + pid + " of cell \"hostile\" ended"
+                + " (killed by signal 9); the cell has failed and keeps its resources until it is destroyed or loaded"
+                + " again");
         int before = tickCount();
         Thread.sleep(1500);
         assertThat(tickCount() - before).as("ticks in 1.5 s after the neighbour's process died")
@@ -178,6 +182,17 @@ class IsolationTest extends KvmCellTestBase {
             assertThat(ticks.get(i)[1] - ticks.get(i - 1)[1]).as("gap before tick %d", ticks.get(i)[0])
                     .isLessThan(MAX_TICK_GAP_NS);
         }
+    }
+
+    /** The detail of the cell's last failed event, or "" if it has none. */
+    private String failedEvent(String cell) {
+        String detail = "";
+        for (io.jailhouse.protocol.CellEvent e : hv.events().read(-1, CellEvents.CAPACITY).events()) {
+            if (e.type() == io.jailhouse.protocol.CellEvent.Type.FAILED && e.cell().equals(cell)) {
+                detail = e.detail();
+            }
+        }
+        return detail;
     }
 
     private int tickSafe() {

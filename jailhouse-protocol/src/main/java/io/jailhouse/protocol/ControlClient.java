@@ -259,6 +259,15 @@ public final class ControlClient implements Closeable {
                 .put("position", position).put("max", max).put("wait_ms", waitMillis)));
     }
 
+    /**
+     * Reads lifecycle events from {@code position} (negative: from the oldest
+     * held), waiting up to {@code waitMillis} for one if there is none yet.
+     */
+    public EventBatch readEvents(long position, int max, long waitMillis) throws ControlException, IOException {
+        return ControlMessages.events(call(ControlMessages.request(ControlProtocol.EVENTS_READ)
+                .put("position", position).put("max", max).put("wait_ms", waitMillis)));
+    }
+
     /** The root cell's ivshmem links. */
     public List<IvshmemLinkStatus> ivshmemLinks() throws ControlException, IOException {
         return ControlMessages.ivshmemLinks(call(ControlMessages.request(ControlProtocol.IVSHMEM_LIST)));

@@ -204,6 +204,42 @@ public final class ControlMessages {
         }
     }
 
+    public static ObjectNode events(EventBatch b) {
+        ObjectNode n = object().put("lost", b.lost()).put("next", b.next());
+        ArrayNode list = n.putArray("events");
+        b.events().forEach(e -> list.add(event(e)));
+        return n;
+    }
+
+    /** One event as {@code jailhouse events --json} prints it, the time in ISO 8601 (UTC). */
+    public static ObjectNode event(CellEvent e) {
+        return object().put("seq", e.seq()).put("time", CellEvent.formatTime(e.timeMillis()))
+                .put("event", e.type().text()).put("cell", e.cell()).put("id", e.cellId()).put("detail", e.detail());
+    }
+
+    public static EventBatch events(JsonNode n) throws IOException {
+        List<CellEvent> events = new ArrayList<>();
+        for (JsonNode e : array(n, "events")) {
+            events.add(event(e));
+        }
+        return new EventBatch(events, integer(n, "lost"), integer(n, "next"));
+    }
+
+    public static CellEvent event(JsonNode n) throws IOException {
+        CellEvent.Type type = CellEvent.Type.ofText(text(n, "event"));
+        if (type == null) {
+            throw malformed("unknown event \"" + text(n, "event") + "\"");
+        }
+        long time;
+        try {
+            time = java.time.Instant.parse(text(n, "time")).toEpochMilli();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw malformed("event time is not an ISO 8601 instant");
+        }
+        return new CellEvent(integer(n, "seq"), time, type, text(n, "cell"), integer(n, "id").intValue(),
+                text(n, "detail"));
+    }
+
     public static ObjectNode ivshmemLinks(List<IvshmemLinkStatus> links) {
         ObjectNode n = object();
         ArrayNode list = n.putArray("links");

@@ -28,6 +28,8 @@ public final class ControlProtocol {
     public static final int DEFAULT_CONSOLE_READ = 64 << 10;
     /** A waiting console read comes back after this long at most, so that clients notice a daemon going away. */
     public static final long MAX_CONSOLE_WAIT_MILLIS = 10_000;
+    /** An events read returns at most this many events. */
+    public static final int MAX_EVENTS_READ = 256;
 
     public static final String PING = "ping";
     public static final String STATUS = "status";
@@ -44,10 +46,11 @@ public final class ControlProtocol {
     public static final String IVSHMEM_LIST = "ivshmem.list";
     public static final String IVSHMEM_ATTACH = "ivshmem.attach";
     public static final String IVSHMEM_DETACH = "ivshmem.detach";
+    public static final String EVENTS_READ = "events.read";
 
     public static final List<String> OPS = List.of(PING, STATUS, CELL_CREATE, CELL_LOAD, CELL_START, CELL_SHUTDOWN,
             CELL_DESTROY, CELL_LIST, CELL_STATS, CONSOLE_READ, CELL_CONSOLE_READ, DISABLE, IVSHMEM_LIST,
-            IVSHMEM_ATTACH, IVSHMEM_DETACH);
+            IVSHMEM_ATTACH, IVSHMEM_DETACH, EVENTS_READ);
 
     private ControlProtocol() {
     }
