@@ -21,6 +21,7 @@ import java.nio.ByteOrder;
  *         0x00 u32 magic "JHcp", u32 layout revision, u32 CPU count
  *         0x10 u64 memory pool pages, pages used, remap pool size, used, u64 cells (HYPERVISOR_GET_INFO; the supervisor writes)
  *         0x40 u64 pid of the cell process (it writes at start)
+ *         0x48 u64 console bytes dropped: UART and debug-console output the cell process's rings had no room for
  * 0x2000  CPU slots, 128 bytes each, in the cell's CPU order:
  *         u32 CPU number, u32 status (parked, running, failed), then 12 u64 counters (spec 3 order)
  * ...     console ring: what the cell's UARTs wrote (SharedByteRing of 64 KiB)
@@ -54,6 +55,7 @@ public final class CellPages implements AutoCloseable {
     private static final long CPUS_AT = STATUS + 8;
     private static final long INFO_AT = STATUS + 0x10;
     private static final long PID_AT = STATUS + 0x40;
+    private static final long CONSOLE_DROPPED_AT = STATUS + 0x48;
     /** The HYPERVISOR_GET_INFO figures kept here, by their hypercall argument (0-4). */
     public static final int INFO_FIGURES = 5;
 
@@ -226,6 +228,16 @@ public final class CellPages implements AutoCloseable {
 
     public void setProcessId(long pid) {
         LONG.setVolatile(memory, PID_AT, pid);
+    }
+
+    /** Console output the cell process dropped so far (its rings were full); 0 from a process that never counts. */
+    public long consoleBytesDropped() {
+        return (long) LONG.getOpaque(memory, CONSOLE_DROPPED_AT);
+    }
+
+    /** Written by the cell process's console thread only. */
+    public void setConsoleBytesDropped(long bytes) {
+        LONG.setOpaque(memory, CONSOLE_DROPPED_AT, bytes);
     }
 
     public SharedByteRing console() {

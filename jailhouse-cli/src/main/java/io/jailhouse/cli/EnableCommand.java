@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import io.jailhouse.daemon.MetricsAddress;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -50,6 +51,11 @@ final class EnableCommand extends DaemonCommand {
                 "cells with huge pages (cell RAM regions must then be aligned to its page size)"})
     Path memoryDirectory;
 
+    @Option(names = MetricsAddress.OPTION, paramLabel = "HOST:PORT",
+            description = {"serve Prometheus text at http://HOST:PORT/metrics: exits by cell, CPU and reason,",
+                "cell states, pools, dropped console bytes, resident memory (e.g. 127.0.0.1:9669)"})
+    String metrics;
+
     @Override
     int run() throws CommandFailure {
         Partitioning mode;
@@ -76,7 +82,14 @@ final class EnableCommand extends DaemonCommand {
         if (memoryDirectory != null && !java.nio.file.Files.isDirectory(memoryDirectory)) {
             throw CommandFailure.of(IOCTL, Errno.ENOENT, "--memory-dir " + memoryDirectory + " is not a directory");
         }
-        Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory, emulate, memoryDirectory);
+        MetricsAddress metricsAddress;
+        try {
+            metricsAddress = metrics == null ? null : MetricsAddress.parse(metrics);
+        } catch (IllegalArgumentException e) {
+            throw CommandFailure.of(IOCTL, Errno.EINVAL, e.getMessage());
+        }
+        Jailhoused.Options options = new Jailhoused.Options(sysconfig, mode, runDirectory, emulate, memoryDirectory,
+                metricsAddress);
         if (foreground) {
             Main main = Main.of(spec);
             if (main.isProcess()) {

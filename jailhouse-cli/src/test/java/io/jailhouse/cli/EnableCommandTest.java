@@ -124,6 +124,19 @@ class EnableCommandTest {
     }
 
     @Test
+    void aMetricsAddressIsCheckedBeforeAnyDaemonStarts() {
+        Main main = main(FakeJailhoused.class.getName());
+        CliRun r = CliRun.of(main, "enable", cfg("qemu-vm.cell"), "--metrics", "9669");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("JAILHOUSE_ENABLE: Invalid argument (--metrics 9669: expected HOST:PORT, e.g."
+                + " 127.0.0.1:9669)\n");
+        assertThat(run.pidFile()).as("no daemon was started").doesNotExist();
+        assertThat(new Jailhoused.Options(Path.of("sys.cell"), Partitioning.RELAXED, run, List.of(), null,
+                io.jailhouse.daemon.MetricsAddress.parse("[::1]:9669")).arguments())
+                .as("what a new daemon is given").containsSequence("--metrics", "[::1]:9669");
+    }
+
+    @Test
     void sigtermEndsABackgroundDaemonCleanly() throws Exception {
         Main main = main(FakeJailhoused.class.getName());
         assertThat(CliRun.of(main, "enable", cfg("qemu-vm.cell")).exit()).isZero();

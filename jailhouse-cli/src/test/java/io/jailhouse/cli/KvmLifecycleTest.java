@@ -42,9 +42,39 @@ class KvmLifecycleTest extends KvmCliTest {
         return out;
     }
 
+    /** The events held, once the one that contains {@code text} has come (the lock sampler takes its time). */
+    String awaitEvents(String text) throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String events;
+        while (!(events = ok("events", "--once").out()).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no event with \"" + text + "\" in 30 s; the events:\n" + events);
+            }
+            Thread.sleep(100);
+        }
+        return events;
+    }
+
+    static String scrape(String url) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+
+    /** The value of the sample {@code series} (name and labels as exposed) in Prometheus text. */
+    static double sample(String text, String series) {
+        return text.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim().split(" ")[0]))
+                .orElseThrow(() -> new AssertionError("no sample " + series + " in:\n" + text));
+    }
+
     @Test
     void walkthroughContractTinyDemoAtTheResetVector() throws Exception {
-        ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed");
+        CliRun enable = ok("enable", cfg("qemu-vm.cell"), "--partitioning", "relaxed", "--metrics", "127.0.0.1:0");
+        String url = enable.err().replaceAll("(?s).*Metrics: Prometheus text at (http://\\S+/metrics)\\..*", "$1");
+        assertThat(url).startsWith("http://127.0.0.1:");
         ok("cell", "create", cfg("tiny-demo.cell"));
         assertThat(ok("cell", "list").out()).contains("1       tiny-demo               shut down         2");
         ok("cell", "load", "tiny-demo", TINY_DEMO.toString(), "-a", "0xf0000", "-s", "loops=2", "-a", "0xf1000");
@@ -61,6 +91,16 @@ class KvmLifecycleTest extends KvmCliTest {
                 + status.replaceAll("(?s).*Memory pool:\\s+(\\d+/\\d+) pages.*", "$1"));
         assertThat(status).containsPattern("\\n1       tiny-demo               running           [0-9]+ +[0-9]+\\.[0-9] MiB\\n");
         assertThat(ok("cell", "stats", "1").out()).contains("vmexits_pio");
+        // the same counters scraped, by CPU and reason; the state, the pools, the process's memory
+        String metrics = scrape(url);
+        assertThat(sample(metrics, "jailhouse_vmexits_total{cell=\"tiny-demo\",cpu=\"2\",reason=\"pio\"}"))
+                .isPositive();
+        assertThat(sample(metrics, "jailhouse_cell_state{cell=\"tiny-demo\",id=\"1\",state=\"running\"}"))
+                .isEqualTo(1);
+        assertThat(sample(metrics, "jailhouse_process_resident_bytes{cell=\"tiny-demo\",process=\"cell\"}"))
+                .isGreaterThan(1 << 20);
+        assertThat(sample(metrics, "jailhouse_pool_used_pages{pool=\"mem\"}")).isPositive();
+        assertThat(sample(metrics, "jailhouse_console_dropped_bytes_total{cell=\"tiny-demo\"}")).isZero();
         CliRun rootStats = ok("cell", "stats", "0");
         assertThat(rootStats.out()).isEqualTo("Statistics for cell \"QEMU-VM\" (id 0)\n");
         assertThat(rootStats.err()).contains("has no statistics: the root cell is the host Linux itself");
@@ -110,6 +150,10 @@ class KvmLifecycleTest extends KvmCliTest {
         ok("cell", "shutdown", "apic-demo");
         assertThat(awaitConsole("apic-demo", "Stopped APIC demo", 1)).isNotEmpty();
         assertThat(ok("cell", "list").out()).contains("1       apic-demo               shut down         3");
+        // the lock as the events saw it come and go
+        assertThat(awaitEvents("unlocked \"apic-demo\" (id 1): now shut down")).containsPattern(
+                "Z started \"apic-demo\" \\(id 1\\)\n(.*\n)*.*Z locked \"apic-demo\" \\(id 1\\)\n(.*\n)*"
+                        + ".*Z shut-down \"apic-demo\" \\(id 1\\)\n");
 
         // a second, non-Linux cell: pci-demo on the second serial port, with its (emulated) HDA's MSI
         ok("cell", "create", cfg("pci-demo.cell"));

@@ -110,6 +110,12 @@ public interface Hypervisor extends AutoCloseable {
     /** Exit counters of a cell: the cell's sums and each of its CPUs'. */
     CellStatistics statistics(CellRef cell) throws HypervisorException;
 
+    /**
+     * Console output (UART and debug console) the cell's process had no room
+     * for and dropped, so far; 0 for the root cell.
+     */
+    long consoleBytesDropped(CellRef cell) throws HypervisorException;
+
     /** Everything the hypervisor prints (cell creation, FATAL lines, ...). */
     ConsoleLog console();
 

@@ -30,22 +30,23 @@ import io.jailhouse.protocol.RunDirectory;
  */
 public final class Jailhoused implements AutoCloseable {
     public static final String USAGE = "usage: jailhoused --config SYSCONFIG [--partitioning strict|relaxed] "
-            + "[--emulate BDF=MODEL]... [--memory-dir DIR] [--run-dir DIR]";
+            + "[--emulate BDF=MODEL]... [--memory-dir DIR] [--metrics HOST:PORT] [--run-dir DIR]";
 
     /**
      * The daemon's command line.
      *
      * @param emulate {@code BDF=MODEL} choices, checked against the system config when it is read
      * @param memoryDirectory where the reserved memory's file goes (a hugetlbfs mount, say); null: /dev/shm
+     * @param metrics where Prometheus text is served; null: nowhere
      */
     public record Options(Path config, Partitioning partitioning, RunDirectory runDirectory, List<String> emulate,
-            Path memoryDirectory) {
+            Path memoryDirectory, MetricsAddress metrics) {
         public Options {
             emulate = List.copyOf(emulate);
         }
 
         public Options(Path config, Partitioning partitioning, RunDirectory runDirectory) {
-            this(config, partitioning, runDirectory, List.of(), null);
+            this(config, partitioning, runDirectory, List.of(), null, null);
         }
 
         /** Parses the arguments; {@code environment} may name the run directory. */
@@ -55,6 +56,7 @@ public final class Jailhoused implements AutoCloseable {
             String runDir = null;
             List<String> emulate = new ArrayList<>();
             Path memoryDirectory = null;
+            MetricsAddress metrics = null;
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 String name = arg;
@@ -64,7 +66,8 @@ public final class Jailhoused implements AutoCloseable {
                     name = arg.substring(0, eq);
                     value = arg.substring(eq + 1);
                 }
-                if (!List.of("--config", "--partitioning", "--run-dir", "--memory-dir", DeviceEmulations.OPTION).contains(name)) {
+                if (!List.of("--config", "--partitioning", "--run-dir", "--memory-dir", DeviceEmulations.OPTION,
+                        MetricsAddress.OPTION).contains(name)) {
                     throw new IllegalArgumentException("unknown argument \"" + arg + "\"");
                 }
                 if (value == null) {
@@ -78,6 +81,7 @@ public final class Jailhoused implements AutoCloseable {
                     case "--partitioning" -> partitioning = partitioning(value);
                     case DeviceEmulations.OPTION -> emulate.add(value);
                     case "--memory-dir" -> memoryDirectory = Path.of(value);
+                    case MetricsAddress.OPTION -> metrics = MetricsAddress.parse(value);
                     default -> runDir = value;
                 }
             }
@@ -85,7 +89,7 @@ public final class Jailhoused implements AutoCloseable {
                 throw new IllegalArgumentException("--config is required");
             }
             return new Options(config, partitioning, RunDirectory.locate(runDir, environment), emulate,
-                    memoryDirectory);
+                    memoryDirectory, metrics);
         }
 
         public static Partitioning partitioning(String value) {
@@ -108,6 +112,10 @@ public final class Jailhoused implements AutoCloseable {
                 args.add("--memory-dir");
                 args.add(memoryDirectory.toAbsolutePath().toString());
             }
+            if (metrics != null) {
+                args.add(MetricsAddress.OPTION);
+                args.add(metrics.toString());
+            }
             return args;
         }
     }
@@ -117,10 +125,14 @@ public final class Jailhoused implements AutoCloseable {
     private final Hypervisor hypervisor;
     private final DaemonLog log;
     private final CellLockWatch lockWatch;
+    /** Null without {@code --metrics}. */
+    private final MetricsEndpoint metrics;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch ended = new CountDownLatch(1);
 
-    private Jailhoused(RunDirectory runDirectory, ControlServer server, Hypervisor hypervisor, DaemonLog log) {
+    private Jailhoused(RunDirectory runDirectory, ControlServer server, Hypervisor hypervisor, DaemonLog log,
+            MetricsEndpoint metrics) {
+        this.metrics = metrics;
         this.runDirectory = runDirectory;
         this.server = server;
         this.hypervisor = hypervisor;
@@ -167,7 +179,7 @@ public final class Jailhoused implements AutoCloseable {
                 return 1;
             }
             daemon = start(options.runDirectory(), config, options.partitioning(), emulations,
-                    options.memoryDirectory(), factory, log);
+                    options.memoryDirectory(), options.metrics(), factory, log);
         } catch (ConfigFormatException e) {
             err.println(enableFailure(Errno.EINVAL, e.getMessage()));
             return 1;
@@ -212,22 +224,30 @@ public final class Jailhoused implements AutoCloseable {
      */
     public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
             HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
-        return start(runDirectory, config, partitioning, DeviceEmulations.NONE, null, factory, log);
+        return start(runDirectory, config, partitioning, DeviceEmulations.NONE, null, null, factory, log);
     }
 
     /**
-     * As above, with device models standing in for PCI devices ({@code --emulate})
-     * and the reserved memory's file in {@code memoryDirectory} (null: /dev/shm).
+     * As above, with device models standing in for PCI devices ({@code --emulate}),
+     * the reserved memory's file in {@code memoryDirectory} (null: /dev/shm)
+     * and Prometheus text served at {@code metricsAddress} (null: nowhere).
+     * The socket and the metrics port are bound before the hypervisor is
+     * enabled: a port in use refuses the enable and changes nothing.
      */
     public static Jailhoused start(RunDirectory runDirectory, SystemConfig config, Partitioning partitioning,
-            DeviceEmulations emulations, Path memoryDirectory, HypervisorFactory factory, DaemonLog log)
-            throws HypervisorException, IOException {
+            DeviceEmulations emulations, Path memoryDirectory, MetricsAddress metricsAddress,
+            HypervisorFactory factory, DaemonLog log) throws HypervisorException, IOException {
         runDirectory.create();
         ControlServer server = ControlServer.bind(runDirectory.socket(), log);
+        MetricsEndpoint metrics = null;
         Hypervisor hypervisor;
         try {
+            metrics = metricsAddress == null ? null : MetricsEndpoint.bind(metricsAddress);
             hypervisor = factory.enable(config, partitioning, emulations, runDirectory.cells(), memoryDirectory);
         } catch (HypervisorException | RuntimeException | Error e) {
+            if (metrics != null) {
+                metrics.close();
+            }
             server.close();
             throw e;
         }
@@ -235,14 +255,21 @@ public final class Jailhoused implements AutoCloseable {
         try {
             PeerAuthorization authorization = PeerAuthorization.rootAnd(Libc.geteuid());
             runDirectory.writePid(pid);
-            Jailhoused daemon = new Jailhoused(runDirectory, server, hypervisor, log);
+            Jailhoused daemon = new Jailhoused(runDirectory, server, hypervisor, log, metrics);
             List<String> notices = new ArrayList<>(notices(config, partitioning));
             notices.addAll(hypervisor.notices());
+            if (metrics != null) {
+                metrics.serve(hypervisor);
+                notices.add("Metrics: Prometheus text at " + metrics.url() + ".");
+            }
             server.serve(new ControlOperations(hypervisor, pid, notices, log), authorization, daemon::close);
             notices.forEach(log::info);
             log.info("listening on " + server.socket());
             return daemon;
         } catch (IOException | RuntimeException e) {
+            if (metrics != null) {
+                metrics.close();
+            }
             hypervisor.close();
             server.close();
             Files.deleteIfExists(runDirectory.pidFile());
@@ -290,6 +317,9 @@ public final class Jailhoused implements AutoCloseable {
         log.info("shutting down");
         server.close();
         lockWatch.close();
+        if (metrics != null) {
+            metrics.close(); // before the hypervisor: no scrape reads a closed one
+        }
         try {
             hypervisor.close();
         } catch (RuntimeException e) {

@@ -1222,6 +1222,18 @@ public final class KvmHypervisor implements Hypervisor {
         }
     }
 
+    @Override
+    public long consoleBytesDropped(CellRef ref) throws HypervisorException {
+        if (isRoot(ref)) {
+            return 0;
+        }
+        try {
+            return find(ref).pages().consoleBytesDropped();
+        } catch (IllegalStateException e) {
+            throw new HypervisorException(Errno.ENOENT, "cell " + ref + " was destroyed");
+        }
+    }
+
     /**
      * The hypervisor console. Reading it first moves what cells reported so
      * far, so a reader that saw a cell fail also sees why.

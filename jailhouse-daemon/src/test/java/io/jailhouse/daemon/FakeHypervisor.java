@@ -39,6 +39,7 @@ public final class FakeHypervisor implements Hypervisor {
         final Map<Integer, Map<String, Long>> counters = new TreeMap<>();
         CellState state = CellState.SHUT_DOWN;
         List<LoadImage> images = List.of();
+        long consoleDropped;
 
         FakeCell(int id, CellConfig config) {
             this.id = id;
@@ -280,6 +281,16 @@ public final class FakeHypervisor implements Hypervisor {
             perCpu.put(cpu, m);
         }
         return new CellStatistics(c.id, c.name(), total, perCpu);
+    }
+
+    @Override
+    public synchronized long consoleBytesDropped(CellRef ref) throws HypervisorException {
+        return find(ref).consoleDropped;
+    }
+
+    /** Sets the console bytes a cell's process dropped. */
+    public synchronized void consoleDropped(String cell, long bytes) throws HypervisorException {
+        find(CellRef.ofName(cell)).consoleDropped = bytes;
     }
 
     /** Sets one exit counter of one CPU of a cell. */

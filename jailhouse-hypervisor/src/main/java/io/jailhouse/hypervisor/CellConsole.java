@@ -46,7 +46,9 @@ final class CellConsole {
         while ((n = cell.uartOutput().drain(buffer)) > 0) {
             cell.pages().console().write(buffer, 0, n);
         }
+        long dropped = cell.uartOutput().dropped();
         for (Vcpu v : cell.vcpus()) {
+            dropped += v.debugOutput().dropped();
             while ((n = v.debugOutput().drain(buffer)) > 0) {
                 cell.debugConsoleBytes(buffer, 0, n); // the guest's bytes: the supervisor budgets them
             }
@@ -54,6 +56,7 @@ final class CellConsole {
                 cell.reportBytes(buffer, 0, n); // the hypervisor's words
             }
         }
+        cell.pages().setConsoleBytesDropped(dropped); // for the supervisor's metrics
         announceUnreported();
     }
 
