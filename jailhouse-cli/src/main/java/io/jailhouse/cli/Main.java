@@ -90,6 +90,11 @@ public final class Main implements Runnable {
         return processOutput && io.jailhouse.sys.Libc.isatty(1);
     }
 
+    /** Whether the command talks to a person: its input and output are a terminal (live views). */
+    boolean isInteractive() {
+        return writesToTerminal() && io.jailhouse.sys.Libc.isatty(0);
+    }
+
     /** Runs the command line and returns the exit status (also used by tests). */
     public static int execute(String... args) {
         return commandLineFor(new Main(), args).execute(args);
