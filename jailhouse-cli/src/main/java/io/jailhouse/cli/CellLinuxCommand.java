@@ -81,8 +81,9 @@ final class CellLinuxCommand extends DaemonCommand {
         } catch (ConfigFormatException e) {
             throw CommandFailure.of(CellCreateCommand.IOCTL, Errno.EINVAL, e.getMessage());
         }
-        byte[] kernelBytes = CellLoadCommand.read(kernel.toString());
-        byte[] initrdBytes = initrd == null ? new byte[0] : CellLoadCommand.read(initrd.toString());
+        java.io.PrintWriter progress = Main.of(spec).errorsToTerminal() ? err() : null;
+        byte[] kernelBytes = CellLoadCommand.read(kernel.toString(), progress);
+        byte[] initrdBytes = initrd == null ? new byte[0] : CellLoadCommand.read(initrd.toString(), progress);
         byte[] cmdlineBytes = cmdline == null ? new byte[0] : CellLoadCommand.nativeBytes(cmdline);
 
         byte[] params;

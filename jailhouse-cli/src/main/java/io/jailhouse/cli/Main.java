@@ -90,6 +90,11 @@ public final class Main implements Runnable {
         return processOutput && io.jailhouse.sys.Libc.isatty(1);
     }
 
+    /** Whether the command's error stream is a terminal, where progress is shown. */
+    boolean errorsToTerminal() {
+        return processOutput && io.jailhouse.sys.Libc.isatty(2);
+    }
+
     /** Whether the command talks to a person: its input and output are a terminal (live views). */
     boolean isInteractive() {
         return writesToTerminal() && io.jailhouse.sys.Libc.isatty(0);

@@ -64,4 +64,24 @@ class LoadArgumentsTest {
                 .hasMessageContaining("-a must follow an image");
         assertThatThrownBy(() -> parse("apic-demo", "a.bin", "-a", "nowhere")).hasMessageContaining("Invalid ADDRESS \"nowhere\"");
     }
+
+    @org.junit.jupiter.api.Test
+    void aLargeImageShowsHowMuchOfItWasReadAndArrivesWhole(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        byte[] image = new byte[9 << 20];
+        new java.util.Random(9).nextBytes(image);
+        java.nio.file.Path file = tmp.resolve("big.bin");
+        java.nio.file.Files.write(file, image);
+        java.io.StringWriter shown = new java.io.StringWriter();
+        byte[] read = CellLoadCommand.read(file.toString(), new java.io.PrintWriter(shown));
+        org.assertj.core.api.Assertions.assertThat(read).isEqualTo(image);
+        org.assertj.core.api.Assertions.assertThat(shown.toString()).startsWith("\rReading " + file + ": ")
+                .endsWith("\rReading " + file + ": 9.0 of 9.0 MiB\n");
+
+        java.io.StringWriter small = new java.io.StringWriter();
+        java.nio.file.Files.write(file, new byte[1 << 20]);
+        org.assertj.core.api.Assertions.assertThat(CellLoadCommand.read(file.toString(), new java.io.PrintWriter(small)))
+                .hasSize(1 << 20);
+        org.assertj.core.api.Assertions.assertThat(small.toString()).as("a small image is read quietly").isEmpty();
+    }
 }
