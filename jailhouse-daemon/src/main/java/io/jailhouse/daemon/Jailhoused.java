@@ -194,14 +194,21 @@ public final class Jailhoused implements AutoCloseable {
             err.println(enableFailure(Errno.EIO, e.toString()));
             return 1;
         }
+        ServiceNotifier service = ServiceNotifier.of(System.getenv(), log);
+        service.ready(ProcessHandle.current().pid(), "enabled on " + options.config().getFileName() + ", "
+                + daemon.hypervisor().cells().size() + " cells");
         // SIGTERM (and SIGINT in the foreground) end the daemon as cleanly as disable does, minus asking cells.
-        Thread hook = new Thread(daemon::close, "jailhoused-shutdown");
+        Thread hook = new Thread(() -> {
+            service.stopping();
+            daemon.close();
+        }, "jailhoused-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             daemon.awaitTermination();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            service.stopping();
             daemon.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);

@@ -24,6 +24,7 @@ import java.util.Arrays;
 public final class UnixSocket implements AutoCloseable {
     static final int AF_UNIX = 1;
     static final int SOCK_SEQPACKET = 5;
+    static final int SOCK_DGRAM = 2;
     static final int SOCK_CLOEXEC = 0x80000;
     static final int SOL_SOCKET = 1;
     static final int SCM_RIGHTS = 1;
@@ -68,6 +69,10 @@ public final class UnixSocket implements AutoCloseable {
     private static final class Sendmsg {
         static final MethodHandle H = Libc.downcall("sendmsg",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class Sendto {
+        static final MethodHandle H = Libc.downcall("sendto",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     }
     private static final class Recvmsg {
         static final MethodHandle H = Libc.downcall("recvmsg",
@@ -191,6 +196,57 @@ public final class UnixSocket implements AutoCloseable {
         }
         Libc.check(r, state, "socket(AF_UNIX, SOCK_SEQPACKET)");
         return new UnixSocket(r);
+    }
+
+    /**
+     * Sends one datagram to the {@code SOCK_DGRAM} socket at {@code address}:
+     * a path, or {@code @name} for the abstract namespace (as systemd's
+     * NOTIFY_SOCKET gives it). A socket of its own each time, closed after.
+     */
+    public static void sendDatagram(String address, byte[] message) throws NativeException {
+        byte[] name = address.getBytes(StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length >= SUN_PATH_BYTES || (name[0] != '/' && name[0] != '@')) {
+            throw new IllegalArgumentException("datagram socket address \"" + address
+                    + "\": a path or @name of at most " + (SUN_PATH_BYTES - 1) + " bytes");
+        }
+        MemorySegment state = Libc.callState();
+        int fd;
+        try {
+            fd = (int) Socket.H.invokeExact(state, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("socket downcall", t);
+        }
+        Libc.check(fd, state, "socket(AF_UNIX, SOCK_DGRAM)");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment addr = a.allocate(SOCKADDR_UN_BYTES, 8);
+            addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(name, 0, addr, JAVA_BYTE, 2, name.length);
+            int length = 2 + name.length;
+            if (name[0] == '@') {
+                addr.set(JAVA_BYTE, 2, (byte) 0); // abstract: a leading NUL, and the length says where it ends
+            } else {
+                length = (int) SOCKADDR_UN_BYTES;
+            }
+            MemorySegment buf = a.allocate(Math.max(1, message.length));
+            MemorySegment.copy(message, 0, buf, JAVA_BYTE, 0, message.length);
+            long r;
+            do {
+                r = (long) Sendto.H.invokeExact(state, fd, buf, (long) message.length, MSG_NOSIGNAL, addr, length);
+            } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
+            Libc.check((int) Math.max(r, -1), state, "sendto(" + address + ")");
+        } catch (NativeException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("sendto downcall", t);
+        } finally {
+            try {
+                Libc.close(fd);
+            } catch (NativeException ignored) {
+                // our own descriptor, sent or not
+            }
+        }
     }
 
     private static MemorySegment address(Arena a, Path path) {
