@@ -30,6 +30,11 @@ class ForegroundDaemonKvmTest extends KvmCliTest {
                 "--foreground"));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
         pb.environment().put(RunDirectory.ENVIRONMENT_VARIABLE, run.path().toString());
+        // as systemd's Type=notify runs it: READY=1 from the daemon's pid once it answers, STOPPING=1 at its end
+        Path notified = tmp.resolve("notified");
+        Path notify = tmp.resolve("notify.sock");
+        Process listener = io.jailhouse.daemon.ServiceNotifierTest.listener(notify.toString(), notified);
+        pb.environment().put("NOTIFY_SOCKET", notify.toString());
         Process p = pb.start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -48,7 +53,11 @@ class ForegroundDaemonKvmTest extends KvmCliTest {
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).isZero();
             assertThat(Files.readString(output)).contains("listening on " + run.socket());
+            assertThat(listener.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(Files.readString(notified)).startsWith("READY=1\nMAINPID=" + p.pid() + "\nSTATUS=enabled on "
+                    + "qemu-vm.cell, 1 cells\n|").endsWith("|STOPPING=1\n");
         } finally {
+            listener.destroyForcibly();
             p.destroyForcibly();
         }
     }

@@ -14,12 +14,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** sd_notify: what a service manager's NOTIFY_SOCKET receives, at a path and in the abstract namespace. */
-class ServiceNotifierTest {
+public class ServiceNotifierTest {
     @TempDir
     Path tmp;
 
     /** A datagram listener standing in for systemd: python3's socket module, which Debian's base system has. */
-    static Process listener(String address, Path out) throws Exception {
+    public static Process listener(String address, Path out) throws Exception {
         boolean python = Files.isExecutable(Path.of("/usr/bin/python3"));
         if (!python) {
             System.err.println("SERVICE NOTIFICATION TEST SKIPPED: no /usr/bin/python3 to listen as systemd would");
