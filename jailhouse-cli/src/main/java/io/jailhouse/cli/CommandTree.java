@@ -27,7 +27,7 @@ final class CommandTree {
                     CellShutdownCommand.class, CellDestroyCommand.class, CellListCommand.class,
                     CellStatsCommand.class, CellConsoleCommand.class, CellLinuxCommand.class),
             ConfigCommand.class, List.of(ConfigCheckCommand.class, ConfigConvertCommand.class,
-                    ConfigCreateCommand.class),
+                    ConfigCreateCommand.class, ConfigMapCommand.class),
             HardwareCommand.class, List.of(HardwareCheckCommand.class),
             IvshmemCommand.class, List.of(IvshmemListCommand.class, IvshmemDumpCommand.class,
                     IvshmemDoorbellCommand.class, IvshmemWatchCommand.class));
