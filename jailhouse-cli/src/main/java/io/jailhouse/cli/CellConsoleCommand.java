@@ -1,7 +1,6 @@
 package io.jailhouse.cli;
 
 import io.jailhouse.protocol.ControlClient;
-import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.protocol.CellRef;
 import io.jailhouse.sys.Errno;
 import picocli.CommandLine.Command;
@@ -31,12 +30,7 @@ final class CellConsoleCommand extends DaemonCommand {
     @Override
     int run() throws CommandFailure {
         CellRef ref = cell.ref();
-        ControlClient client;
-        try {
-            client = connect();
-        } catch (DaemonUnavailableException e) {
-            throw CommandFailure.of(OPERATION, Errno.EINVAL, e.getMessage());
-        }
+        ControlClient client = connect(OPERATION, Errno.EINVAL);
         return ConsoleCommand.print(client, OPERATION, follow, raw, (p, max, wait) -> client.readCellConsole(ref, p, max, wait),
                 this);
     }

@@ -2,7 +2,6 @@ package io.jailhouse.cli;
 
 import io.jailhouse.protocol.ControlClient;
 import io.jailhouse.protocol.ControlException;
-import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.sys.Errno;
 import java.io.IOException;
 import picocli.CommandLine.Command;
@@ -26,12 +25,7 @@ final class ConsoleCommand extends DaemonCommand {
 
     @Override
     int run() throws CommandFailure {
-        ControlClient client;
-        try {
-            client = connect();
-        } catch (DaemonUnavailableException e) {
-            throw CommandFailure.of(OPERATION, Errno.EAGAIN, e.getMessage());
-        }
+        ControlClient client = connect(OPERATION, Errno.EAGAIN);
         return print(client, OPERATION, follow, raw, (p, max, wait) -> client.readConsole(p, max, wait), this);
     }
 

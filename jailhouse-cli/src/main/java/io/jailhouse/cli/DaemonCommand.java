@@ -75,18 +75,25 @@ abstract class DaemonCommand implements Callable<Integer> {
     }
 
     /**
+     * A connection for {@code operation}, a hypervisor not enabled being
+     * {@code notEnabled} (EINVAL for the ioctls, EAGAIN for the console's
+     * read, as upstream's driver answers).
+     */
+    ControlClient connect(String operation, Errno notEnabled) throws CommandFailure {
+        try {
+            return connect();
+        } catch (DaemonUnavailableException e) {
+            throw CommandFailure.of(operation, notEnabled, e.getMessage());
+        }
+    }
+
+    /**
      * One exchange with the daemon on behalf of upstream's ioctl
      * {@code operation}; not enabled is EINVAL, as the driver returns for
      * every ioctl but ENABLE then.
      */
     <T> T request(String operation, Exchange<T> exchange) throws CommandFailure {
-        ControlClient client;
-        try {
-            client = connect();
-        } catch (DaemonUnavailableException e) {
-            throw CommandFailure.of(operation, Errno.EINVAL, e.getMessage());
-        }
-        return exchange(client, operation, exchange);
+        return exchange(connect(operation, Errno.EINVAL), operation, exchange);
     }
 
     /**

@@ -5,7 +5,6 @@ import io.jailhouse.protocol.ControlClient;
 import io.jailhouse.protocol.ControlException;
 import io.jailhouse.protocol.ControlMessages;
 import io.jailhouse.protocol.ControlProtocol;
-import io.jailhouse.protocol.DaemonUnavailableException;
 import io.jailhouse.protocol.EventBatch;
 import io.jailhouse.protocol.JsonCodec;
 import io.jailhouse.sys.Errno;
@@ -41,12 +40,7 @@ final class EventsCommand extends DaemonCommand {
 
     @Override
     int run() throws CommandFailure {
-        ControlClient client;
-        try {
-            client = connect();
-        } catch (DaemonUnavailableException e) {
-            throw CommandFailure.of(OPERATION, Errno.EINVAL, e.getMessage());
-        }
+        ControlClient client = connect(OPERATION, Errno.EINVAL);
         try (client) {
             long position;
             try {
