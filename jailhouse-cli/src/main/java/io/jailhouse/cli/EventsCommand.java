@@ -44,18 +44,10 @@ final class EventsCommand extends DaemonCommand {
         try (client) {
             long position;
             try {
-                // the first read settles where to start: the oldest held, or the next to come
-                EventBatch held = client.readEvents(-1, ControlProtocol.MAX_EVENTS_READ, 0);
-                position = all || once ? -1 : tailOf(client, held);
+                // the events held: printed with --all or --once, else only passed over to the next to come
+                position = held(client, all || once);
                 if (once) {
-                    while (true) {
-                        EventBatch b = client.readEvents(position, ControlProtocol.MAX_EVENTS_READ, 0);
-                        print(b);
-                        position = b.next();
-                        if (b.events().size() < ControlProtocol.MAX_EVENTS_READ) {
-                            return 0;
-                        }
-                    }
+                    return 0;
                 }
             } catch (ControlException e) {
                 throw CommandFailure.of(OPERATION, e.errno(), e.getMessage());
@@ -74,13 +66,22 @@ final class EventsCommand extends DaemonCommand {
         }
     }
 
-    /** The position after the last event published, however many are held. */
-    private static long tailOf(ControlClient client, EventBatch held) throws ControlException, IOException {
-        EventBatch b = held;
-        while (b.events().size() == ControlProtocol.MAX_EVENTS_READ) {
-            b = client.readEvents(b.next(), ControlProtocol.MAX_EVENTS_READ, 0);
+    /**
+     * Reads the events held from the oldest on, printing them if asked;
+     * returns the position after the last one published.
+     */
+    private long held(ControlClient client, boolean print) throws ControlException, IOException {
+        long position = -1;
+        while (true) {
+            EventBatch b = client.readEvents(position, ControlProtocol.MAX_EVENTS_READ, 0);
+            if (print) {
+                print(b);
+            }
+            position = b.next();
+            if (b.events().size() < ControlProtocol.MAX_EVENTS_READ) {
+                return position;
+            }
         }
-        return b.next();
     }
 
     private void print(EventBatch b) {

@@ -330,7 +330,7 @@ final class ControlOperations {
         long position = request.integer("position", -1);
         int max = (int) Math.clamp(request.integer("max", ControlProtocol.DEFAULT_CONSOLE_READ), 0,
                 ControlProtocol.MAX_CONSOLE_READ);
-        long wait = Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
+        long wait = waitMillis(request);
         // A negative position means "from the oldest byte still held", which is not a loss.
         ConsoleChunk chunk;
         if (position < 0) {
@@ -349,9 +349,14 @@ final class ControlOperations {
         long position = request.integer("position", -1);
         int max = (int) Math.clamp(request.integer("max", ControlProtocol.MAX_EVENTS_READ), 0,
                 ControlProtocol.MAX_EVENTS_READ);
-        long wait = Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
+        long wait = waitMillis(request);
         CellEvents events = hypervisor.events();
         return ok(ControlMessages.events(wait > 0 ? events.await(position, max, wait) : events.read(position, max)));
+    }
+
+    /** A long-poll's {@code wait_ms}: 0 unless given, never more than the protocol's bound. */
+    private static long waitMillis(ControlRequest request) throws ProtocolException {
+        return Math.clamp(request.integer("wait_ms", 0), 0, ControlProtocol.MAX_CONSOLE_WAIT_MILLIS);
     }
 
     private static Reply ok(ObjectNode body) {

@@ -181,11 +181,10 @@ public final class KvmHypervisor implements Hypervisor {
 
     /** A cell process reported a FATAL line: its cell has failed (a CPU of it, at least). */
     private void cellFatal(String name, String line) {
-        for (Cell c : cells.values()) {
-            if (c.name().equals(name)) {
-                events.publish(CellEvent.Type.FAILED, name, c.id(), line);
-                return;
-            }
+        try {
+            events.publish(CellEvent.Type.FAILED, name, find(CellRef.ofName(name)).id(), line);
+        } catch (HypervisorException e) {
+            // destroyed meanwhile: its destroyed event says the rest
         }
     }
 

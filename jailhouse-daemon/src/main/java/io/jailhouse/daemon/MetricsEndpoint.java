@@ -72,8 +72,7 @@ final class MetricsEndpoint implements AutoCloseable {
 
     /** Where scrapes go, e.g. {@code http://127.0.0.1:9669/metrics}. */
     String url() {
-        String host = address.host().contains(":") ? "[" + address.host() + "]" : address.host();
-        return "http://" + host + ":" + port() + "/metrics";
+        return "http://" + new MetricsAddress(address.host(), port()) + "/metrics";
     }
 
     @Override

@@ -185,16 +185,20 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     private static UnixSocket open() throws NativeException {
+        return open(SOCK_SEQPACKET, "SOCK_SEQPACKET");
+    }
+
+    private static UnixSocket open(int type, String typeName) throws NativeException {
         MemorySegment state = Libc.callState();
         int r;
         try {
-            r = (int) Socket.H.invokeExact(state, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+            r = (int) Socket.H.invokeExact(state, AF_UNIX, type | SOCK_CLOEXEC, 0);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("socket downcall", t);
         }
-        Libc.check(r, state, "socket(AF_UNIX, SOCK_SEQPACKET)");
+        Libc.check(r, state, "socket(AF_UNIX, " + typeName + ")");
         return new UnixSocket(r);
     }
 
@@ -209,16 +213,8 @@ public final class UnixSocket implements AutoCloseable {
             throw new IllegalArgumentException("datagram socket address \"" + address
                     + "\": a path or @name of at most " + (SUN_PATH_BYTES - 1) + " bytes");
         }
+        UnixSocket s = open(SOCK_DGRAM, "SOCK_DGRAM");
         MemorySegment state = Libc.callState();
-        int fd;
-        try {
-            fd = (int) Socket.H.invokeExact(state, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("socket downcall", t);
-        }
-        Libc.check(fd, state, "socket(AF_UNIX, SOCK_DGRAM)");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment addr = a.allocate(SOCKADDR_UN_BYTES, 8);
             addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
@@ -233,7 +229,7 @@ public final class UnixSocket implements AutoCloseable {
             MemorySegment.copy(message, 0, buf, JAVA_BYTE, 0, message.length);
             long r;
             do {
-                r = (long) Sendto.H.invokeExact(state, fd, buf, (long) message.length, MSG_NOSIGNAL, addr, length);
+                r = (long) Sendto.H.invokeExact(state, s.fd, buf, (long) message.length, MSG_NOSIGNAL, addr, length);
             } while (r < 0 && Libc.errno(state) == Errno.EINTR.value());
             Libc.check((int) Math.max(r, -1), state, "sendto(" + address + ")");
         } catch (NativeException | RuntimeException | Error e) {
@@ -241,11 +237,7 @@ public final class UnixSocket implements AutoCloseable {
         } catch (Throwable t) {
             throw new AssertionError("sendto downcall", t);
         } finally {
-            try {
-                Libc.close(fd);
-            } catch (NativeException ignored) {
-                // our own descriptor, sent or not
-            }
+            s.closeQuietly(); // our own socket, sent or not
         }
     }
 
